@@ -1,0 +1,116 @@
+"""The Mutual application factory."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import uuid
+
+from flask import Flask, g, request
+
+from config import Config, ProductionConfig, config_from_env
+
+BLUEPRINT_MODULES = (
+    "app.main.views",
+    "app.accounts.views",
+    "app.listings.views",
+    "app.orders.views",
+    "app.reviews.views",
+    "app.messaging.views",
+)
+
+MODEL_MODULES = (
+    "app.accounts.models",
+    "app.listings.models",
+    "app.orders.models",
+    "app.reviews.models",
+    "app.messaging.models",
+)
+
+
+def create_app(config: type[Config] | None = None, **overrides) -> Flask:
+    """Build the application from a config class (default: MUTUAL_ENV) plus overrides."""
+    config = config or config_from_env()
+    if issubclass(config, ProductionConfig):
+        config.validate()
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(config)
+    app.config.update(overrides)
+    os.makedirs(app.instance_path, exist_ok=True)
+    os.makedirs(app.config["UPLOAD_DIR"], exist_ok=True)
+
+    from app.extensions import csrf, db, limiter, login_manager, migrate
+
+    for module in MODEL_MODULES:
+        importlib.import_module(module)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    _configure_sqlite(app)
+
+    from app.errors import register_error_handlers
+
+    register_error_handlers(app)
+    for module in BLUEPRINT_MODULES:
+        app.register_blueprint(importlib.import_module(module).bp)
+
+    from app import cli, templating
+    from app.accounts import auth
+
+    auth.init_app(app)
+    templating.init_app(app)
+    cli.init_app(app)
+    _configure_logging(app)
+    return app
+
+
+def _configure_sqlite(app: Flask) -> None:
+    """Foreign keys on, and WAL so readers and one writer can work at once."""
+    from sqlalchemy import event
+
+    from app.extensions import db
+
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        return
+    with app.app_context():
+        engine = db.engine
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+class _RequestIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            record.request_id = g.get("request_id", "-")
+        except RuntimeError:
+            record.request_id = "-"
+        return True
+
+
+def _configure_logging(app: Flask) -> None:
+    @app.before_request
+    def _assign_request_id():
+        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:12]
+
+    @app.after_request
+    def _echo_request_id(response):
+        response.headers.setdefault("X-Request-Id", g.get("request_id", ""))
+        return response
+
+    if not app.testing and not logging.getLogger().handlers:
+        handler = logging.StreamHandler()
+        handler.addFilter(_RequestIdFilter())
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
+        )
+        logging.getLogger("app").addHandler(handler)
+        logging.getLogger("app").setLevel(logging.INFO)

@@ -1,0 +1,1 @@
+"""Listings: things for sale, photos, browse and search."""

@@ -1,0 +1,32 @@
+"""Home page, health check and the site's fixed pages."""
+
+from flask import Blueprint, jsonify, render_template
+from sqlalchemy import text
+
+from app.extensions import db
+
+bp = Blueprint("main", __name__)
+
+
+@bp.get("/")
+def index():
+    from app.listings.services import search_listings
+
+    latest = search_listings(sort="newest", page=1, per_page=12)
+    return render_template("main/index.html", latest=latest)
+
+
+@bp.get("/rules")
+def rules():
+    return render_template("main/rules.html")
+
+
+@bp.get("/about")
+def about():
+    return render_template("main/about.html")
+
+
+@bp.get("/healthz")
+def healthz():
+    db.session.execute(text("SELECT 1"))
+    return jsonify(status="ok")

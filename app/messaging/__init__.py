@@ -1,0 +1,1 @@
+"""Messaging: messages between the parties of a transaction."""

@@ -1,0 +1,1 @@
+"""Orders: the sale state machine."""

@@ -1,0 +1,1 @@
+"""Reviews: two-way double-blind feedback and the reputation shown on pages."""

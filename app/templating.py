@@ -1,0 +1,72 @@
+"""Jinja filters and the values every page needs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Flask, current_app
+from flask_login import current_user
+from markupsafe import Markup, escape
+
+from app.money import format_money
+
+
+def _datetime(value: datetime | None, fmt: str = "%b %-d, %Y %H:%M") -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime(fmt) + (" UTC" if "%H" in fmt else "")
+
+
+def _date(value: datetime | None) -> str:
+    return _datetime(value, "%b %-d, %Y")
+
+
+def _timeago(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    seconds = (datetime.now(UTC) - value).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    for unit, size in (
+        ("year", 31536000),
+        ("month", 2592000),
+        ("day", 86400),
+        ("hour", 3600),
+        ("minute", 60),
+    ):
+        if seconds >= size:
+            n = int(seconds // size)
+            text = f"{n} {unit}{'s' if n != 1 else ''}"
+            return f"in {text}" if future else f"{text} ago"
+    return "just now"
+
+
+def _nl2br(value: str | None) -> Markup:
+    if not value:
+        return Markup("")
+    return Markup("<br>").join(escape(line) for line in value.splitlines())
+
+
+def init_app(app: Flask) -> None:
+    """Register filters and the context processor."""
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["datetime"] = _datetime
+    app.jinja_env.filters["date"] = _date
+    app.jinja_env.filters["timeago"] = _timeago
+    app.jinja_env.filters["nl2br"] = _nl2br
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def _site_context():
+        from app.messaging.services import unread_count
+
+        unread = 0
+        if current_user.is_authenticated:
+            unread = unread_count(current_user.id)
+        return {
+            "site_name": current_app.config["SITE_NAME"],
+            "site_currency": current_app.config["SITE_CURRENCY"],
+            "unread_messages": unread,
+            "now_utc": datetime.now(UTC),
+        }

@@ -1,0 +1,134 @@
+"""Configuration classes. Everything comes from the environment, with safe embedded defaults."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent
+INSTANCE_DIR = BASE_DIR / "instance"
+
+_DEV_SECRET = "dev-only-not-secret"
+
+
+def _bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+class Config:
+    """Settings shared by every environment."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY", _DEV_SECRET)
+    SQLALCHEMY_DATABASE_URI = os.environ.get(
+        "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'mutual.sqlite3'}"
+    )
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SITE_NAME = os.environ.get("SITE_NAME", "Mutual")
+    SITE_CURRENCY = os.environ.get("SITE_CURRENCY", "USD").upper()
+
+    PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "manual")
+    STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+    STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
+    STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+    STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    # "inprocess": a thread in the web process runs due jobs; "external": cron or a worker does.
+    JOBS_MODE = os.environ.get("JOBS_MODE", "inprocess")
+    JOBS_INTERVAL_SECONDS = _int("JOBS_INTERVAL_SECONDS", 60)
+
+    UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
+    MAX_PHOTO_BYTES = _int("MAX_PHOTO_BYTES", 8 * 1024 * 1024)
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 8 * 8 * 1024 * 1024 + 1024 * 1024)
+    MAX_PHOTOS_PER_LISTING = 8
+
+    ORDER_AUTO_COMPLETE_DAYS = _int("ORDER_AUTO_COMPLETE_DAYS", 14)
+    FEEDBACK_WINDOW_DAYS = _int("FEEDBACK_WINDOW_DAYS", 30)
+    LISTINGS_PER_PAGE = 24
+
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
+    RATELIMIT_HEADERS_ENABLED = True
+    LOGIN_RATE_LIMIT = os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour")
+    SIGNUP_RATE_LIMIT = os.environ.get("SIGNUP_RATE_LIMIT", "20 per hour")
+
+    PASSWORD_HASH_TIME_COST = _int("PASSWORD_HASH_TIME_COST", 3)
+    PASSWORD_HASH_MEMORY_KIB = _int("PASSWORD_HASH_MEMORY_KIB", 65536)
+    REMEMBER_COOKIE_DURATION_DAYS = 30
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    WTF_CSRF_TIME_LIMIT = None
+
+    DEMO_DATA_ON_FIRST_START = _bool("DEMO_DATA", False)
+    TESTING = False
+
+
+class DevelopmentConfig(Config):
+    """The embedded default: SQLite under instance/, manual payments, in-process jobs, demo data."""
+
+    DEBUG = False
+    DEMO_DATA_ON_FIRST_START = _bool("DEMO_DATA", True)
+
+
+class TestConfig(Config):
+    """Used by the test suite; the database URL is set by the fixtures."""
+
+    TESTING = True
+    SECRET_KEY = "test-secret"
+    WTF_CSRF_ENABLED = False
+    RATELIMIT_ENABLED = False
+    JOBS_MODE = "external"
+    # Cheap hashes keep the suite fast; production uses the defaults above.
+    PASSWORD_HASH_TIME_COST = 1
+    PASSWORD_HASH_MEMORY_KIB = 1024
+    PAYMENT_PROVIDER = "manual"
+    DEMO_DATA_ON_FIRST_START = False
+    SERVER_NAME = None
+
+
+class ProductionConfig(Config):
+    """Production: refuses to start without real secrets."""
+
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    PREFERRED_URL_SCHEME = "https"
+
+    @classmethod
+    def validate(cls) -> None:
+        """Raise RuntimeError when a required secret is missing or weak."""
+        key = os.environ.get("SECRET_KEY", "")
+        if not key or key == _DEV_SECRET or len(key) < 32:
+            raise RuntimeError(
+                "ProductionConfig needs SECRET_KEY: a random string of at least 32 characters "
+                "(python -c 'import secrets; print(secrets.token_urlsafe(48))')."
+            )
+        if os.environ.get("PAYMENT_PROVIDER", "manual") == "stripe" and not os.environ.get(
+            "STRIPE_SECRET_KEY"
+        ):
+            raise RuntimeError("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY.")
+
+
+CONFIGS: dict[str, type[Config]] = {
+    "development": DevelopmentConfig,
+    "test": TestConfig,
+    "production": ProductionConfig,
+}
+
+
+def config_from_env() -> type[Config]:
+    """The configuration class named by MUTUAL_ENV (development, test or production)."""
+    name = os.environ.get("MUTUAL_ENV", "development").lower()
+    try:
+        return CONFIGS[name]
+    except KeyError:
+        raise RuntimeError(f"MUTUAL_ENV must be one of {sorted(CONFIGS)}, not {name!r}") from None

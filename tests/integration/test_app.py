@@ -1,0 +1,35 @@
+"""The application factory, health check, error pages and configuration."""
+
+import pytest
+
+from config import ProductionConfig
+
+
+def test_healthz_answers_ok(client):
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+
+
+def test_unknown_page_is_a_styled_404(client):
+    response = client.get("/no/such/page")
+    assert response.status_code == 404
+    assert b"Page not found" in response.data
+    assert b"site-header" in response.data
+
+
+def test_unknown_api_path_answers_json_error(client):
+    response = client.get("/api/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.get_json()["error"]["code"] == "not_found"
+
+
+def test_production_refuses_to_start_without_secret_key(monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    with pytest.raises(RuntimeError, match="SECRET_KEY"):
+        ProductionConfig.validate()
+
+
+def test_production_accepts_a_long_secret_key(monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x" * 40)
+    ProductionConfig.validate()
