@@ -45,7 +45,13 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     for module in MODEL_MODULES:
         importlib.import_module(module)
     db.init_app(app)
-    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "..", "migrations"))
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(__file__), "..", "migrations"),
+        render_as_batch=True,  # SQLite can only ALTER through table copies
+        compare_type=True,
+    )
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)

@@ -38,14 +38,15 @@ def parse_money(text: str, currency: str = "USD") -> int:
         amount = Decimal(cleaned)
     except InvalidOperation:
         raise ValueError("Enter a price as a number, like 12.50.") from None
-    if not amount.is_finite() or amount < 0:
+    if not amount.is_finite():
+        raise ValueError("Enter a price as a number, like 12.50.")
+    if amount < 0:
         raise ValueError("The price cannot be negative.")
     per = minor_per_major(currency)
+    if amount * per > MAX_CENTS:
+        raise ValueError("That price is too large.")
     cents = amount * per
     if cents != cents.to_integral_value():
         places = 0 if per == 1 else 2
         raise ValueError(f"Use at most {places} decimal places.")
-    cents_int = int(cents.quantize(Decimal(1), rounding=ROUND_HALF_UP))
-    if cents_int > MAX_CENTS:
-        raise ValueError("That price is too large.")
-    return cents_int
+    return int(cents.quantize(Decimal(1), rounding=ROUND_HALF_UP))
