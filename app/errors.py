@@ -116,7 +116,7 @@ def register_error_handlers(app: Flask) -> None:
         if status in (400, 405, 413) and error.description and status != 405:
             message = HTTP_MESSAGES.get(status, error.description)
         response = _respond(status, code, message)
-        if status == 429 and hasattr(error, "retry_after"):
+        if status == 429 and getattr(error, "retry_after", None):
             response.headers["Retry-After"] = str(error.retry_after)
         for key, value in error.get_headers() or []:
             if key.lower() in {"allow", "retry-after", "www-authenticate"}:

@@ -1,0 +1,371 @@
+"""Accounts: the rules for joining, signing in, passwords, profiles and avatars."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import os
+import re
+import secrets
+import warnings
+
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+from PIL import Image, ImageOps, UnidentifiedImageError
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts import passwords
+from app.accounts.models import User
+from app.db import utcnow
+from app.errors import DomainError, NotFound, ValidationFailed
+from app.extensions import db
+
+logger = logging.getLogger(__name__)
+
+HANDLE_MIN_LENGTH = 3
+HANDLE_MAX_LENGTH = 30
+HANDLE_PATTERN = re.compile(r"[a-z0-9_]{3,30}")
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 1024  # Argon2 takes anything; this only stops silly payloads
+EMAIL_MAX_LENGTH = 254
+DISPLAY_NAME_MAX_LENGTH = 80
+LOCATION_MAX_LENGTH = 80
+BIO_MAX_LENGTH = 2000
+AVATAR_SIZE = 256
+AVATAR_DIR = "avatars"
+PROFILE_FIELDS = ("display_name", "bio", "location")
+
+# Words that would let somebody pose as the site or its staff, or clash with our URLs.
+RESERVED_HANDLES = frozenset(
+    {
+        "admin",
+        "administrator",
+        "api",
+        "help",
+        "login",
+        "logout",
+        "me",
+        "moderator",
+        "mod",
+        "mods",
+        "mutual",
+        "null",
+        "root",
+        "security",
+        "settings",
+        "signup",
+        "staff",
+        "support",
+        "system",
+        "webmaster",
+    }
+)
+
+
+class AccountSuspended(DomainError):
+    code, status, default_message = (
+        "account_suspended",
+        403,
+        "This account is suspended. See the community rules to appeal.",
+    )
+
+
+def normalize_email(raw: str | None) -> str:
+    """The email address in its stored form (trimmed, lower case), unchecked."""
+    return (raw or "").strip().lower()
+
+
+def normalize_handle(raw: str | None) -> str:
+    """The handle in its stored form (trimmed, without a leading @, lower case), unchecked."""
+    return (raw or "").strip().removeprefix("@").lower()
+
+
+def _check_email(raw: str | None) -> str:
+    email = normalize_email(raw)
+    if not email:
+        raise ValidationFailed(fields={"email": ["Enter your email address."]})
+    try:
+        email = validate_email(email, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        raise ValidationFailed(
+            fields={"email": ["Enter a valid email address, like name@example.com."]}
+        ) from None
+    if len(email) > EMAIL_MAX_LENGTH:
+        raise ValidationFailed(fields={"email": ["That email address is too long."]})
+    return email
+
+
+def _check_handle(raw: str | None) -> str:
+    handle = normalize_handle(raw)
+    if not HANDLE_PATTERN.fullmatch(handle):
+        raise ValidationFailed(
+            fields={
+                "handle": [
+                    f"Use {HANDLE_MIN_LENGTH} to {HANDLE_MAX_LENGTH} characters: "
+                    "lower-case letters, digits and _."
+                ]
+            }
+        )
+    if handle in RESERVED_HANDLES:
+        raise ValidationFailed(fields={"handle": ["That handle is reserved. Please pick another."]})
+    return handle
+
+
+def _check_password(password: str | None, *, email: str, handle: str, field: str) -> str:
+    password = password or ""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise ValidationFailed(fields={field: [f"Use at least {PASSWORD_MIN_LENGTH} characters."]})
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise ValidationFailed(fields={field: ["That password is too long."]})
+    if password.strip().lower() in {email.lower(), handle.lower()}:
+        raise ValidationFailed(
+            fields={field: ["Your password must not be your email address or handle."]}
+        )
+    return password
+
+
+def _email_taken(email: str) -> bool:
+    return db.session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None
+
+
+def _handle_taken(handle: str) -> bool:
+    return db.session.scalar(select(User.id).where(func.lower(User.handle) == handle)) is not None
+
+
+def _get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("No such account.")
+    return user
+
+
+def get_user_by_handle(handle: str) -> User:
+    """The account with this handle (any case). Raises NotFound."""
+    handle = normalize_handle(handle)
+    user = db.session.scalar(select(User).where(func.lower(User.handle) == handle))
+    if user is None:
+        raise NotFound("There is no member with that handle.")
+    return user
+
+
+def register(email: str, handle: str, password: str) -> User:
+    """Open a new account. Raises ValidationFailed with per-field messages."""
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, str] = {}
+    for field, check, raw in (("email", _check_email, email), ("handle", _check_handle, handle)):
+        try:
+            clean[field] = check(raw)
+        except ValidationFailed as error:
+            errors.update(error.fields)
+    try:
+        _check_password(
+            password,
+            email=clean.get("email", normalize_email(email)),
+            handle=clean.get("handle", normalize_handle(handle)),
+            field="password",
+        )
+    except ValidationFailed as error:
+        errors.update(error.fields)
+    if "email" in clean and _email_taken(clean["email"]):
+        errors["email"] = ["An account with this email address already exists. Try signing in."]
+    if "handle" in clean and _handle_taken(clean["handle"]):
+        errors["handle"] = ["That handle is taken. Please pick another."]
+    if errors:
+        raise ValidationFailed(fields=errors)
+
+    user = User(
+        email=clean["email"],
+        handle=clean["handle"],
+        password_hash=passwords.hash_password(password),
+    )
+    db.session.add(user)
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # Somebody took the email or handle between our check and our insert.
+        db.session.rollback()
+        raise ValidationFailed(
+            fields={
+                "email" if _email_taken(clean["email"]) else "handle": [
+                    "That was taken a moment ago. Please try another."
+                ]
+            }
+        ) from None
+    logger.info("account created user_id=%s", user.id)
+    return user
+
+
+def authenticate(email: str, password: str) -> User | None:
+    """The account for these credentials, or None. Records the sign-in; upgrades old hashes.
+
+    Unknown email and wrong password take the same time and give the same answer. A suspended
+    account with the right password raises AccountSuspended."""
+    email = normalize_email(email)
+    user = None
+    if email and len(email) <= EMAIL_MAX_LENGTH:
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    password = (password or "")[:PASSWORD_MAX_LENGTH]
+    if user is None:
+        passwords.dummy_verify(password)
+        return None
+    if not passwords.verify_password(user.password_hash, password):
+        logger.info("failed sign-in user_id=%s", user.id)
+        return None
+    if not user.is_active:
+        raise AccountSuspended()
+    if passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def change_password(user_id: int, current: str, new: str) -> None:
+    """Replace the password after checking the current one. Raises ValidationFailed."""
+    user = _get_user(user_id)
+    if not passwords.verify_password(user.password_hash, current or ""):
+        raise ValidationFailed(fields={"current_password": ["That is not your current password."]})
+    _check_password(new, email=user.email, handle=user.handle, field="new_password")
+    if passwords.verify_password(user.password_hash, new):
+        raise ValidationFailed(
+            fields={"new_password": ["Choose a password different from your current one."]}
+        )
+    user.password_hash = passwords.hash_password(new)
+    db.session.commit()
+    logger.info("password changed user_id=%s", user.id)
+
+
+def update_profile(user_id: int, **fields: str | None) -> User:
+    """Change display name, bio and location (blank clears). Raises ValidationFailed."""
+    unknown = set(fields) - set(PROFILE_FIELDS)
+    if unknown:
+        raise TypeError(f"update_profile() got unknown fields: {sorted(unknown)}")
+    user = _get_user(user_id)
+    limits = {
+        "display_name": DISPLAY_NAME_MAX_LENGTH,
+        "location": LOCATION_MAX_LENGTH,
+        "bio": BIO_MAX_LENGTH,
+    }
+    errors: dict[str, list[str]] = {}
+    clean: dict[str, str | None] = {}
+    for name, value in fields.items():
+        value = (value or "").strip()
+        if name != "bio":
+            value = " ".join(value.split())  # one line, single spaces
+        if len(value) > limits[name]:
+            errors[name] = [f"Keep it under {limits[name]} characters."]
+        clean[name] = value or None
+    if errors:
+        raise ValidationFailed(fields=errors)
+    for name, value in clean.items():
+        setattr(user, name, value)
+    db.session.commit()
+    return user
+
+
+def _size_text(size: int) -> str:
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):g} MB"
+    return f"{max(1, size // 1024)} KB"
+
+
+def _read_limited(file_storage, limit: int) -> bytes:
+    stream = getattr(file_storage, "stream", file_storage)
+    data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ValidationFailed(
+            fields={"avatar": [f"That file is too large: the limit is {_size_text(limit)}."]}
+        )
+    return data
+
+
+def _square_avatar(data: bytes) -> bytes:
+    """Re-encode as a 256x256 JPEG: drops EXIF and every other piece of metadata."""
+    not_image = ValidationFailed(
+        fields={"avatar": ["That file is not an image we can read. Use a JPEG, PNG or WebP."]}
+    )
+    if not data:
+        raise not_image
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                probe.verify()
+            image = Image.open(io.BytesIO(data))
+            image.load()
+    except (
+        UnidentifiedImageError,
+        Image.DecompressionBombError,
+        Image.DecompressionBombWarning,
+        OSError,
+        SyntaxError,
+        ValueError,
+    ):
+        raise not_image from None
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA", "P"):
+        image = image.convert("RGBA")
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        background.paste(image, mask=image.getchannel("A"))
+        image = background
+    else:
+        image = image.convert("RGB")
+    image = ImageOps.fit(image, (AVATAR_SIZE, AVATAR_SIZE), Image.Resampling.LANCZOS)
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=88, optimize=True)
+    return out.getvalue()
+
+
+def _upload_path(relative: str) -> str:
+    return os.path.join(current_app.config["UPLOAD_DIR"], relative)
+
+
+def _remove_file(relative: str | None) -> None:
+    if not relative:
+        return
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(_upload_path(relative))
+
+
+def set_avatar(user_id: int, file_storage) -> User:
+    """Store an uploaded image as the user's square avatar. Raises ValidationFailed."""
+    user = _get_user(user_id)
+    if file_storage is None:
+        raise ValidationFailed(fields={"avatar": ["Choose an image to upload."]})
+    data = _read_limited(file_storage, current_app.config["MAX_PHOTO_BYTES"])
+    encoded = _square_avatar(data)
+    relative = f"{AVATAR_DIR}/{user.id}-{secrets.token_hex(8)}.jpg"
+    os.makedirs(_upload_path(AVATAR_DIR), exist_ok=True)
+    with open(_upload_path(relative), "wb") as out:
+        out.write(encoded)
+    old, user.avatar_path = user.avatar_path, relative
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        _remove_file(relative)
+        raise
+    _remove_file(old)
+    return user
+
+
+def remove_avatar(user_id: int) -> User:
+    """Go back to the initial-letter avatar."""
+    user = _get_user(user_id)
+    old, user.avatar_path = user.avatar_path, None
+    db.session.commit()
+    _remove_file(old)
+    return user
+
+
+def avatar_file(user_id: int) -> str:
+    """The absolute path of the user's avatar image. Raises NotFound."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.avatar_path:
+        raise NotFound("No avatar.")
+    path = _upload_path(user.avatar_path)
+    if not os.path.isfile(path):
+        raise NotFound("No avatar.")
+    return path
