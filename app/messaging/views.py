@@ -1,5 +1,36 @@
-"""SCAFFOLD (replaced by the orders engineer this session)."""
+"""Messages over HTTP: send on an order page, and the inbox."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, url_for
+from flask_login import current_user, login_required
+
+from app.errors import ValidationFailed
+from app.messaging.forms import MessageForm
+from app.messaging.services import inbox as inbox_of
+from app.messaging.services import send_message
+from app.orders.pages import render_order_page
 
 bp = Blueprint("messaging", __name__)
+
+
+@bp.post("/orders/<int:order_id>/messages")
+@login_required
+def send(order_id: int):
+    form = MessageForm()
+    if form.validate():
+        try:
+            send_message(order_id, current_user.id, form.body.data)
+        except ValidationFailed as error:
+            form.body.errors = [*form.body.errors, error.fields.get("body", [error.message])[0]]
+        else:
+            return redirect(url_for("orders.detail", order_id=order_id, _anchor="messages"), 303)
+    if "csrf_token" in form.errors:
+        flash("Your session expired. Please try again.", "error")
+    return render_order_page(order_id, message_form=form, status=422)
+
+
+@bp.get("/messages")
+@login_required
+def inbox():
+    return render_template("messaging/inbox.html", conversations=inbox_of(current_user.id))

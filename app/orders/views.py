@@ -1,10 +1,96 @@
-"""SCAFFOLD (replaced by the orders engineer this session)."""
+"""Orders over HTTP: buy, list, show, act. Thin: load the form, call one service, answer."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from app.errors import Conflict, NotFound, ValidationFailed
+from app.messaging.services import unread_by_order
+from app.orders import states
+from app.orders.forms import PlaceOrderForm
+from app.orders.pages import action_form, render_order_page
+from app.orders.services import order_counts, orders_for, place_order, transition
 
 bp = Blueprint("orders", __name__)
 
+TABS = {"purchases": "buyer", "sales": "seller"}
+
+
+@bp.post("/listings/<int:listing_id>/buy")
+@login_required
+def place(listing_id: int):
+    form = PlaceOrderForm()
+    back = url_for("listings.detail", listing_id=listing_id)
+    if not form.validate():
+        errors = [_expired()] if "csrf_token" in form.errors else form.quantity.errors
+        flash(errors[0], "error")
+        return redirect(back, code=303)
+    try:
+        order = place_order(current_user.id, listing_id, form.quantity.data)
+    except (Conflict, ValidationFailed) as error:
+        flash(error.message, "error")
+        return redirect(back, code=303)
+    flash("Order placed. Arrange payment with the seller in the messages below.", "success")
+    return redirect(url_for("orders.detail", order_id=order.id), code=303)
+
+
+def _expired() -> str:
+    return "Your session expired. Please try again."
+
 
 @bp.get("/orders")
+@login_required
 def index():
-    return "orders"
+    tab = request.args.get("tab", "purchases")
+    if tab not in TABS:
+        tab = "purchases"
+    state = request.args.get("state") or None
+    if state not in states.STATES:
+        state = None
+    page_number = request.args.get("page", 1, type=int) or 1
+    page = orders_for(current_user.id, TABS[tab], state=state, page=page_number)
+    return render_template(
+        "orders/index.html",
+        tab=tab,
+        state=state,
+        page=page,
+        counts=order_counts(current_user.id),
+        unread=unread_by_order(current_user.id, [o.id for o in page.items]),
+        state_labels=states.STATE_LABELS,
+    )
+
+
+@bp.get("/orders/<int:order_id>")
+@login_required
+def detail(order_id: int):
+    return render_order_page(order_id)
+
+
+@bp.post("/orders/<int:order_id>/<action>")
+@login_required
+def act(order_id: int, action: str):
+    if action not in states.ACTION_LABELS:
+        raise NotFound("That is not something you can do with an order.")
+    form = action_form(action, formdata=request.form)
+    back = url_for("orders.detail", order_id=order_id)
+    if not form.validate():
+        if "csrf_token" in form.errors:
+            flash(_expired(), "error")
+            return redirect(back, code=303)
+        return render_order_page(order_id, failed_action=(action, form), status=422)
+    try:
+        transition(order_id, action, current_user.id, note=form.note.data)
+    except (Conflict, ValidationFailed) as error:  # the order moved on: explain, show it
+        flash(error.message, "error")
+        return redirect(back, code=303)
+    flash(_DONE.get(action, "Done."), "success")
+    return redirect(back, code=303)
+
+
+_DONE = {
+    "mark_paid": "Marked as paid. Ship the item when you're ready.",
+    "ship": "Marked as shipped. The buyer can confirm delivery when it arrives.",
+    "confirm_delivery": "Thanks! The order is complete. You can leave feedback now.",
+    "cancel": "The order was cancelled.",
+}

@@ -1,0 +1,69 @@
+"""Renders the order page; shared by the order views and the message view, which both show it
+again with their form's errors."""
+
+from __future__ import annotations
+
+from flask import render_template
+from flask_login import current_user
+
+from app.messaging.forms import MessageForm
+from app.messaging.services import thread
+from app.orders import states
+from app.orders.forms import NOTE_LABELS, OrderActionForm
+from app.orders.services import auto_complete_at, available_actions, get_order_for
+
+
+def action_form(action: str, formdata=None) -> OrderActionForm:
+    """The form behind one action button; its fields are prefixed with the action name."""
+    form = OrderActionForm(formdata=formdata, prefix=action)
+    label, _ = NOTE_LABELS.get(action, ("Note (optional)", ""))
+    form.note.label.text = label
+    return form
+
+
+def render_order_page(
+    order_id: int,
+    *,
+    message_form: MessageForm | None = None,
+    failed_action: tuple[str, OrderActionForm] | None = None,
+    status: int = 200,
+):
+    """The order detail page for the signed-in party (NotFound for anyone else)."""
+    order = get_order_for(order_id, current_user.id)
+    role = order.role_of(current_user.id)
+    buttons = []
+    for action in available_actions(order, current_user.id):
+        if failed_action and failed_action[0] == action:
+            form = failed_action[1]
+        else:
+            form = action_form(action, formdata=None)
+        buttons.append(
+            {
+                "action": action,
+                "label": states.ACTION_LABELS[action],
+                "form": form,
+                "has_note": action in states.ACTIONS_WITH_NOTE,
+                "hint": NOTE_LABELS.get(action, ("", ""))[1],
+                "is_danger": action == "cancel",
+            }
+        )
+    feedback = None
+    if order.state == states.COMPLETED:
+        from app.reviews.services import order_feedback_view
+
+        feedback = order_feedback_view(order, current_user.id)
+    messages = thread(order.id, current_user.id)
+    page = render_template(
+        "orders/detail.html",
+        order=order,
+        role=role,
+        other=order.seller if role == "buyer" else order.buyer,
+        next_step=states.next_step(order.state, role),
+        auto_complete_at=auto_complete_at(order),
+        buttons=buttons,
+        event_labels=states.EVENT_LABELS,
+        messages=messages,
+        message_form=message_form or MessageForm(formdata=None),
+        feedback=feedback,
+    )
+    return page, status

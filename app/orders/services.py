@@ -1,0 +1,274 @@
+"""Orders: placing an order and moving it through its state machine (app/orders/states.py)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from app.db import utcnow
+from app.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from app.extensions import db
+from app.listings.models import Listing, ListingStatus
+from app.orders import states
+from app.orders.models import Order, OrderEvent
+
+logger = logging.getLogger(__name__)
+
+MAX_NOTE_LENGTH = 500
+ROLES = ("buyer", "seller")
+
+
+class CannotBuyOwnListing(Conflict):
+    code, default_message = "cannot_buy_own_listing", "You cannot buy your own listing."
+
+
+class OutOfStock(Conflict):
+    code, default_message = "out_of_stock", "This item is sold out."
+
+
+def place_order(buyer_id: int, listing_id: int, quantity: int) -> Order:
+    """Reserve `quantity` of a listing for the buyer and open an order awaiting payment."""
+    listing = db.session.scalar(
+        select(Listing)
+        .where(Listing.id == listing_id)
+        .with_for_update()  # PostgreSQL: one buyer at a time per listing
+        .execution_options(populate_existing=True)
+    )
+    if listing is None or listing.status == ListingStatus.DELETED:
+        raise NotFound("This listing does not exist.")
+    if listing.seller_id == buyer_id:
+        raise CannotBuyOwnListing()
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise ValidationFailed(
+            "Choose a quantity of at least 1.", fields={"quantity": ["Choose at least 1."]}
+        )
+    if not listing.is_buyable:
+        raise OutOfStock("This item is no longer available.")
+    if quantity > listing.quantity:
+        raise OutOfStock(_only_left(listing.quantity))
+
+    # The conditional UPDATE is what makes overselling impossible on every database: it only
+    # takes stock that is still there at the moment of writing.
+    taken = db.session.execute(
+        update(Listing)
+        .where(
+            Listing.id == listing_id,
+            Listing.quantity >= quantity,
+            Listing.status == ListingStatus.ACTIVE.value,
+        )
+        .values(quantity=Listing.quantity - quantity)
+        .execution_options(synchronize_session=False)
+    )
+    if taken.rowcount != 1:
+        db.session.rollback()
+        left = db.session.scalar(select(Listing.quantity).where(Listing.id == listing_id)) or 0
+        raise OutOfStock(_only_left(left) if left else "This item has just sold out.")
+    db.session.expire(listing, ["quantity"])
+
+    order = Order(
+        listing_id=listing.id,
+        buyer_id=buyer_id,
+        seller_id=listing.seller_id,
+        title=listing.title[:120],
+        quantity=quantity,
+        unit_price_cents=listing.price_cents,
+        total_cents=listing.price_cents * quantity,
+        currency=listing.currency,
+        state=states.PENDING_PAYMENT,
+    )
+    db.session.add(order)
+    db.session.commit()
+    logger.info("order %s placed on listing %s (quantity %s)", order.id, listing_id, quantity)
+    return order
+
+
+def _only_left(left: int) -> str:
+    return f"Only {left} left." if left > 0 else "This item has just sold out."
+
+
+def transition(
+    order_id: int,
+    action: str,
+    actor_id: int | None,
+    note: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> Order:
+    """Take `action` on an order as `actor_id` (None: the system) and record it. The only place
+    an order's state changes. Raises NotFound, Forbidden, InvalidTransition, ValidationFailed."""
+    now = now or utcnow()
+    order = db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    role = "system" if actor_id is None else (order.role_of(actor_id) if order else None)
+    if order is None or role is None:
+        raise NotFound("We could not find that order.")
+    if action not in states.ACTIONS:
+        raise NotFound("That is not something you can do with an order.")
+    rule = states.rule_for(order.state, action)
+    if rule is None:
+        raise InvalidTransition(states.refusal_message(order.state, action))
+    if not states.is_allowed_actor(rule, role):
+        raise Forbidden(states.actor_refusal(rule))
+    note = (note or "").strip() or None
+    if note is not None and len(note) > MAX_NOTE_LENGTH:
+        raise ValidationFailed(
+            f"Keep the note under {MAX_NOTE_LENGTH} characters.",
+            fields={"note": [f"At most {MAX_NOTE_LENGTH} characters."]},
+        )
+
+    _apply(order, action, rule, actor_id, note, now)
+    while rule.then is not None:
+        action = rule.then
+        rule = states.TRANSITIONS[(order.state, action)]
+        _apply(order, action, rule, None, None, now)
+    db.session.commit()
+    logger.info("order %s: %s by %s -> %s", order.id, action, role, order.state)
+    return order
+
+
+def _apply(
+    order: Order, action: str, rule: states.Rule, actor_id: int | None, note: str | None, now
+) -> None:
+    """Move the order one step: guarded state change, timestamp, event, side effects."""
+    from_state = order.state
+    values = {"state": rule.to, "updated_at": now}
+    column = states.TIMESTAMP_COLUMNS.get(rule.to)
+    if column:
+        values[column] = now
+    if action == "ship" and note:
+        values["shipping_note"] = note
+    # Guarded by the state we read, so two simultaneous clicks cannot both succeed (SQLite takes
+    # no row locks; the loser sees rowcount 0).
+    changed = db.session.execute(
+        update(Order)
+        .where(Order.id == order.id, Order.state == from_state)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        db.session.rollback()
+        raise InvalidTransition(
+            "This order changed in the meantime. Reload the page and try again."
+        )
+    # Reload the changed columns from the row instead of writing them a second time.
+    db.session.expire(order, list(values))
+    db.session.add(
+        OrderEvent(
+            order_id=order.id,
+            actor_id=actor_id,
+            action=action,
+            from_state=from_state,
+            to_state=rule.to,
+            note=note,
+            created_at=now,
+        )
+    )
+    _payment_side_effects(order, action, from_state)
+    if rule.to == states.CANCELLED:
+        _return_stock(order)
+
+
+def _payment_side_effects(order: Order, action: str, from_state: str) -> None:
+    """Where money moves. The manual provider settles payment in person, so nothing moves here
+    yet; a provider with escrow captures on mark_paid, refunds on cancel from paid, and releases
+    to the seller on completion (a later issue plugs the ledger and Stripe in here)."""
+    return None
+
+
+def _return_stock(order: Order) -> None:
+    db.session.execute(
+        update(Listing)
+        .where(Listing.id == order.listing_id)
+        .values(quantity=Listing.quantity + order.quantity)
+        .execution_options(synchronize_session=False)
+    )
+    listing = db.session.get(Listing, order.listing_id)
+    if listing is not None:
+        db.session.expire(listing, ["quantity"])
+
+
+def available_actions(order: Order, user_id: int | None) -> list[str]:
+    """The actions this user may take on the order now (for buttons and the API)."""
+    if user_id is None:
+        return []
+    return states.actions_for(order.state, order.role_of(user_id))
+
+
+def get_order_for(order_id: int, user_id: int) -> Order:
+    """The order, if this user is its buyer or seller; NotFound otherwise (never a hint)."""
+    order = db.session.get(Order, order_id)
+    if order is None or order.role_of(user_id) is None:
+        raise NotFound("We could not find that order.")
+    return order
+
+
+def orders_for(
+    user_id: int, role: str = "buyer", state: str | None = None, page: int = 1, per_page: int = 20
+):
+    """One page of the user's purchases (role 'buyer') or sales ('seller'), latest activity
+    first, optionally in one state. Returns app.pagination.Page."""
+    from app.pagination import Page
+
+    column = Order.seller_id if role == "seller" else Order.buyer_id
+    query = select(Order).where(column == user_id)
+    if state in states.STATES:
+        query = query.where(Order.state == state)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    page = max(1, page)
+    items = list(
+        db.session.scalars(
+            query.order_by(Order.updated_at.desc(), Order.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def order_counts(user_id: int) -> dict[str, int]:
+    """How many purchases and sales the user has: {'buyer': n, 'seller': n}."""
+    return {
+        "buyer": db.session.scalar(select(func.count(Order.id)).where(Order.buyer_id == user_id))
+        or 0,
+        "seller": db.session.scalar(select(func.count(Order.id)).where(Order.seller_id == user_id))
+        or 0,
+    }
+
+
+def auto_complete_at(order: Order) -> datetime | None:
+    """When a shipped order completes by itself if the buyer does not confirm delivery."""
+    if order.state not in (states.SHIPPED, states.DELIVERED) or order.shipped_at is None:
+        return None
+    return order.shipped_at + timedelta(days=current_app.config["ORDER_AUTO_COMPLETE_DAYS"])
+
+
+def auto_complete_due(now: datetime) -> int:
+    """Complete orders shipped more than ORDER_AUTO_COMPLETE_DAYS ago (a due job; idempotent).
+    Returns how many it completed."""
+    cutoff = now - timedelta(days=current_app.config["ORDER_AUTO_COMPLETE_DAYS"])
+    due = list(
+        db.session.scalars(
+            select(Order.id)
+            .where(
+                Order.state.in_((states.SHIPPED, states.DELIVERED)),
+                Order.shipped_at <= cutoff,
+            )
+            .order_by(Order.id)
+        )
+    )
+    completed = 0
+    for order_id in due:
+        try:
+            transition(order_id, "auto_complete", None, now=now)
+        except InvalidTransition:  # the buyer confirmed meanwhile
+            db.session.rollback()
+            continue
+        completed += 1
+    return completed
