@@ -11,7 +11,7 @@ import random
 from datetime import timedelta
 
 from PIL import Image, ImageDraw, ImageFont
-from sqlalchemy import select, update
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from app.accounts import services as accounts
@@ -21,59 +21,194 @@ from app.extensions import db
 from app.listings import services as listing_services
 from app.listings.models import Condition, Listing
 from app.messaging import services as messaging
+from app.messaging.models import Message
 from app.orders import services as orders
 from app.orders.models import Order, OrderEvent
 from app.reviews import services as reviews
+from app.reviews.models import Feedback
 
 DEMO_PASSWORD = "demo-password"
 
 PEOPLE = [
-    ("alice", "Alice Martin"), ("bob", "Bob Okafor"), ("carmen", "Carmen Ruiz"),
-    ("dmitri", "Dmitri Volkov"), ("esther", "Esther Cohen"), ("farid", "Farid Haddad"),
-    ("grace", "Grace Lee"), ("hugo", "Hugo Laurent"), ("ines", "Inês Costa"),
-    ("jamal", "Jamal Carter"), ("kaito", "Kaito Tanaka"), ("lena", "Lena Fischer"),
-    ("mateo", "Mateo Rossi"), ("nadia", "Nadia Benali"), ("oscar", "Oscar Nilsson"),
-    ("priya", "Priya Sharma"), ("quentin", "Quentin Dubois"), ("rosa", "Rosa Jiménez"),
-    ("sam", "Sam Taylor"), ("tove", "Tove Berg"), ("umar", "Umar Farooq"),
-    ("vera", "Vera Novak"), ("wen", "Wen Zhang"), ("xavier", "Xavier Moreau"),
-    ("yara", "Yara Haddad"), ("zoe", "Zoe Walsh"), ("arjun", "Arjun Mehta"),
-    ("bea", "Beatriz Santos"), ("chen", "Chen Wei"), ("dara", "Dara Murphy"),
+    ("alice", "Alice Martin"),
+    ("bob", "Bob Okafor"),
+    ("carmen", "Carmen Ruiz"),
+    ("dmitri", "Dmitri Volkov"),
+    ("esther", "Esther Cohen"),
+    ("farid", "Farid Haddad"),
+    ("grace", "Grace Lee"),
+    ("hugo", "Hugo Laurent"),
+    ("ines", "Inês Costa"),
+    ("jamal", "Jamal Carter"),
+    ("kaito", "Kaito Tanaka"),
+    ("lena", "Lena Fischer"),
+    ("mateo", "Mateo Rossi"),
+    ("nadia", "Nadia Benali"),
+    ("oscar", "Oscar Nilsson"),
+    ("priya", "Priya Sharma"),
+    ("quentin", "Quentin Dubois"),
+    ("rosa", "Rosa Jiménez"),
+    ("sam", "Sam Taylor"),
+    ("tove", "Tove Berg"),
+    ("umar", "Umar Farooq"),
+    ("vera", "Vera Novak"),
+    ("wen", "Wen Zhang"),
+    ("xavier", "Xavier Moreau"),
+    ("yara", "Yara Haddad"),
+    ("zoe", "Zoe Walsh"),
+    ("arjun", "Arjun Mehta"),
+    ("bea", "Beatriz Santos"),
+    ("chen", "Chen Wei"),
+    ("dara", "Dara Murphy"),
 ]
-PLACES = ["Riverside", "Old Town", "Northgate", "Harbour", "Hillcrest", "Market Square",
-          "West End", "Lakeside", "University", "Station Quarter"]
+PLACES = [
+    "Riverside",
+    "Old Town",
+    "Northgate",
+    "Harbour",
+    "Hillcrest",
+    "Market Square",
+    "West End",
+    "Lakeside",
+    "University",
+    "Station Quarter",
+]
 
 ITEMS = {
-    "electronics": ["Bluetooth speaker", "Mechanical keyboard", "Noise-cancelling headphones",
-                    "27-inch monitor", "Film camera", "E-reader", "Turntable", "Mesh Wi-Fi kit"],
-    "home-garden": ["Cast-iron skillet", "Linen curtains", "Oak side table", "Espresso machine",
-                    "Herb planter set", "Reading lamp", "Wool rug", "Pressure cooker"],
-    "fashion": ["Denim jacket", "Leather boots", "Merino sweater", "Rain coat",
-                "Canvas backpack", "Silk scarf", "Trail sneakers", "Wool coat"],
-    "books-media": ["Vinyl record box", "Cookbook collection", "Graphic novel set",
-                    "Board game guide", "Sci-fi paperbacks", "Atlas of the world",
-                    "Poetry anthology", "Jazz CD collection"],
-    "sports-outdoors": ["Road bike helmet", "Camping tent", "Climbing shoes", "Yoga mat",
-                        "Kayak paddle", "Trekking poles", "Tennis racket", "Sleeping bag"],
-    "toys-games": ["Wooden train set", "Strategy board game", "Building blocks", "Puzzle 1000",
-                   "Doll house", "Kite", "Chess set", "Card game bundle"],
-    "tools": ["Cordless drill", "Socket set", "Workbench", "Laser level", "Jigsaw",
-              "Hand plane", "Ladder", "Tool chest"],
-    "collectibles": ["Vintage postcards", "Enamel pins", "Art print", "Coin album",
-                     "Ceramic vase", "Film poster", "Stamp collection", "Brass compass"],
-    "vehicles-parts": ["Bike lights", "City bike", "Bike rack", "Panniers", "Child bike seat",
-                       "Car roof box", "Bike pump", "Snow chains"],
-    "other": ["Sewing machine", "Typewriter", "Aquarium", "Picnic basket", "Globe",
-              "Umbrella stand", "Bird feeder", "Fondue set"],
+    "electronics": [
+        "Bluetooth speaker",
+        "Mechanical keyboard",
+        "Noise-cancelling headphones",
+        "27-inch monitor",
+        "Film camera",
+        "E-reader",
+        "Turntable",
+        "Mesh Wi-Fi kit",
+    ],
+    "home-garden": [
+        "Cast-iron skillet",
+        "Linen curtains",
+        "Oak side table",
+        "Espresso machine",
+        "Herb planter set",
+        "Reading lamp",
+        "Wool rug",
+        "Pressure cooker",
+    ],
+    "fashion": [
+        "Denim jacket",
+        "Leather boots",
+        "Merino sweater",
+        "Rain coat",
+        "Canvas backpack",
+        "Silk scarf",
+        "Trail sneakers",
+        "Wool coat",
+    ],
+    "books-media": [
+        "Vinyl record box",
+        "Cookbook collection",
+        "Graphic novel set",
+        "Board game guide",
+        "Sci-fi paperbacks",
+        "Atlas of the world",
+        "Poetry anthology",
+        "Jazz CD collection",
+    ],
+    "sports-outdoors": [
+        "Road bike helmet",
+        "Camping tent",
+        "Climbing shoes",
+        "Yoga mat",
+        "Kayak paddle",
+        "Trekking poles",
+        "Tennis racket",
+        "Sleeping bag",
+    ],
+    "toys-games": [
+        "Wooden train set",
+        "Strategy board game",
+        "Building blocks",
+        "Puzzle 1000",
+        "Doll house",
+        "Kite",
+        "Chess set",
+        "Card game bundle",
+    ],
+    "tools": [
+        "Cordless drill",
+        "Socket set",
+        "Workbench",
+        "Laser level",
+        "Jigsaw",
+        "Hand plane",
+        "Ladder",
+        "Tool chest",
+    ],
+    "collectibles": [
+        "Vintage postcards",
+        "Enamel pins",
+        "Art print",
+        "Coin album",
+        "Ceramic vase",
+        "Film poster",
+        "Stamp collection",
+        "Brass compass",
+    ],
+    "vehicles-parts": [
+        "Bike lights",
+        "City bike",
+        "Bike rack",
+        "Panniers",
+        "Child bike seat",
+        "Car roof box",
+        "Bike pump",
+        "Snow chains",
+    ],
+    "other": [
+        "Sewing machine",
+        "Typewriter",
+        "Aquarium",
+        "Picnic basket",
+        "Globe",
+        "Umbrella stand",
+        "Bird feeder",
+        "Fondue set",
+    ],
 }
-ADJECTIVES = ["Lightly used", "Nearly new", "Well loved", "Classic", "Sturdy", "Compact",
-              "Vintage", "Spare", "Barely used", "Handy"]
-PALETTE = ["#0f766e", "#1d4ed8", "#b45309", "#7c3aed", "#be123c", "#15803d", "#0e7490",
-           "#a16207", "#4338ca", "#9f1239"]
+ADJECTIVES = [
+    "Lightly used",
+    "Nearly new",
+    "Well loved",
+    "Classic",
+    "Sturdy",
+    "Compact",
+    "Vintage",
+    "Spare",
+    "Barely used",
+    "Handy",
+]
+PALETTE = [
+    "#0f766e",
+    "#1d4ed8",
+    "#b45309",
+    "#7c3aed",
+    "#be123c",
+    "#15803d",
+    "#0e7490",
+    "#a16207",
+    "#4338ca",
+    "#9f1239",
+]
 
 FEEDBACK_TEXT = {
-    "positive": ["Smooth trade, thank you!", "Exactly as described. Would buy again.",
-                 "Quick and friendly.", "Great communication, fast hand-over.",
-                 "Paid promptly, easy to deal with."],
+    "positive": [
+        "Smooth trade, thank you!",
+        "Exactly as described. Would buy again.",
+        "Quick and friendly.",
+        "Great communication, fast hand-over.",
+        "Paid promptly, easy to deal with.",
+    ],
     "neutral": ["Fine in the end, a bit slow to reply.", "Item OK, took a while to ship."],
     "negative": ["Item was not as described.", "Never answered my messages for a week."],
 }
@@ -90,8 +225,9 @@ def _picture(title: str, color: str, rng: random.Random) -> FileStorage:
     if rng.random() < 0.5:
         draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill="#ffffff", outline=color, width=10)
     else:
-        draw.rounded_rectangle([cx - r, cy - r, cx + r, cy + r], radius=30, fill="#ffffff",
-                               outline=color, width=10)
+        draw.rounded_rectangle(
+            [cx - r, cy - r, cx + r, cy + r], radius=30, fill="#ffffff", outline=color, width=10
+        )
     font = ImageFont.load_default(size=44)
     width = draw.textlength(title, font=font)
     draw.text(((800 - width) / 2, 480), title, fill="#ffffff", font=font)
@@ -111,23 +247,31 @@ def _age_order(order_id: int, started_days_ago: float) -> None:
     """Move an order's timestamps back in time, keeping their order."""
     offset = timedelta(days=started_days_ago)
     order = db.session.get(Order, order_id)
-    for column in ("created_at", "paid_at", "shipped_at", "delivered_at", "completed_at",
-                   "cancelled_at"):
+    for column in (
+        "created_at",
+        "paid_at",
+        "shipped_at",
+        "delivered_at",
+        "completed_at",
+        "cancelled_at",
+    ):
         value = getattr(order, column)
         if value is not None:
             setattr(order, column, value - offset)
-    db.session.execute(
-        update(OrderEvent)
-        .where(OrderEvent.order_id == order_id)
-        .values(created_at=OrderEvent.created_at - offset)
-    )
+    for event in db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id)):
+        event.created_at -= offset
+    for message in db.session.scalars(select(Message).where(Message.order_id == order_id)):
+        message.created_at -= offset
+    for feedback in db.session.scalars(select(Feedback).where(Feedback.order_id == order_id)):
+        # Feedback came in a day or two after completion, not at the moment of aging.
+        feedback.created_at -= offset - timedelta(days=1)
+        if feedback.revealed_at is not None:
+            feedback.revealed_at -= offset - timedelta(days=1)
     db.session.commit()
 
 
 def seed_demo(users: int = 30, listings: int = 200, seed: int = 7) -> dict[str, int]:
     """Create demo users, listings with pictures, orders in every state and feedback."""
-    from app.reviews.models import Feedback
-
     rng = random.Random(seed)
     people: list[User] = []
     existing = set(db.session.scalars(select(User.handle)))
@@ -179,7 +323,10 @@ def seed_demo(users: int = 30, listings: int = 200, seed: int = 7) -> dict[str, 
     db.session.commit()
 
     plans = (
-        ["completed"] * 40 + ["pending_payment"] * 6 + ["paid"] * 6 + ["shipped"] * 6
+        ["completed"] * 40
+        + ["pending_payment"] * 6
+        + ["paid"] * 6
+        + ["shipped"] * 6
         + ["cancelled"] * 4
     )
     order_count = 0
@@ -202,7 +349,7 @@ def seed_demo(users: int = 30, listings: int = 200, seed: int = 7) -> dict[str, 
             orders.transition(order.id, "ship", listing.seller_id, note="Posted, tracking 1Z999")
         if plan == "completed":
             orders.transition(order.id, "confirm_delivery", buyer.id)
-            for author, role in ((buyer.id, "buyer"), (listing.seller_id, "seller")):
+            for author in (buyer.id, listing.seller_id):
                 rating = rng.choices(["positive", "neutral", "negative"], [90, 6, 4])[0]
                 reviews.leave_feedback(
                     order.id,
@@ -213,13 +360,6 @@ def seed_demo(users: int = 30, listings: int = 200, seed: int = 7) -> dict[str, 
                 )
                 feedback_count += 1
         _age_order(order.id, rng.uniform(1, 25) if plan == "completed" else rng.uniform(0, 3))
-    db.session.execute(
-        update(Feedback).values(
-            created_at=Feedback.created_at - timedelta(days=1),
-            revealed_at=Feedback.revealed_at - timedelta(days=1),
-        )
-    )
-    db.session.commit()
     return {
         "users": len(people),
         "listings": len(made),

@@ -3,6 +3,7 @@ set, again on PostgreSQL. Each test starts from empty tables (categories excepte
 
 from __future__ import annotations
 
+import contextvars
 import os
 from collections.abc import Iterator
 
@@ -18,6 +19,18 @@ from config import TestConfig
 PG_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite"] + (["postgresql"] if PG_URL else [])
 KEEP_TABLES = {"categories", "alembic_version"}
+
+
+class IsolatedClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as on a real server.
+
+    Flask reuses an app context that is already pushed (our `app` fixture pushes one), which
+    would share `g`, the signed-in user and the database session between the test's code and
+    every request. Running the request in an empty contextvars context gives it its own.
+    """
+
+    def open(self, *args, **kwargs):
+        return contextvars.Context().run(super().open, *args, **kwargs)
 
 
 def _reset_postgres(url: str) -> None:
@@ -44,6 +57,7 @@ def make_test_app(backend: str, tmp_dir: str, **overrides) -> Flask:
         UPLOAD_DIR=os.path.join(tmp_dir, "uploads"),
         **overrides,
     )
+    app.test_client_class = IsolatedClient
     with app.app_context():
         db.create_all()
         with db.engine.begin() as conn:

@@ -47,3 +47,34 @@ class ListingFactory(BaseFactory):
     price_cents = 2500
     currency = "USD"
     quantity = 1
+
+
+# -- orders, written directly as rows (owned by reviews; the orders services are not needed) --
+from datetime import timedelta  # noqa: E402
+
+from app.db import utcnow  # noqa: E402
+from app.orders.models import Order  # noqa: E402
+
+
+class OrderFactory(BaseFactory):
+    """A completed order by default, finished a day ago; pass state/completed_at to change."""
+
+    class Meta:
+        model = Order
+
+    buyer = factory.SubFactory(UserFactory)
+    listing = factory.SubFactory(ListingFactory)
+    seller = factory.LazyAttribute(lambda o: o.listing.seller)
+    title = factory.LazyAttribute(lambda o: o.listing.title)
+    quantity = 1
+    unit_price_cents = factory.LazyAttribute(lambda o: o.listing.price_cents)
+    total_cents = factory.LazyAttribute(lambda o: o.unit_price_cents * o.quantity)
+    currency = factory.LazyAttribute(lambda o: o.listing.currency)
+    state = "completed"
+    created_at = factory.LazyFunction(lambda: utcnow() - timedelta(days=5))
+    paid_at = factory.LazyFunction(lambda: utcnow() - timedelta(days=4))
+    shipped_at = factory.LazyFunction(lambda: utcnow() - timedelta(days=3))
+    delivered_at = factory.LazyFunction(lambda: utcnow() - timedelta(days=1))
+    completed_at = factory.LazyAttribute(
+        lambda o: o.delivered_at if o.state == "completed" else None
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Flask, g
+from flask import Flask
 
 from app.accounts.models import User
 from app.extensions import db, login_manager
@@ -19,13 +19,6 @@ def init_app(app: Flask) -> None:
         "REMEMBER_COOKIE_DURATION", timedelta(days=app.config["REMEMBER_COOKIE_DURATION_DAYS"])
     )
 
-    # Flask-Login caches the user on `g`, which lives on the app context. A request normally
-    # gets its own, but one pushed around several requests (tests, CLI scripts) would otherwise
-    # hand one client's user to the next; each request loads its user from its own cookies.
-    def _forget_cached_user() -> None:
-        g.pop("_login_user", None)
-
-    app.before_request_funcs.setdefault(None, []).insert(0, _forget_cached_user)
 
 
 @login_manager.user_loader
