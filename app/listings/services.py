@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
 
+from flask import current_app
+from sqlalchemy import Float, Integer, func, literal_column, select, text
+from sqlalchemy.orm import selectinload
+from werkzeug.datastructures import FileStorage
+
+from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.listings.models import Category
+from app.listings import photos as photo_files
+from app.listings.models import Category, Condition, Listing, ListingPhoto, ListingStatus
+from app.listings.search import PG_TSVECTOR
+from app.money import MAX_CENTS
+from app.pagination import Page
+
+logger = logging.getLogger(__name__)
 
 CATEGORIES = (
     ("electronics", "Electronics"),
@@ -20,6 +35,24 @@ CATEGORIES = (
     ("other", "Everything else"),
 )
 
+TITLE_MIN, TITLE_MAX = 3, 120
+DESCRIPTION_MAX = 5000
+QUANTITY_MAX = 999
+SORTS = ("relevance", "newest", "price_asc", "price_desc")
+SORT_LABELS = {
+    "relevance": "Best match",
+    "newest": "Newest first",
+    "price_asc": "Price: low to high",
+    "price_desc": "Price: high to low",
+}
+MAX_PER_PAGE = 100
+MAX_PAGE = 10_000
+MAX_QUERY_CHARS = 200
+MAX_QUERY_TOKENS = 16
+EDITABLE_FIELDS = frozenset(
+    {"title", "description", "category_slug", "condition", "price_cents", "quantity"}
+)
+
 
 def ensure_categories() -> None:
     """Create the fixed category list if it is missing (idempotent)."""
@@ -30,6 +63,430 @@ def ensure_categories() -> None:
     db.session.commit()
 
 
-def search_listings(**kwargs):
-    """SCAFFOLD (replaced by the listings engineer this session)."""
-    return []
+def all_categories() -> list[Category]:
+    """The fixed categories in display order."""
+    return list(db.session.scalars(select(Category).order_by(Category.position, Category.id)))
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def get_listing(listing_id: int) -> Listing:
+    """A listing anyone may look at (active or paused). Raises NotFound when missing or deleted."""
+    listing = db.session.scalar(
+        select(Listing)
+        .where(Listing.id == listing_id)
+        .options(selectinload(Listing.seller), selectinload(Listing.photos))
+    )
+    if listing is None or listing.status == ListingStatus.DELETED:
+        raise NotFound("That listing does not exist or has been removed.")
+    return listing
+
+
+def get_listing_for_edit(listing_id: int, editor_id: int) -> Listing:
+    """The listing, when `editor_id` is its seller. Raises NotFound, Forbidden."""
+    listing = get_listing(listing_id)
+    _require_owner(listing, editor_id)
+    return listing
+
+
+def active_listings_of(seller_id: int, limit: int = 12) -> list[Listing]:
+    """The seller's buyable listings, newest first."""
+    return list(
+        db.session.scalars(
+            _buyable(select(Listing))
+            .where(Listing.seller_id == seller_id)
+            .options(selectinload(Listing.seller), selectinload(Listing.photos))
+            .order_by(Listing.created_at.desc(), Listing.id.desc())
+            .limit(max(0, limit))
+        )
+    )
+
+
+def listings_of_seller(seller_id: int, status: str | None = None) -> list[Listing]:
+    """Every listing the seller can still manage (not deleted), newest first, for "My listings".
+
+    status: None for all, "active", "paused" or "sold_out" (active with nothing left).
+    """
+    stmt = (
+        select(Listing)
+        .where(Listing.seller_id == seller_id, Listing.status != ListingStatus.DELETED)
+        .options(selectinload(Listing.photos), selectinload(Listing.category))
+        .order_by(Listing.created_at.desc(), Listing.id.desc())
+    )
+    if status == "active":
+        stmt = stmt.where(Listing.status == ListingStatus.ACTIVE, Listing.quantity > 0)
+    elif status == "sold_out":
+        stmt = stmt.where(Listing.status == ListingStatus.ACTIVE, Listing.quantity == 0)
+    elif status == "paused":
+        stmt = stmt.where(Listing.status == ListingStatus.PAUSED)
+    return list(db.session.scalars(stmt))
+
+
+def search_listings(
+    q: str | None = None,
+    category: str | None = None,
+    min_price_cents: int | None = None,
+    max_price_cents: int | None = None,
+    condition: str | None = None,
+    sort: str = "relevance",
+    page: int = 1,
+    per_page: int = 24,
+) -> Page[Listing]:
+    """Find buyable listings by words, category, price and condition; one page of them.
+
+    Any text is a safe query. Raises ValidationFailed for an unknown category, condition or sort.
+    """
+    if sort not in SORTS:
+        raise ValidationFailed("Unknown sort order.", fields={"sort": ["Choose a sort order."]})
+    if condition and condition not in {c.value for c in Condition}:
+        raise ValidationFailed("Unknown condition.", fields={"condition": ["Choose a condition."]})
+    page = min(MAX_PAGE, max(1, int(page or 1)))
+    per_page = min(MAX_PER_PAGE, max(1, int(per_page or 24)))
+
+    stmt = _buyable(select(Listing))
+    if category:
+        category_id = db.session.scalar(select(Category.id).where(Category.slug == category))
+        if category_id is None:
+            raise ValidationFailed("Unknown category.", fields={"category": ["Choose a category."]})
+        stmt = stmt.where(Listing.category_id == category_id)
+    if condition:
+        stmt = stmt.where(Listing.condition == condition)
+    if min_price_cents is not None:
+        stmt = stmt.where(Listing.price_cents >= min_price_cents)
+    if max_price_cents is not None:
+        stmt = stmt.where(Listing.price_cents <= max_price_cents)
+
+    rank = None
+    words = _clean_query(q)
+    if words:
+        stmt, rank = _match(stmt, words)
+
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    newest = (Listing.created_at.desc(), Listing.id.desc())
+    if sort == "price_asc":
+        order: tuple[Any, ...] = (Listing.price_cents.asc(), *newest)
+    elif sort == "price_desc":
+        order = (Listing.price_cents.desc(), *newest)
+    elif sort == "relevance" and rank is not None:
+        order = (rank, *newest)
+    else:
+        order = newest
+    items = db.session.scalars(
+        stmt.options(selectinload(Listing.seller), selectinload(Listing.photos))
+        .order_by(*order)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return Page(items=list(items), page=page, per_page=per_page, total=total or 0)
+
+
+def _buyable(stmt):
+    return stmt.where(Listing.status == ListingStatus.ACTIVE, Listing.quantity > 0)
+
+
+def _clean_query(q: str | None) -> str:
+    """The user's text without control characters (PostgreSQL refuses NUL), trimmed."""
+    if not q:
+        return ""
+    cleaned = re.sub(r"[\x00-\x1f\x7f]", " ", str(q))[:MAX_QUERY_CHARS].strip()
+    # Text without a single word character cannot match anything; treat it as no query.
+    return cleaned if re.search(r"\w", cleaned) else ""
+
+
+def fts5_query(text_: str) -> str:
+    """Turn any text into a safe FTS5 query: every word quoted, all required, the last a prefix.
+
+    FTS5 syntax (AND, NEAR(, *, -, quotes, column filters) in the input becomes plain words.
+    """
+    tokens = re.findall(r"\w+", text_)[:MAX_QUERY_TOKENS]
+    if not tokens:
+        return ""
+    quoted = [f'"{token}"' for token in tokens]
+    quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def _match(stmt, words: str):
+    """Restrict to listings matching the words; return (statement, rank expression)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        tsvector = literal_column(PG_TSVECTOR)
+        tsquery = func.websearch_to_tsquery(literal_column("'english'"), words)
+        stmt = stmt.where(tsvector.op("@@")(tsquery))
+        return stmt, func.ts_rank(tsvector, tsquery).desc()
+    fts = (
+        text(
+            "SELECT rowid AS listing_id, bm25(listings_fts, 4.0, 1.0) AS score "
+            "FROM listings_fts WHERE listings_fts MATCH :match"
+        )
+        .bindparams(match=fts5_query(words))
+        .columns(listing_id=Integer, score=Float)
+        .subquery("fts")
+    )
+    stmt = stmt.join(fts, fts.c.listing_id == Listing.id)
+    return stmt, fts.c.score.asc()  # bm25: lower is better
+
+
+# --- changing -----------------------------------------------------------------------------------
+
+
+def create_listing(
+    seller_id: int,
+    *,
+    title: str,
+    description: str,
+    category_slug: str,
+    condition: str,
+    price_cents: int,
+    quantity: int,
+    currency: str | None = None,
+    photos: Sequence[FileStorage] = (),
+) -> Listing:
+    """Put something up for sale, with its photos. Raises ValidationFailed (nothing is saved)."""
+    fields: dict[str, Any] = {
+        "title": title,
+        "description": description,
+        "category_slug": category_slug,
+        "condition": condition,
+        "price_cents": price_cents,
+        "quantity": quantity,
+    }
+    values, errors = _validate(fields, min_quantity=1)
+    uploads = _real_uploads(photos)
+    processed = []
+    if len(uploads) > _max_photos():
+        errors["photos"] = [f"You can add at most {_max_photos()} photos to a listing."]
+    else:
+        processed, photo_errors = _process_all(uploads)
+        if photo_errors:
+            errors["photos"] = photo_errors
+    if errors:
+        raise _invalid(errors)
+    listing = Listing(
+        seller_id=seller_id,
+        currency=(currency or current_app.config["SITE_CURRENCY"]).upper(),
+        status=ListingStatus.ACTIVE.value,
+        **values,
+    )
+    db.session.add(listing)
+    db.session.flush()
+    _store_photos(listing, processed)
+    logger.info("listing %s created by user %s", listing.id, seller_id)
+    return listing
+
+
+def update_listing(listing_id: int, editor_id: int, **fields: Any) -> Listing:
+    """Change a listing's details (owner only). Quantity 0 marks it sold out.
+
+    Raises NotFound, Forbidden, ValidationFailed.
+    """
+    unknown = set(fields) - EDITABLE_FIELDS
+    if unknown:
+        raise ValueError(f"update_listing cannot change {sorted(unknown)}")
+    listing = _lock_listing(listing_id)
+    _require_owner(listing, editor_id)
+    values, errors = _validate(fields, min_quantity=0)
+    if errors:
+        raise _invalid(errors)
+    for name, value in values.items():
+        setattr(listing, name, value)
+    db.session.commit()
+    logger.info("listing %s updated by user %s", listing.id, editor_id)
+    return listing
+
+
+def set_listing_status(listing_id: int, editor_id: int, status: str) -> Listing:
+    """Pause, resume ("active") or delete a listing (owner only). Deleting cannot be undone.
+
+    Raises NotFound, Forbidden, ValidationFailed.
+    """
+    if status not in {s.value for s in ListingStatus}:
+        raise ValidationFailed(f"Unknown listing status {status!r}.")
+    listing = _lock_listing(listing_id)
+    _require_owner(listing, editor_id)
+    listing.status = status
+    db.session.commit()
+    logger.info("listing %s set %s by user %s", listing.id, status, editor_id)
+    return listing
+
+
+def add_photos(listing_id: int, editor_id: int, files: Iterable[FileStorage]) -> list[ListingPhoto]:
+    """Add photos to a listing, all or none. Raises NotFound, Forbidden, ValidationFailed."""
+    listing = _lock_listing(listing_id)
+    _require_owner(listing, editor_id)
+    uploads = _real_uploads(files)
+    if not uploads:
+        raise _invalid({"photos": ["Choose one or more photos to upload."]})
+    room = _max_photos() - len(listing.photos)
+    if len(uploads) > room:
+        message = f"A listing can have at most {_max_photos()} photos" + (
+            f"; you can add {room} more." if room > 0 else ", and this one is full."
+        )
+        raise _invalid({"photos": [message]})
+    processed, photo_errors = _process_all(uploads)
+    if photo_errors:
+        raise _invalid({"photos": photo_errors})
+    return _store_photos(listing, processed)
+
+
+def add_photo(listing_id: int, editor_id: int, file_storage: FileStorage) -> ListingPhoto:
+    """Add one photo to a listing. Raises NotFound, Forbidden, ValidationFailed."""
+    return add_photos(listing_id, editor_id, [file_storage])[0]
+
+
+def remove_photo(photo_id: int, editor_id: int) -> None:
+    """Delete a photo and its files (owner only). Raises NotFound, Forbidden."""
+    photo, listing = _photo_for_edit(photo_id, editor_id)
+    paths = (photo.image_path, photo.thumb_path)
+    listing.photos.remove(photo)
+    for position, other in enumerate(listing.photos):
+        other.position = position
+    db.session.commit()
+    photo_files.delete_files(current_app.config["UPLOAD_DIR"], paths)
+    logger.info("photo %s removed from listing %s", photo_id, listing.id)
+
+
+def make_photo_first(photo_id: int, editor_id: int) -> ListingPhoto:
+    """Make a photo the listing's main one (shown in lists). Raises NotFound, Forbidden."""
+    photo, listing = _photo_for_edit(photo_id, editor_id)
+    ordered = [photo] + [p for p in listing.photos if p.id != photo.id]
+    for position, each in enumerate(ordered):
+        each.position = position
+    db.session.commit()
+    db.session.expire(listing, ["photos"])
+    return photo
+
+
+def get_photo(photo_id: int) -> ListingPhoto:
+    """A photo of a listing that has not been deleted. Raises NotFound."""
+    photo = db.session.get(ListingPhoto, photo_id)
+    if photo is None or photo.listing.status == ListingStatus.DELETED:
+        raise NotFound("That photo does not exist.")
+    return photo
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _lock_listing(listing_id: int) -> Listing:
+    # The row lock keeps an edit from overwriting a quantity an order has just reserved.
+    listing = db.session.get(Listing, listing_id, with_for_update=True, populate_existing=True)
+    if listing is None or listing.status == ListingStatus.DELETED:
+        raise NotFound("That listing does not exist or has been removed.")
+    return listing
+
+
+def _require_owner(listing: Listing, user_id: int) -> None:
+    if listing.seller_id != user_id:
+        raise Forbidden("Only the seller can change this listing.")
+
+
+def _photo_for_edit(photo_id: int, editor_id: int) -> tuple[ListingPhoto, Listing]:
+    photo = db.session.get(ListingPhoto, photo_id)
+    if photo is None:
+        raise NotFound("That photo does not exist.")
+    listing = _lock_listing(photo.listing_id)
+    _require_owner(listing, editor_id)
+    return photo, listing
+
+
+def _max_photos() -> int:
+    return int(current_app.config["MAX_PHOTOS_PER_LISTING"])
+
+
+def _invalid(errors: dict[str, list[str]]) -> ValidationFailed:
+    first = next(iter(errors.values()))[0]
+    message = first if len(errors) == 1 else "Some fields are not valid."
+    return ValidationFailed(message, fields=errors)
+
+
+def _validate(fields: dict[str, Any], *, min_quantity: int) -> tuple[dict, dict[str, list[str]]]:
+    """Check the given listing fields; return (column values, errors by form field name)."""
+    values: dict[str, Any] = {}
+    errors: dict[str, list[str]] = {}
+    if "title" in fields:
+        title = " ".join(str(fields["title"] or "").split())
+        if not TITLE_MIN <= len(title) <= TITLE_MAX:
+            errors["title"] = [f"Use {TITLE_MIN} to {TITLE_MAX} characters."]
+        values["title"] = title
+    if "description" in fields:
+        description = str(fields["description"] or "").strip().replace("\r\n", "\n")
+        if len(description) > DESCRIPTION_MAX:
+            errors["description"] = [
+                f"Use at most {DESCRIPTION_MAX} characters (this has {len(description)})."
+            ]
+        values["description"] = description
+    if "category_slug" in fields:
+        category_id = db.session.scalar(
+            select(Category.id).where(Category.slug == (fields["category_slug"] or ""))
+        )
+        if category_id is None:
+            errors["category"] = ["Choose a category."]
+        values["category_id"] = category_id
+    if "condition" in fields:
+        condition = str(fields["condition"] or "")
+        if condition not in {c.value for c in Condition}:
+            errors["condition"] = ["Choose a condition."]
+        values["condition"] = condition
+    if "price_cents" in fields:
+        price = fields["price_cents"]
+        if not isinstance(price, int) or isinstance(price, bool) or price < 0:
+            errors["price"] = ["Enter a price of zero or more."]
+        elif price > MAX_CENTS:
+            errors["price"] = ["That price is too large."]
+        values["price_cents"] = price
+    if "quantity" in fields:
+        quantity = fields["quantity"]
+        if (
+            not isinstance(quantity, int)
+            or isinstance(quantity, bool)
+            or not min_quantity <= quantity <= QUANTITY_MAX
+        ):
+            errors["quantity"] = [f"Enter a whole number from {min_quantity} to {QUANTITY_MAX}."]
+        values["quantity"] = quantity
+    return values, errors
+
+
+def _real_uploads(files: Iterable[FileStorage] | None) -> list[FileStorage]:
+    # An empty file input still sends one part with no filename; that is "no photo".
+    return [f for f in (files or ()) if f is not None and (f.filename or "").strip()]
+
+
+def _process_all(uploads: list[FileStorage]) -> tuple[list[photo_files.ProcessedPhoto], list[str]]:
+    processed, errors = [], []
+    max_bytes = int(current_app.config["MAX_PHOTO_BYTES"])
+    for upload in uploads:
+        try:
+            processed.append(photo_files.process(upload, max_bytes=max_bytes))
+        except photo_files.PhotoRejected as rejected:
+            errors.append(str(rejected))
+    return processed, errors
+
+
+def _store_photos(
+    listing: Listing, processed: list[photo_files.ProcessedPhoto]
+) -> list[ListingPhoto]:
+    """Write the files, add the rows and commit; on failure remove the files again."""
+    upload_dir = current_app.config["UPLOAD_DIR"]
+    start = max((p.position for p in listing.photos), default=-1) + 1
+    written: list[str] = []
+    rows: list[ListingPhoto] = []
+    try:
+        for offset, item in enumerate(processed):
+            image_path, thumb_path = photo_files.save(upload_dir, listing.id, item)
+            written += [image_path, thumb_path]
+            row = ListingPhoto(
+                position=start + offset,
+                image_path=image_path,
+                thumb_path=thumb_path,
+                width=item.width,
+                height=item.height,
+            )
+            listing.photos.append(row)
+            rows.append(row)
+        db.session.commit()
+    except BaseException:
+        db.session.rollback()
+        photo_files.delete_files(upload_dir, written)
+        raise
+    return rows

@@ -1,15 +1,208 @@
-"""SCAFFOLD (replaced by the listings engineer this session)."""
+"""Listings over HTTP: browse and search, a listing's page, selling and managing listings."""
 
-from flask import Blueprint
+from __future__ import annotations
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from app.errors import ValidationFailed
+from app.listings import services
+from app.listings.forms import BrowseForm, EditListingForm, NewListingForm, PhotoUploadForm
+from app.listings.models import ListingStatus
+from app.money import minor_per_major
+from app.reviews.services import reputation_summary
 
 bp = Blueprint("listings", __name__)
+
+PHOTO_MAX_AGE = 365 * 24 * 3600  # photo files never change: a new photo gets a new name
+MY_TABS = (("all", "All"), ("active", "Active"), ("sold_out", "Sold out"), ("paused", "Paused"))
 
 
 @bp.get("/listings")
 def browse():
-    return "browse"
+    form = BrowseForm(formdata=request.args)
+    form.validate()
+    page = request.args.get("page", default=1, type=int)
+    results = services.search_listings(
+        **form.filters(), page=max(1, page), per_page=current_app.config["LISTINGS_PER_PAGE"]
+    )
+    problems = [error for field in form for error in field.errors]
+    return render_template("listings/browse.html", form=form, results=results, problems=problems)
 
 
-@bp.get("/sell")
+@bp.get("/listings/<int:listing_id>")
+def detail(listing_id: int):
+    listing = services.get_listing(listing_id)
+    is_owner = current_user.is_authenticated and current_user.id == listing.seller_id
+    more = [
+        other
+        for other in services.active_listings_of(listing.seller_id, limit=5)
+        if other.id != listing.id
+    ][:4]
+    seller_reputation = reputation_summary(listing.seller_id)["roles"]["seller"]
+    return render_template(
+        "listings/detail.html",
+        listing=listing,
+        is_owner=is_owner,
+        more_from_seller=more,
+        seller_reputation=seller_reputation,
+    )
+
+
+@bp.route("/sell", methods=["GET", "POST"])
+@login_required
 def create():
-    return "sell"
+    form = NewListingForm()
+    if form.validate_on_submit():
+        try:
+            listing = services.create_listing(
+                current_user.id,
+                **form.service_fields(),
+                photos=request.files.getlist(form.photos.name),
+            )
+        except ValidationFailed as error:
+            form.show_errors(error.fields)
+        else:
+            flash("Your listing is live.", "success")
+            return redirect(url_for("listings.detail", listing_id=listing.id), code=303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("listings/form.html", form=form, listing=None), status
+
+
+@bp.route("/listings/<int:listing_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(listing_id: int):
+    listing = services.get_listing_for_edit(listing_id, current_user.id)
+    form = EditListingForm(data=_form_data(listing))
+    if form.validate_on_submit():
+        try:
+            services.update_listing(listing.id, current_user.id, **form.service_fields())
+        except ValidationFailed as error:
+            form.show_errors(error.fields)
+        else:
+            flash("Listing saved.", "success")
+            return redirect(url_for("listings.detail", listing_id=listing.id), code=303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template(
+        "listings/form.html", form=form, listing=listing, photo_form=PhotoUploadForm()
+    ), status
+
+
+def _form_data(listing) -> dict:
+    """The listing as the edit form shows it (the price as plain text, e.g. 12.50)."""
+    per = minor_per_major(listing.currency)
+    major, minor = divmod(listing.price_cents, per)
+    return {
+        "title": listing.title,
+        "description": listing.description,
+        "category": listing.category.slug,
+        "condition": listing.condition,
+        "price": str(major) if per == 1 else f"{major}.{minor:02d}",
+        "quantity": listing.quantity,
+    }
+
+
+@bp.post("/listings/<int:listing_id>/photos")
+@login_required
+def add_photos(listing_id: int):
+    photo_form = PhotoUploadForm()
+    if photo_form.validate_on_submit():
+        try:
+            added = services.add_photos(
+                listing_id, current_user.id, request.files.getlist(photo_form.photos.name)
+            )
+        except ValidationFailed as error:
+            photo_form.show_errors(error.fields)
+        else:
+            flash(f"{len(added)} photo{'s' if len(added) != 1 else ''} added.", "success")
+            return redirect(url_for("listings.edit", listing_id=listing_id) + "#photos", code=303)
+    listing = services.get_listing_for_edit(listing_id, current_user.id)
+    form = EditListingForm(data=_form_data(listing))
+    return render_template(
+        "listings/form.html", form=form, listing=listing, photo_form=photo_form
+    ), 422
+
+
+@bp.post("/photos/<int:photo_id>/delete")
+@login_required
+def remove_photo(photo_id: int):
+    listing_id = services.get_photo(photo_id).listing_id
+    services.remove_photo(photo_id, current_user.id)
+    flash("Photo removed.", "success")
+    return redirect(url_for("listings.edit", listing_id=listing_id) + "#photos", code=303)
+
+
+@bp.post("/photos/<int:photo_id>/first")
+@login_required
+def make_photo_first(photo_id: int):
+    photo = services.make_photo_first(photo_id, current_user.id)
+    flash("Main photo changed.", "success")
+    return redirect(url_for("listings.edit", listing_id=photo.listing_id) + "#photos", code=303)
+
+
+@bp.post("/listings/<int:listing_id>/pause")
+@login_required
+def pause(listing_id: int):
+    services.set_listing_status(listing_id, current_user.id, ListingStatus.PAUSED.value)
+    flash("Listing paused: it is hidden from search and cannot be bought.", "success")
+    return redirect(_back(listing_id), code=303)
+
+
+@bp.post("/listings/<int:listing_id>/resume")
+@login_required
+def resume(listing_id: int):
+    services.set_listing_status(listing_id, current_user.id, ListingStatus.ACTIVE.value)
+    flash("Listing is live again.", "success")
+    return redirect(_back(listing_id), code=303)
+
+
+@bp.route("/listings/<int:listing_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(listing_id: int):
+    listing = services.get_listing_for_edit(listing_id, current_user.id)
+    if request.method == "GET":
+        return render_template("listings/delete.html", listing=listing)
+    services.set_listing_status(listing_id, current_user.id, ListingStatus.DELETED.value)
+    flash(f"“{listing.title}” was deleted.", "success")
+    return redirect(url_for("listings.mine"), code=303)
+
+
+def _back(listing_id: int) -> str:
+    """Where a pause/resume button was pressed: My listings or the listing page."""
+    if request.form.get("next") == "mine":
+        return url_for("listings.mine")
+    return url_for("listings.detail", listing_id=listing_id)
+
+
+@bp.get("/my/listings")
+@login_required
+def mine():
+    tab = request.args.get("status", "all")
+    if tab not in dict(MY_TABS):
+        tab = "all"
+    listings = services.listings_of_seller(current_user.id, None if tab == "all" else tab)
+    return render_template("listings/mine.html", listings=listings, tab=tab, tabs=MY_TABS)
+
+
+@bp.get("/photos/<int:photo_id>/<size>")
+def photo(photo_id: int, size: str):
+    if size not in ("thumb", "full"):
+        abort(404)
+    stored = services.get_photo(photo_id)
+    path = stored.thumb_path if size == "thumb" else stored.image_path
+    response = send_from_directory(
+        current_app.config["UPLOAD_DIR"], path, mimetype="image/jpeg", max_age=PHOTO_MAX_AGE
+    )
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response

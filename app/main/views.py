@@ -10,10 +10,10 @@ bp = Blueprint("main", __name__)
 
 @bp.get("/")
 def index():
-    from app.listings.services import search_listings
+    from app.listings.services import all_categories, search_listings
 
     latest = search_listings(sort="newest", page=1, per_page=12)
-    return render_template("main/index.html", latest=latest)
+    return render_template("main/index.html", latest=latest, categories=all_categories())
 
 
 @bp.get("/rules")
