@@ -1,0 +1,58 @@
+"""Personal access tokens over the API: create with email and password, list, revoke."""
+
+from __future__ import annotations
+
+from app.api import services
+from app.api.core import (
+    PageArgs,
+    api_blueprint,
+    api_user_id,
+    paginate,
+    token_creation_limit,
+    token_required,
+    write_limit,
+)
+from app.api.schemas import NewTokenOut, TokenCreateIn, TokenList
+
+bp = api_blueprint("auth", __name__, "Personal access tokens (Authorization: Bearer mut_...).")
+
+
+@bp.route("/auth/tokens", methods=["POST"])
+@token_creation_limit()
+@bp.arguments(TokenCreateIn)
+@bp.response(201, NewTokenOut)
+def create_token(data):
+    """Sign in with email and password and get a new token (shown once: keep it safe)."""
+    token, raw = services.create_token_with_password(
+        data["email"], data["password"], data.get("name"), data.get("scopes")
+    )
+    return {**_token_fields(token), "token": raw}
+
+
+@bp.route("/auth/tokens", methods=["GET"])
+@token_required("read")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, TokenList)
+def list_tokens(args):
+    """Your tokens that still work, newest first (never the secrets)."""
+    return paginate(services.tokens_of(api_user_id()), args["page"], args["per_page"])
+
+
+@bp.route("/auth/tokens/<id:token_id>", methods=["DELETE"])
+@token_required("write")
+@write_limit()
+@bp.response(204)
+def revoke_token(token_id: int):
+    """Revoke one of your tokens; it stops working at once."""
+    services.revoke_token(token_id, api_user_id())
+
+
+def _token_fields(token) -> dict:
+    return {
+        "id": token.id,
+        "name": token.name,
+        "display_prefix": token.display_prefix,
+        "scope_list": token.scope_list,
+        "created_at": token.created_at,
+        "last_used_at": token.last_used_at,
+    }

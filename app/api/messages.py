@@ -1,0 +1,41 @@
+"""Messages between the buyer and the seller of an order."""
+
+from __future__ import annotations
+
+from app.api.core import PageArgs, api_blueprint, api_user_id, paginate, token_required, write_limit
+from app.api.schemas import ConversationList, MessageIn, MessageList, MessageOut
+from app.messaging import services as messaging
+
+bp = api_blueprint("messages", __name__, "Conversations about orders.")
+
+INBOX_MAX = 1000
+
+
+@bp.route("/orders/<id:order_id>/messages", methods=["GET"])
+@token_required("read")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, MessageList)
+def thread(args, order_id: int):
+    """The order's messages, oldest first; those sent to you are marked read."""
+    items = messaging.thread(order_id, api_user_id())
+    return paginate(items, args["page"], args["per_page"])
+
+
+@bp.route("/orders/<id:order_id>/messages", methods=["POST"])
+@token_required("write")
+@write_limit()
+@bp.arguments(MessageIn)
+@bp.response(201, MessageOut)
+def send(data, order_id: int):
+    """Write to the other party of the order."""
+    return messaging.send_message(order_id, api_user_id(), data["body"])
+
+
+@bp.route("/messages", methods=["GET"])
+@token_required("read")
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, ConversationList)
+def inbox(args):
+    """Your conversations, one per order, the most recent first, with unread counts."""
+    items = messaging.inbox(api_user_id(), limit=INBOX_MAX)
+    return paginate(items, args["page"], args["per_page"])

@@ -1,0 +1,107 @@
+"""Orders: buy, list my purchases and sales, look at one, and move it through its states."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select
+
+from app.api.core import api_blueprint, api_user_id, page_of, token_required, write_limit
+from app.api.schemas import USER_ACTIONS, ActionIn, OrderIn, OrderList, OrderListArgs, OrderOut
+from app.extensions import db
+from app.orders import services as orders
+from app.orders.models import Order
+
+bp = api_blueprint("orders", __name__, "Purchases and sales, and the steps that complete them.")
+
+ACTION_PATH = "any(" + ", ".join(USER_ACTIONS) + ")"
+
+
+@dataclass
+class OrderView:
+    """An order as one of its parties sees it: with their role and the actions open to them."""
+
+    order: Order
+    role: str | None
+    actions: list[str]
+    auto_complete_at: Any
+
+    def __getattr__(self, name: str):
+        return getattr(self.order, name)
+
+
+def order_view(order: Order, user_id: int) -> OrderView:
+    return OrderView(
+        order=order,
+        role=order.role_of(user_id),
+        actions=orders.available_actions(order, user_id),
+        auto_complete_at=orders.auto_complete_at(order),
+    )
+
+
+@bp.route("/orders", methods=["POST"])
+@token_required("write")
+@write_limit()
+@bp.arguments(OrderIn)
+@bp.response(201, OrderOut)
+def place(data):
+    """Buy a quantity of a listing: the order waits for payment (409 for your own listing or
+    when there is not enough stock)."""
+    order = orders.place_order(api_user_id(), data["listing_id"], data["quantity"])
+    return order_view(order, api_user_id())
+
+
+@bp.route("/orders", methods=["GET"])
+@token_required("read")
+@bp.arguments(OrderListArgs, location="query")
+@bp.response(200, OrderList)
+def index(args):
+    """Your orders, latest activity first: as buyer, as seller (`role`) or both; by `state`."""
+    user_id = api_user_id()
+    if args.get("role"):
+        found = orders.orders_for(
+            user_id, args["role"], args.get("state"), args["page"], args["per_page"]
+        )
+        items, total = found.items, found.total
+    else:
+        items, total = _orders_of(user_id, args.get("state"), args["page"], args["per_page"])
+    return page_of(
+        [order_view(order, user_id) for order in items], args["page"], args["per_page"], total
+    )
+
+
+def _orders_of(user_id: int, state: str | None, page: int, per_page: int):
+    """Purchases and sales together (a read the web UI shows as two tabs)."""
+    query = select(Order).where(or_(Order.buyer_id == user_id, Order.seller_id == user_id))
+    if state:
+        query = query.where(Order.state == state)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    items = db.session.scalars(
+        query.order_by(Order.updated_at.desc(), Order.id.desc())
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
+    return list(items), total
+
+
+@bp.route("/orders/<id:order_id>", methods=["GET"])
+@token_required("read")
+@bp.response(200, OrderOut)
+def detail(order_id: int):
+    """One of your orders, with `state` and the `actions` you may take now."""
+    return order_view(orders.get_order_for(order_id, api_user_id()), api_user_id())
+
+
+@bp.route(f"/orders/<id:order_id>/<{ACTION_PATH}:action>", methods=["POST"])
+@token_required("write")
+@write_limit()
+@bp.arguments(ActionIn, required=False)
+@bp.response(200, OrderOut)
+def act(data, order_id: int, action: str):
+    """Take one of the order's `actions` (409 when it is not possible now); answers the order.
+
+    mark_paid (seller), cancel (either, before shipping), ship (seller; optional `note`),
+    confirm_delivery (buyer; completes the order)."""
+    order = orders.transition(order_id, action, api_user_id(), data.get("note"))
+    return order_view(order, api_user_id())

@@ -1,0 +1,141 @@
+"""People: sign up, my account (profile, password, picture), public profiles and reputation."""
+
+from __future__ import annotations
+
+from flask import g
+
+from app.accounts import services as accounts
+from app.api.core import (
+    api_blueprint,
+    api_user_id,
+    paginate,
+    signup_limit,
+    token_optional,
+    token_required,
+    write_limit,
+)
+from app.api.schemas import (
+    AvatarIn,
+    FeedbackList,
+    ListingList,
+    MyListingsArgs,
+    PageArgs,
+    PasswordIn,
+    ProfileIn,
+    ReceivedFeedbackArgs,
+    ReputationOut,
+    SignupIn,
+    UserPrivateOut,
+    UserPublicOut,
+)
+from app.listings import services as listings
+from app.reviews import services as reviews
+
+bp = api_blueprint("users", __name__, "Accounts and public profiles.")
+
+RECEIVED_FEEDBACK_MAX = 1000
+LISTINGS_MAX = 1000
+
+
+@bp.route("/users", methods=["POST"])
+@signup_limit()
+@bp.arguments(SignupIn)
+@bp.response(201, UserPublicOut)
+def sign_up(data):
+    """Open an account (then create a token with POST /auth/tokens)."""
+    return accounts.register(data["email"], data["handle"], data["password"])
+
+
+@bp.route("/users/me", methods=["GET"])
+@token_required("read")
+@bp.response(200, UserPrivateOut)
+def me():
+    """Your own account, with your email address."""
+    return g.api_user
+
+
+@bp.route("/users/me", methods=["PATCH"])
+@token_required("write")
+@write_limit()
+@bp.arguments(ProfileIn)
+@bp.response(200, UserPrivateOut)
+def update_me(data):
+    """Change your display name, bio or location (null or "" clears)."""
+    return accounts.update_profile(api_user_id(), **data)
+
+
+@bp.route("/users/me/password", methods=["POST"])
+@token_required("write")
+@write_limit()
+@bp.arguments(PasswordIn)
+@bp.response(204)
+def change_password(data):
+    """Change your password (your tokens keep working; revoke them separately)."""
+    accounts.change_password(api_user_id(), data["current_password"], data["new_password"])
+
+
+@bp.route("/users/me/avatar", methods=["PUT"])
+@token_required("write")
+@write_limit()
+@bp.arguments(AvatarIn, location="files")
+@bp.response(200, UserPrivateOut)
+def set_avatar(files):
+    """Upload your picture (multipart field `avatar`; cropped to a square)."""
+    return accounts.set_avatar(api_user_id(), files["avatar"])
+
+
+@bp.route("/users/me/avatar", methods=["DELETE"])
+@token_required("write")
+@write_limit()
+@bp.response(200, UserPrivateOut)
+def remove_avatar():
+    """Go back to the initial-letter picture."""
+    return accounts.remove_avatar(api_user_id())
+
+
+@bp.route("/users/me/listings", methods=["GET"])
+@token_required("read")
+@bp.arguments(MyListingsArgs, location="query")
+@bp.response(200, ListingList)
+def my_listings(args):
+    """Every listing you can still manage (active, sold out, paused), newest first."""
+    items = listings.listings_of_seller(api_user_id(), args.get("status"))
+    return paginate(items, args["page"], args["per_page"])
+
+
+@bp.route("/users/<handle:handle>", methods=["GET"])
+@token_optional
+@bp.response(200, UserPublicOut)
+def profile(handle: str):
+    """A member's public profile."""
+    return accounts.get_user_by_handle(handle)
+
+
+@bp.route("/users/<handle:handle>/reputation", methods=["GET"])
+@token_optional
+@bp.response(200, ReputationOut)
+def reputation(handle: str):
+    """Feedback score, percent positive and counts, overall and per role."""
+    return reviews.reputation_summary(accounts.get_user_by_handle(handle).id)
+
+
+@bp.route("/users/<handle:handle>/feedback", methods=["GET"])
+@token_optional
+@bp.arguments(ReceivedFeedbackArgs, location="query")
+@bp.response(200, FeedbackList)
+def received_feedback(args, handle: str):
+    """Revealed feedback the member received, newest first (optionally in one role)."""
+    user = accounts.get_user_by_handle(handle)
+    items = reviews.received_feedback(user.id, args.get("role"), limit=RECEIVED_FEEDBACK_MAX)
+    return paginate(items, args["page"], args["per_page"])
+
+
+@bp.route("/users/<handle:handle>/listings", methods=["GET"])
+@token_optional
+@bp.arguments(PageArgs, location="query")
+@bp.response(200, ListingList)
+def listings_of(args, handle: str):
+    """A member's listings that can be bought now, newest first."""
+    user = accounts.get_user_by_handle(handle)
+    items = listings.active_listings_of(user.id, limit=LISTINGS_MAX)
+    return paginate(items, args["page"], args["per_page"])
