@@ -6,7 +6,7 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import utcnow
@@ -66,7 +66,7 @@ class Listing(db.Model):
     title: Mapped[str] = mapped_column(String(120))
     description: Mapped[str] = mapped_column(Text, default="")
     condition: Mapped[str] = mapped_column(String(20), default=Condition.GOOD.value)
-    price_cents: Mapped[int]
+    price_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     quantity: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(String(12), default=ListingStatus.ACTIVE.value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import utcnow
@@ -31,8 +31,8 @@ class Order(db.Model):
     # A snapshot of what was bought: the listing may change or disappear later.
     title: Mapped[str] = mapped_column(String(120))
     quantity: Mapped[int]
-    unit_price_cents: Mapped[int]
-    total_cents: Mapped[int]
+    unit_price_cents: Mapped[int] = mapped_column(BigInteger)
+    total_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
     state: Mapped[str] = mapped_column(String(20), default="pending_payment", index=True)
     shipping_note: Mapped[str | None] = mapped_column(Text)
