@@ -39,6 +39,12 @@ class Config:
     STRIPE_PUBLISHABLE_KEY = os.environ.get("STRIPE_PUBLISHABLE_KEY", "")
     STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
     STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+    STRIPE_JS_URL = os.environ.get("STRIPE_JS_URL", "https://js.stripe.com/v3/")
+    # The platform fee on card payments: basis points (500 = 5%) plus a fixed part in cents.
+    PLATFORM_FEE_BPS = _int("PLATFORM_FEE_BPS", 500)
+    PLATFORM_FEE_FIXED_CENTS = _int("PLATFORM_FEE_FIXED_CENTS", 0)
+    PAYMENT_RETRY_ATTEMPTS = _int("PAYMENT_RETRY_ATTEMPTS", 3)
+    PAYMENT_RETRY_BASE_DELAY = float(os.environ.get("PAYMENT_RETRY_BASE_DELAY", "0.5"))
 
     REDIS_URL = os.environ.get("REDIS_URL", "")
     # "inprocess": a thread in the web process runs due jobs; "external": cron or a worker does.
@@ -52,6 +58,10 @@ class Config:
 
     ORDER_AUTO_COMPLETE_DAYS = _int("ORDER_AUTO_COMPLETE_DAYS", 14)
     FEEDBACK_WINDOW_DAYS = _int("FEEDBACK_WINDOW_DAYS", 30)
+    # Reputation: a full pass at least this often; up to this many revealed ratings, a reveal
+    # recomputes everything at once (above it only counts update, trust waits for the job).
+    REPUTATION_RECOMPUTE_MINUTES = _int("REPUTATION_RECOMPUTE_MINUTES", 60)
+    REPUTATION_SYNC_LIMIT = _int("REPUTATION_SYNC_LIMIT", 20_000)
     LISTINGS_PER_PAGE = 24
 
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
@@ -92,6 +102,7 @@ class TestConfig(Config):
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_KIB = 1024
     PAYMENT_PROVIDER = "manual"
+    PAYMENT_RETRY_BASE_DELAY = 0.0
     DEMO_DATA_ON_FIRST_START = False
     SERVER_NAME = None
 

@@ -20,7 +20,6 @@ def init_app(app: Flask) -> None:
     )
 
 
-
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     """The signed-in user, or None when the id is stale or the account is suspended."""

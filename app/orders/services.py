@@ -179,7 +179,9 @@ def _payment_side_effects(order: Order, action: str, from_state: str) -> None:
     """Where money moves. The manual provider settles payment in person, so nothing moves here
     yet; a provider with escrow captures on mark_paid, refunds on cancel from paid, and releases
     to the seller on completion (a later issue plugs the ledger and Stripe in here)."""
-    return None
+    from app.payments.services import on_order_transition
+
+    on_order_transition(order, action, from_state)
 
 
 def _return_stock(order: Order) -> None:

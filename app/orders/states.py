@@ -42,6 +42,8 @@ class Rule:
 
 TRANSITIONS: dict[tuple[str, str], Rule] = {
     (PENDING_PAYMENT, "mark_paid"): Rule(to=PAID, actor="seller"),
+    # A card payment succeeded (app.payments): the system marks the order paid.
+    (PENDING_PAYMENT, "payment_received"): Rule(to=PAID, actor="system"),
     (PENDING_PAYMENT, "cancel"): Rule(to=CANCELLED, actor="either"),
     (PAID, "cancel"): Rule(to=CANCELLED, actor="either"),
     (PAID, "ship"): Rule(to=SHIPPED, actor="seller"),
@@ -76,6 +78,7 @@ ACTIONS_WITH_NOTE = frozenset({"ship", "cancel"})
 # What the timeline says for each recorded step.
 EVENT_LABELS = {
     "mark_paid": "Payment received",
+    "payment_received": "Card payment received",
     "cancel": "Cancelled",
     "ship": "Shipped",
     "confirm_delivery": "Delivery confirmed",
@@ -94,6 +97,7 @@ _STATE_PHRASES = {
 
 _ACTION_PHRASES = {
     "mark_paid": "marked as paid",
+    "payment_received": "paid",
     "cancel": "cancelled",
     "ship": "marked as shipped",
     "confirm_delivery": "confirmed as delivered",

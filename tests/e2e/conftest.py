@@ -40,9 +40,7 @@ def browser_type_launch_args(browser_type_launch_args):
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory) -> Iterator[str]:
     """The app with CSRF on, served in a thread; yields its base URL."""
-    app = make_test_app(
-        "sqlite", str(tmp_path_factory.mktemp("e2e")), WTF_CSRF_ENABLED=True
-    )
+    app = make_test_app("sqlite", str(tmp_path_factory.mktemp("e2e")), WTF_CSRF_ENABLED=True)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

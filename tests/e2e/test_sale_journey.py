@@ -52,7 +52,9 @@ def test_a_sale_from_listing_to_revealed_feedback(browser, live_server, tmp_path
     seller.get_by_label("Quantity").fill("1")
     seller.get_by_label("Photos").set_input_files(_photo(tmp_path))
     seller.get_by_role("button", name="Publish listing").click()
-    expect(seller.get_by_role("heading", name="Brass reading lamp with linen shade")).to_be_visible()
+    expect(
+        seller.get_by_role("heading", name="Brass reading lamp with linen shade")
+    ).to_be_visible()
     expect(seller.locator("img[src*='/photos/']").first).to_be_visible()
     _shot(seller, screenshot_dir, "1-listing")
 

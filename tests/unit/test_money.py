@@ -17,8 +17,14 @@ def test_parse_money_reads_common_prices(text, cents):
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("", "Enter a price"), ("abc", "as a number"), ("-3", "negative"), ("1.234", "decimal"),
-     ("1e400", "too large"), ("nan", "as a number")],
+    [
+        ("", "Enter a price"),
+        ("abc", "as a number"),
+        ("-3", "negative"),
+        ("1.234", "decimal"),
+        ("1e400", "too large"),
+        ("nan", "as a number"),
+    ],
 )
 def test_parse_money_explains_bad_input(text, message):
     with pytest.raises(ValueError, match=message):
@@ -33,8 +39,12 @@ def test_parse_money_yen_has_no_decimals():
 
 @pytest.mark.parametrize(
     ("cents", "currency", "text"),
-    [(123450, "USD", "$1,234.50"), (-5, "EUR", "-€0.05"), (1500, "JPY", "¥1,500"),
-     (100, "SEK", "1.00 SEK")],
+    [
+        (123450, "USD", "$1,234.50"),
+        (-5, "EUR", "-€0.05"),
+        (1500, "JPY", "¥1,500"),
+        (100, "SEK", "1.00 SEK"),
+    ],
 )
 def test_format_money(cents, currency, text):
     assert format_money(cents, currency) == text

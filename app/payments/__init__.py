@@ -1,0 +1,1 @@
+"""Payments: the double-entry ledger, payment providers (manual, Stripe), webhooks, payouts."""

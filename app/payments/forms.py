@@ -1,0 +1,18 @@
+"""Payment forms: they only parse input; the rules live in the services."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from app.payments.services import REASON_MAX
+
+
+class RefundForm(FlaskForm):
+    amount = StringField("Amount to refund", validators=[DataRequired("Enter an amount.")])
+    reason = TextAreaField("Reason (the buyer sees it)", validators=[Length(max=REASON_MAX)])
+
+
+class EmptyForm(FlaskForm):
+    """A form with only the CSRF token (buttons that POST)."""

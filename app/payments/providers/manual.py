@@ -1,0 +1,116 @@
+"""The manual provider, the embedded default: payment happens in person (cash, bank transfer
+between the two people) and is confirmed in the app. No money passes through the platform, so
+every call succeeds at once and only records what happened; the ledger still records every
+movement."""
+
+from __future__ import annotations
+
+from app.payments.providers.base import (
+    NotSupported,
+    PaymentProvider,
+    ProviderAccount,
+    ProviderPayment,
+    ProviderRefund,
+    ProviderSetup,
+    ProviderTransfer,
+)
+
+
+class ManualProvider(PaymentProvider):
+    name = "manual"
+    holds_funds = False
+    needs_client_confirmation = False
+
+    def create_payment(
+        self,
+        *,
+        amount_cents: int,
+        currency: str,
+        idempotency_key: str,
+        capture: str = "automatic",
+        customer_ref: str | None = None,
+        payment_method_ref: str | None = None,
+        transfer_group: str | None = None,
+        metadata: dict | None = None,
+    ) -> ProviderPayment:
+        # Paid in person: it exists only once somebody confirms it was received.
+        return ProviderPayment(
+            ref=f"manual:{idempotency_key}",
+            status="succeeded",
+            amount_cents=amount_cents,
+            currency=currency.upper(),
+            captured_cents=amount_cents,
+            metadata=dict(metadata or {}),
+        )
+
+    def retrieve_payment(self, ref: str) -> ProviderPayment:
+        raise NotSupported("Payments made in person have no record outside Mutual.")
+
+    def capture_payment(
+        self, ref: str, *, idempotency_key: str, amount_cents: int | None = None
+    ) -> ProviderPayment:
+        raise NotSupported("Payments made in person cannot be held or captured.")
+
+    def cancel_payment(self, ref: str, *, idempotency_key: str) -> ProviderPayment:
+        raise NotSupported("Payments made in person cannot be held or released.")
+
+    def refund(
+        self, payment_ref: str, *, amount_cents: int, idempotency_key: str, metadata: dict
+    ) -> ProviderRefund:
+        # The seller gives the money back in person; we record it.
+        return ProviderRefund(
+            ref=f"manual:{idempotency_key}",
+            payment_ref=payment_ref,
+            amount_cents=amount_cents,
+            status="succeeded",
+            metadata=dict(metadata),
+        )
+
+    def list_refunds(self, payment_ref: str) -> list[ProviderRefund]:
+        return []
+
+    def create_customer(self, *, email: str, idempotency_key: str, metadata: dict) -> str:
+        raise NotSupported("Saved cards need the Stripe provider.")
+
+    def create_setup(
+        self, *, customer_ref: str, idempotency_key: str, metadata: dict
+    ) -> ProviderSetup:
+        raise NotSupported("Saved cards need the Stripe provider.")
+
+    def retrieve_setup(self, ref: str) -> ProviderSetup:
+        raise NotSupported("Saved cards need the Stripe provider.")
+
+    def charge_saved_card(self, **_kwargs) -> ProviderPayment:
+        raise NotSupported("Saved cards need the Stripe provider.")
+
+    def create_account(self, *, email: str, idempotency_key: str, metadata: dict) -> str:
+        raise NotSupported("Payouts are settled in person with manual payments.")
+
+    def account_link(self, account_ref: str, *, refresh_url: str, return_url: str) -> str:
+        raise NotSupported("Payouts are settled in person with manual payments.")
+
+    def retrieve_account(self, account_ref: str) -> ProviderAccount:
+        raise NotSupported("Payouts are settled in person with manual payments.")
+
+    def transfer(
+        self,
+        *,
+        account_ref: str,
+        amount_cents: int,
+        currency: str,
+        idempotency_key: str,
+        transfer_group: str | None,
+        metadata: dict,
+    ) -> ProviderTransfer:
+        # The seller already holds the buyer's money: the payout happened in person.
+        return ProviderTransfer(
+            ref=f"manual:{idempotency_key}",
+            account_ref=account_ref,
+            amount_cents=amount_cents,
+            metadata=dict(metadata),
+        )
+
+    def find_transfer(
+        self, *, operation_key: str, transfer_group: str | None
+    ) -> ProviderTransfer | None:
+        return None

@@ -1,0 +1,186 @@
+"""Payments over HTTP: the card page, refunds, the statement, payouts and the Stripe webhook."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from app.errors import DomainError, ValidationFailed
+from app.extensions import csrf, db
+from app.money import parse_money
+from app.payments import operations, services, webhooks
+from app.payments.forms import EmptyForm, RefundForm
+from app.payments.providers import get_provider
+
+logger = logging.getLogger(__name__)
+
+bp = Blueprint("payments", __name__)
+
+
+@bp.after_app_request
+def _run_committed_operations(response):
+    """Provider calls decided by this request run once its unit of work has committed."""
+    try:
+        operations.run_ready()
+    except Exception:
+        db.session.rollback()
+        logger.exception("running payment operations after the request failed")
+    return response
+
+
+@bp.app_context_processor
+def _payment_helpers() -> dict:
+    """For the order page's payment panel (payments/_order_panel.html)."""
+    return {"order_money": services.order_money}
+
+
+def _to_order(order_id: int):
+    return redirect(url_for("orders.detail", order_id=order_id), 303)
+
+
+@bp.get("/orders/<int:order_id>/pay")
+@login_required
+def pay(order_id: int):
+    start = services.start_order_payment(order_id, current_user.id)
+    from app.orders.services import get_order_for
+
+    order = get_order_for(order_id, current_user.id)
+    return render_template(
+        "payments/pay.html",
+        order=order,
+        start=start,
+        stripe_js_url=current_app.config["STRIPE_JS_URL"],
+        return_url=url_for("payments.pay_return", order_id=order_id, _external=True),
+    )
+
+
+@bp.get("/orders/<int:order_id>/pay/return")
+@login_required
+def pay_return(order_id: int):
+    payment = services.sync_order_payment(order_id, current_user.id)
+    if payment is None:
+        flash("We have no payment for this order yet.", "warning")
+    elif payment.status == "succeeded":
+        flash("Payment received. The money is held until you confirm delivery.", "success")
+    elif payment.status == "failed":
+        flash(payment.failure_message or "The payment did not go through.", "error")
+    elif payment.status in ("processing", "requires_action"):
+        flash("Your payment is being processed. This page updates once it is confirmed.", "info")
+    return _to_order(order_id)
+
+
+@bp.post("/orders/<int:order_id>/refund")
+@login_required
+def refund(order_id: int):
+    from app.orders.services import get_order_for
+
+    order = get_order_for(order_id, current_user.id)
+    form = RefundForm()
+    if not form.validate_on_submit():
+        flash(next(iter(form.errors.values()))[0], "error")
+        return _to_order(order_id)
+    try:
+        amount = parse_money(form.amount.data, order.currency)
+    except ValueError as error:
+        flash(str(error).replace("a price", "an amount").replace("price", "amount"), "error")
+        return _to_order(order_id)
+    try:
+        op = services.refund_order(order_id, current_user.id, amount, form.reason.data or "")
+    except ValidationFailed as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return _to_order(order_id)
+    if op.status == "succeeded":
+        flash("Refund sent to the buyer.", "success")
+    else:
+        flash(
+            "The refund is recorded and will be sent as soon as the payment service answers.",
+            "warning",
+        )
+    return _to_order(order_id)
+
+
+@bp.get("/me/statement")
+@login_required
+def statement():
+    page = request.args.get("page", 1, type=int) or 1
+    data = services.statement_for(current_user.id, page=page)
+    return render_template("payments/statement.html", statement=data)
+
+
+@bp.get("/me/payouts")
+@login_required
+def payouts():
+    status = services.payout_status(current_user.id)
+    return render_template("payments/payouts.html", status=status, form=EmptyForm())
+
+
+@bp.post("/me/payouts/onboard")
+@login_required
+def payouts_onboard():
+    if not EmptyForm().validate_on_submit():
+        abort(400)
+    try:
+        link = services.start_payout_onboarding(
+            current_user.id,
+            refresh_url=url_for("payments.payouts", _external=True),
+            return_url=url_for("payments.payouts_return", _external=True),
+        )
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("payments.payouts"), 303)
+    return redirect(link, 303)
+
+
+@bp.get("/me/payouts/return")
+@login_required
+def payouts_return():
+    try:
+        status = services.refresh_payout_account(current_user.id)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("payments.payouts"), 303)
+    if status.payouts_enabled:
+        flash("Your payout account is ready.", "success")
+    else:
+        flash("Thanks. Your payout account is not active yet; Stripe may need more details.")
+    return redirect(url_for("payments.payouts"), 303)
+
+
+@bp.post("/webhooks/stripe")
+@csrf.exempt
+def stripe_webhook():
+    provider = get_provider()
+    if provider.name != "stripe":
+        abort(404)
+    payload = request.get_data()
+    try:
+        event = provider.parse_webhook(payload, request.headers.get("Stripe-Signature"))
+    except Exception:
+        logger.warning("webhook with a bad signature or body refused")
+        return jsonify({"error": {"code": "bad_signature", "message": "Invalid signature."}}), 400
+    try:
+        outcome = webhooks.handle_event(event)
+    except ValueError:
+        db.session.rollback()
+        return jsonify({"error": {"code": "bad_event", "message": "Not an event."}}), 400
+    except DomainError as error:
+        # e.g. the provider did not answer while we fetched the object: ask Stripe to retry.
+        db.session.rollback()
+        logger.warning("webhook %s not processed: %s", event.get("id"), error.message)
+        return jsonify({"received": False, "retry": True}), 503
+    return jsonify({"received": True, "outcome": outcome})

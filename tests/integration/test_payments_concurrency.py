@@ -1,0 +1,93 @@
+"""Real threads on PostgreSQL: simultaneous refunds never give back more than is held, and the
+same webhook delivered twice at the same moment is processed once."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.orders import services as orders
+from app.payments import ledger, services
+from app.payments.models import Payment, ProviderEvent
+from app.payments.providers import get_provider
+from tests.factories import ListingFactory, UserFactory
+
+pytestmark = pytest.mark.postgres_only
+pytest_plugins = ("tests.stripe_server",)
+
+
+@pytest.fixture(autouse=True)
+def _postgres_only(backend):
+    if backend != "postgresql":
+        pytest.skip("concurrency needs PostgreSQL row locks (set TEST_DATABASE_URL)")
+
+
+def at_once(app, calls) -> list[str]:
+    """Run every call at the same instant in its own thread and app context."""
+    barrier = threading.Barrier(len(calls))
+    outcomes: list[str] = []
+    lock = threading.Lock()
+
+    def run(call) -> None:
+        with app.app_context():
+            barrier.wait()
+            try:
+                result = str(call())
+            except Exception as error:  # recorded so the test shows it
+                result = type(error).__name__
+            finally:
+                db.session.remove()
+            with lock:
+                outcomes.append(result)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return outcomes
+
+
+def test_two_refunds_at_once_cannot_give_back_more_than_is_held(payments_wired):
+    listing = ListingFactory(price_cents=5000)
+    order = orders.place_order(UserFactory().id, listing.id, 1)
+    orders.transition(order.id, "mark_paid", order.seller_id)
+
+    outcomes = at_once(
+        payments_wired,
+        [lambda: services.refund_order(order.id, order.seller_id, 3000).status] * 2,
+    )
+
+    assert sorted(outcomes) == ["Conflict", "succeeded"]
+    db.session.expire_all()
+    assert ledger.balance(ledger.ESCROW, "USD") == 2000
+    assert db.session.scalar(select(Payment.refunded_cents)) == 3000
+    assert ledger.verify().ok
+
+
+def test_the_same_webhook_twice_at_once_is_processed_once(stripe_app):
+    from app.payments import webhooks
+
+    listing = ListingFactory(price_cents=1200)
+    order = orders.place_order(UserFactory().id, listing.id, 1)
+    start = services.start_order_payment(order.id, order.buyer_id)
+    payment = db.session.get(Payment, start.payment_id)
+    get_provider().pay_with_test_card(payment.provider_ref)
+    event = {
+        "id": "evt_race",
+        "type": "payment_intent.succeeded",
+        "created": int(time.time()),
+        "data": {"object": {"id": payment.provider_ref}},
+    }
+
+    outcomes = at_once(stripe_app, [lambda: webhooks.handle_event(event)] * 2)
+
+    assert sorted(outcomes) == ["duplicate", "processed"]
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count(ProviderEvent.id))) == 1
+    assert ledger.balance(ledger.ESCROW, "USD") == 1200
+    assert ledger.verify().ok
