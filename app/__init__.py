@@ -18,6 +18,7 @@ BLUEPRINT_MODULES = (
     "app.orders.views",
     "app.reviews.views",
     "app.messaging.views",
+    "app.payments.views",
 )
 
 MODEL_MODULES = (
@@ -26,6 +27,8 @@ MODEL_MODULES = (
     "app.orders.models",
     "app.reviews.models",
     "app.messaging.models",
+    "app.api.models",
+    "app.payments.models",
 )
 
 
@@ -62,13 +65,16 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     register_error_handlers(app)
     for module in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module).bp)
+    importlib.import_module("app.api.core").init_app(app)  # /api/v1, its docs and token pages
 
     from app import cli, templating
     from app.accounts import auth
+    from app.payments import cli as payments_cli
 
     auth.init_app(app)
     templating.init_app(app)
     cli.init_app(app)
+    payments_cli.init_app(app)
     _configure_logging(app)
     return app
 

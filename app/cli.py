@@ -66,14 +66,14 @@ def _prepare_database(app: Flask) -> None:
 
     upgrade()
     ensure_categories()
-    if app.config["DEMO_DATA_ON_FIRST_START"]:
-        if not db.session.scalar(select(func.count(User.id))):
-            from app.demo import seed_demo
+    is_empty = not db.session.scalar(select(func.count(User.id)))
+    if app.config["DEMO_DATA_ON_FIRST_START"] and is_empty:
+        from app.demo import seed_demo
 
-            click.echo(" * First start: creating demo data (about a minute) ...")
-            summary = seed_demo()
-            click.echo(" * Demo data: " + ", ".join(f"{n} {w}" for w, n in summary.items()))
-            click.echo(" * Sign in as any demo user, e.g. alice@example.com / demo-password")
+        click.echo(" * First start: creating demo data (about half a minute) ...")
+        summary = seed_demo()
+        click.echo(" * Demo data: " + ", ".join(f"{n} {w}" for w, n in summary.items()))
+        click.echo(" * Sign in as any demo user, e.g. alice@example.com / demo-password")
 
 
 def init_app(app: Flask) -> None:
@@ -81,3 +81,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(jobs_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(serve_command)
+    from app.reviews.cli import reputation_cli
+
+    app.cli.add_command(reputation_cli)

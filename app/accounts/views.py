@@ -216,6 +216,7 @@ def change_password():
 @bp.get("/u/<handle>")
 def profile(handle: str):
     from app.listings.services import active_listings_of
+    from app.reviews.reputation import profile_reputation
     from app.reviews.services import received_feedback, reputation_summary
 
     user = services.get_user_by_handle(handle)
@@ -229,6 +230,7 @@ def profile(handle: str):
         user=user,
         listings=active_listings_of(user.id, limit=12),
         summary=reputation_summary(user.id),
+        reputation=profile_reputation(user),
         feedback=received_feedback(user.id, role=role, limit=20),
         feedback_role=role,
         is_me=current_user.is_authenticated and current_user.id == user.id,

@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 DUE_JOBS: dict[str, str] = {
     "orders.auto_complete": "app.orders.services:auto_complete_due",
     "reviews.reveal_expired": "app.reviews.services:reveal_expired",
+    "reputation.recompute": "app.reviews.reputation:recompute_due",
+    "payments.run_pending": "app.payments.services:run_pending_operations",
 }
 
 

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import utcnow
@@ -31,6 +40,8 @@ class Feedback(db.Model):
             name="details_in_range",
         ),
         Index("ix_feedback_subject_revealed", "subject_id", "revealed_at"),
+        # "Was anything revealed since the last reputation pass?"
+        Index("ix_feedback_revealed_at", "revealed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -45,7 +56,8 @@ class Feedback(db.Model):
     detail_communication: Mapped[int | None]
     detail_speed: Mapped[int | None]
     comment: Mapped[str] = mapped_column(Text, default="")
-    amount_cents: Mapped[int] = mapped_column(default=0)  # the transaction's value, for reputation
+    # The transaction's value, for reputation.
+    amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revealed_at: Mapped[datetime | None]  # None while double-blind
     reply: Mapped[str | None] = mapped_column(Text)
@@ -58,3 +70,68 @@ class Feedback(db.Model):
     @property
     def is_revealed(self) -> bool:
         return self.revealed_at is not None
+
+
+class ReputationScore(db.Model):
+    """The engine's latest score of one user, overall (role "overall") or in one role.
+
+    A cache of `reputation.compute` over every revealed feedback: rewritten by each pass.
+    """
+
+    __tablename__ = "reputation_scores"
+    __table_args__ = (UniqueConstraint("user_id", "role", name="uq_reputation_scores_user_role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(20))  # "overall", "buyer", "seller", ...
+    trust: Mapped[float]
+    confidence: Mapped[float]
+    feedback_score: Mapped[int]
+    percent_positive: Mapped[float | None]  # 12 months; None without a positive or negative
+    positive: Mapped[int]
+    neutral: Mapped[int]
+    negative: Mapped[int]
+    # {"1": [p, n, m], "6": [...], "12": [...]}: units over the last 1 / 6 / 12 months.
+    counts: Mapped[dict] = mapped_column(JSON)
+    flags: Mapped[list] = mapped_column(JSON)
+    explanation: Mapped[list] = mapped_column(JSON)  # [{"name", "impact", "description"}]
+    computed_at: Mapped[datetime]
+
+    @property
+    def ratings(self) -> int:
+        """All-time feedback units received (one rater counts at most once a week)."""
+        return self.positive + self.neutral + self.negative
+
+    def window(self, months: int) -> tuple[int, int, int]:
+        """(positive, neutral, negative) units over the last 1, 6 or 12 months."""
+        positive, neutral, negative = (self.counts or {}).get(str(months), (0, 0, 0))
+        return positive, neutral, negative
+
+
+class ReputationSnapshot(db.Model):
+    """A user's trust on one day, for the chart of the score over time (one row a day)."""
+
+    __tablename__ = "reputation_snapshots"
+    __table_args__ = (
+        UniqueConstraint("user_id", "role", "day", name="uq_reputation_snapshots_user_role_day"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    role: Mapped[str] = mapped_column(String(20))
+    day: Mapped[date]
+    trust: Mapped[float]
+    confidence: Mapped[float]
+    feedback_score: Mapped[int]
+
+
+class ReputationRun(db.Model):
+    """One pass of the engine: when the due job last ran, and how big it was."""
+
+    __tablename__ = "reputation_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    events: Mapped[int]
+    users: Mapped[int]
+    duration_ms: Mapped[int]
+    computed_at: Mapped[datetime] = mapped_column(index=True)

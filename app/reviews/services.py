@@ -20,8 +20,8 @@ from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.orders.models import Order
+from app.reviews import reputation
 from app.reviews.models import RATINGS, Feedback
-from app.reviews.summary import summarize_ratings
 
 logger = logging.getLogger(__name__)
 
@@ -175,6 +175,9 @@ def leave_feedback(
         author_id,
         feedback.is_revealed,
     )
+    if feedback.is_revealed:
+        # Both ratings of the order count from now on: the two parties' scores move at once.
+        reputation.refresh_after_reveal([feedback.author_id, feedback.subject_id])
     return feedback
 
 
@@ -247,13 +250,14 @@ def received_feedback(user_id: int, role: str | None = None, limit: int = 20) ->
 
 
 def reputation_summary(user_id: int) -> dict:
-    """Feedback score, percent positive (12 months) and counts, overall and per role."""
-    rows = db.session.execute(
-        select(
-            Feedback.author_id, Feedback.rating, Feedback.created_at, Feedback.subject_role
-        ).where(Feedback.subject_id == user_id, Feedback.revealed_at.is_not(None))
-    )
-    return summarize_ratings([tuple(row) for row in rows], utcnow())
+    """The engine's scores of a user: {"overall": block, "roles": {role: block}}.
+
+    A block has feedback_score, percent_positive (12 months, None without data), positive,
+    neutral, negative, trust (0..1, None when never rated), confidence (0..1), flags and
+    explanation ([{"name", "impact", "description"}]). Seller and buyer are always present;
+    other roles appear once the user has been rated in them.
+    """
+    return reputation.summary(user_id)
 
 
 def reveal_expired(now: datetime) -> int:
@@ -270,4 +274,8 @@ def reveal_expired(now: datetime) -> int:
     db.session.commit()
     if revealed:
         logger.info("revealed %s feedback after their window closed", revealed)
+        parties = db.session.execute(
+            select(Feedback.author_id, Feedback.subject_id).where(Feedback.revealed_at == now)
+        )
+        reputation.refresh_after_reveal({user_id for pair in parties for user_id in pair}, now)
     return revealed

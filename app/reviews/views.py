@@ -8,6 +8,7 @@ from flask_login import current_user, login_required
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
 from app.reviews import services
+from app.reviews.badges import BADGE_RULES, NEW_MEMBER_RULE
 from app.reviews.forms import FeedbackForm, ReplyForm
 from app.reviews.models import Feedback
 
@@ -137,3 +138,9 @@ def feedback_details(feedback: Feedback) -> list[tuple[str, int]]:
         for name, label in services.DETAILS_BY_SUBJECT_ROLE.get(feedback.subject_role, ())
         if values[name] is not None
     ]
+
+
+@bp.app_template_global()
+def reputation_badge_rules() -> list[tuple[str, str]]:
+    """(badge name, rule in words) of every badge: the about page states what the code applies."""
+    return [(rule.name, rule.rule_text) for rule in BADGE_RULES] + [("New member", NEW_MEMBER_RULE)]

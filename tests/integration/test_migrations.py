@@ -70,3 +70,20 @@ def test_migrations_downgrade_to_base_and_up_again(migrated_app):
     upgrade()
     assert "users" in inspect(db.engine).get_table_names()
 
+
+def test_search_finds_listings_in_a_migrated_database(migrated_app):
+    from app.accounts.services import register
+    from app.listings.services import create_listing, ensure_categories, search_listings
+
+    ensure_categories()
+    seller = register("mig@example.com", "migrator", "a long enough password")
+    create_listing(
+        seller.id,
+        title="Walnut bookshelf",
+        description="Five shelves, solid wood.",
+        category_slug="home-garden",
+        condition="good",
+        price_cents=9000,
+        quantity=1,
+    )
+    assert [item.title for item in search_listings(q="shelves").items] == ["Walnut bookshelf"]
