@@ -61,6 +61,7 @@ class Config:
     # Reputation: a full pass at least this often; up to this many revealed ratings, a reveal
     # recomputes everything at once (above it only counts update, trust waits for the job).
     REPUTATION_RECOMPUTE_MINUTES = _int("REPUTATION_RECOMPUTE_MINUTES", 60)
+    REPUTATION_MIN_GAP_SECONDS = _int("REPUTATION_MIN_GAP_SECONDS", 300)
     REPUTATION_SYNC_LIMIT = _int("REPUTATION_SYNC_LIMIT", 20_000)
     LISTINGS_PER_PAGE = 24
 
@@ -104,6 +105,7 @@ class TestConfig(Config):
     PAYMENT_PROVIDER = "manual"
     PAYMENT_RETRY_BASE_DELAY = 0.0
     DEMO_DATA_ON_FIRST_START = False
+    REPUTATION_MIN_GAP_SECONDS = 0
     SERVER_NAME = None
 
 

@@ -323,7 +323,7 @@ def seed_demo(users: int = 30, listings: int = 200, seed: int = 7) -> dict[str, 
     db.session.commit()
 
     plans = (
-        ["completed"] * 40
+        ["completed"] * 90
         + ["pending_payment"] * 6
         + ["paid"] * 6
         + ["shipped"] * 6
@@ -359,7 +359,12 @@ def seed_demo(users: int = 30, listings: int = 200, seed: int = 7) -> dict[str, 
                     communication=rng.choice([None, 4, 5, 5]),
                 )
                 feedback_count += 1
-        _age_order(order.id, rng.uniform(1, 25) if plan == "completed" else rng.uniform(0, 3))
+        # Completed trades spread over the past year, so reputations have a history.
+        _age_order(order.id, rng.uniform(2, 360) if plan == "completed" else rng.uniform(0, 3))
+    from app.reviews.reputation import backfill_history, recompute_all
+
+    backfill_history(days=180)
+    recompute_all()
     return {
         "users": len(people),
         "listings": len(made),

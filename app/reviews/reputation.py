@@ -323,6 +323,9 @@ def is_recompute_due(now: datetime) -> bool:
         return bool(db.session.scalar(select(exists().where(Feedback.revealed_at.is_not(None)))))
     if now - last >= timedelta(minutes=current_app.config["REPUTATION_RECOMPUTE_MINUTES"]):
         return True
+    # With reveals arriving all the time a pass would start at every tick; space them out.
+    if now - last < timedelta(seconds=current_app.config["REPUTATION_MIN_GAP_SECONDS"]):
+        return False
     return bool(db.session.scalar(select(exists().where(Feedback.revealed_at > last))))
 
 

@@ -492,3 +492,13 @@ def test_warning_flags_read_as_notes_in_words(make_client, app):
     assert "<strong>Mutual-praise ring.</strong> Part of a dense cluster." in html
     assert ">note<" in html and ">+30.0<" in html
     assert "collusion_ring" not in html
+
+
+def test_the_due_job_waits_a_minimum_gap_between_passes(app, order):
+    app.config["REPUTATION_MIN_GAP_SECONDS"] = 300
+    reputation.recompute_all()
+    app.config["REPUTATION_SYNC_LIMIT"] = 0
+    rate_both(order)
+    now = utcnow()
+    assert not reputation.is_recompute_due(now + timedelta(seconds=60))
+    assert reputation.is_recompute_due(now + timedelta(seconds=301))
