@@ -20,7 +20,7 @@ from reputation import EngineConfig, EventArrays, compute
 from reputation.io import read_labels, read_ratings
 from reputation.metrics import roc_auc
 
-DEFAULT_DATA = Path("/work/shared/data")
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"  # ../shared/data
 Scorer = Callable[[EventArrays], np.ndarray]  # trust-like score per user code
 
 
