@@ -81,15 +81,24 @@ class AvatarIn(ma.Schema):
     avatar = Upload(required=True)
 
 
+class ReputationFactorOut(ma.Schema):
+    name = fields.String(required=True)
+    impact = fields.Float(required=True, metadata={"description": "its share of the trust"})
+    description = fields.String(required=True)
+
+
 class ReputationBlockOut(ma.Schema):
     feedback_score = _int(required=True)
     percent_positive = fields.Float(required=True, allow_none=True)
     positive = _int(required=True)
     neutral = _int(required=True)
     negative = _int(required=True)
-    # Filled once the reputation engine is wired in.
-    trust = fields.Float(allow_none=True)
-    confidence = fields.Float(allow_none=True)
+    trust = fields.Float(allow_none=True, metadata={"description": "0..1; null: never rated"})
+    confidence = fields.Float(allow_none=True, metadata={"description": "0..1"})
+    flags = fields.List(fields.String(), metadata={"description": "e.g. new_account"})
+    explanation = fields.List(
+        fields.Nested(ReputationFactorOut), metadata={"description": "why this score"}
+    )
 
 
 class ReputationOut(ma.Schema):

@@ -123,6 +123,11 @@ def test_sale_journey_through_the_api_alone(client):
     assert sally["roles"]["buyer"]["feedback_score"] == 0
     assert bruno["roles"]["buyer"]["feedback_score"] == 1
     assert bruno["overall"]["percent_positive"] == 100.0
+    # The engine's trust, confidence and "why this score" come along, for portability.
+    seller_block = sally["roles"]["seller"]
+    assert 0.0 <= seller_block["trust"] <= 1.0 and 0.0 <= seller_block["confidence"] <= 1.0
+    assert "new_account" in sally["overall"]["flags"]
+    assert {f["name"] for f in sally["overall"]["explanation"]} >= {"ratings received"}
     received = client.get("/api/v1/users/sally/feedback").json
     assert [f["comment"] for f in received["items"]] == ["Lovely seller"]
 
