@@ -40,6 +40,9 @@ def _shot(page: Page, directory: str, name: str) -> None:
 def test_a_sale_from_listing_to_revealed_feedback(browser, live_server, tmp_path, screenshot_dir):
     seller = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
     buyer = browser.new_context(viewport={"width": 390, "height": 844}).new_page()
+    console_errors: list[str] = []
+    for page in (seller, buyer):
+        page.on("console", lambda m: m.type == "error" and console_errors.append(m.text))
 
     # The seller signs up and lists a lamp with a photo.
     _sign_up(seller, live_server, "sela")
@@ -104,3 +107,5 @@ def test_a_sale_from_listing_to_revealed_feedback(browser, live_server, tmp_path
     buyer.goto(f"{live_server}/u/sela")
     expect(buyer.get_by_text("Paid promptly", exact=False)).to_have_count(0)
     expect(buyer.get_by_text("Lovely lamp, friendly seller.")).to_be_visible()
+    # Nothing on the way broke the Content-Security-Policy or failed to load.
+    assert console_errors == []

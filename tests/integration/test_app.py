@@ -33,3 +33,20 @@ def test_production_refuses_to_start_without_secret_key(monkeypatch):
 def test_production_accepts_a_long_secret_key(monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     ProductionConfig.validate()
+
+
+def test_pages_carry_a_strict_content_security_policy(client):
+    response = client.get("/")
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_templates_have_no_inline_script_or_style():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "app" / "templates"
+    for template in root.rglob("*.html"):
+        text = template.read_text()
+        assert "<script>" not in text and "style=" not in text, template
