@@ -28,6 +28,7 @@ RESOURCE_MODULES = (
     "app.api.users",
     "app.api.listings",
     "app.api.orders",
+    "app.api.payments",
     "app.api.feedback",
     "app.api.messages",
 )

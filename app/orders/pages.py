@@ -3,7 +3,7 @@ again with their form's errors."""
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_login import current_user
 
 from app.messaging.forms import MessageForm
@@ -11,6 +11,7 @@ from app.messaging.services import thread
 from app.orders import states
 from app.orders.forms import NOTE_LABELS, OrderActionForm
 from app.orders.services import auto_complete_at, available_actions, get_order_for
+from app.payments.services import settles_in_person
 
 
 def action_form(action: str, formdata=None) -> OrderActionForm:
@@ -58,7 +59,12 @@ def render_order_page(
         order=order,
         role=role,
         other=order.seller if role == "buyer" else order.buyer,
-        next_step=states.next_step(order.state, role),
+        next_step=states.next_step(
+            order.state,
+            role,
+            settles_in_person=settles_in_person(),
+            site_name=current_app.config["SITE_NAME"],
+        ),
         auto_complete_at=auto_complete_at(order),
         buttons=buttons,
         event_labels=states.EVENT_LABELS,

@@ -200,7 +200,14 @@ def available_actions(order: Order, user_id: int | None) -> list[str]:
     """The actions this user may take on the order now (for buttons and the API)."""
     if user_id is None:
         return []
-    return states.actions_for(order.state, order.role_of(user_id))
+    actions = states.actions_for(order.state, order.role_of(user_id))
+    if "mark_paid" in actions:
+        from app.payments.services import settles_in_person
+
+        # With a card provider the money arrives by card: the order is paid when it succeeds.
+        if not settles_in_person():
+            actions.remove("mark_paid")
+    return actions
 
 
 def get_order_for(order_id: int, user_id: int) -> Order:

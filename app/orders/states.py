@@ -158,8 +158,16 @@ def actor_refusal(rule: Rule) -> str:
     return _ACTOR_REFUSALS[rule.actor]
 
 
-def next_step(state: str, role: str | None) -> str:
-    """One line telling a party what happens next with their order."""
+def next_step(
+    state: str, role: str | None, *, settles_in_person: bool = True, site_name: str = "Mutual"
+) -> str:
+    """One line telling a party what happens next with their order. `settles_in_person`: the
+    two people settle payment themselves (the manual provider); otherwise the buyer pays by card
+    and the site holds the money until delivery is confirmed."""
+    if not settles_in_person:
+        line = _card_next_step(state, role, site_name)
+        if line:
+            return line
     lines = {
         (PENDING_PAYMENT, "buyer"): (
             "Waiting for the seller to confirm your payment. "
@@ -179,6 +187,36 @@ def next_step(state: str, role: str | None) -> str:
         (CANCELLED, "buyer"): "This order was cancelled.",
         (CANCELLED, "seller"): (
             "This order was cancelled. Its quantity went back to your listing."
+        ),
+    }
+    return lines.get((state, role), "")
+
+
+def _card_next_step(state: str, role: str | None, site_name: str) -> str:
+    """The lines that differ when the buyer pays by card and the site holds the money."""
+    lines = {
+        (PENDING_PAYMENT, "buyer"): (
+            f"Pay by card to confirm your order; the money is held by {site_name} until you "
+            "confirm delivery."
+        ),
+        (PENDING_PAYMENT, "seller"): (
+            "Waiting for the buyer to pay by card. The order is marked as paid as soon as the "
+            "payment succeeds; ship it after that."
+        ),
+        (PAID, "buyer"): (
+            f"Your payment is held by {site_name}. Waiting for the seller to ship your item."
+        ),
+        (PAID, "seller"): (
+            f"Paid by card; {site_name} holds the money until the buyer confirms delivery. "
+            "Ship or hand over the item, then mark it as shipped."
+        ),
+        (SHIPPED, "buyer"): (
+            "Your item is on its way. Confirm delivery once it has arrived: that releases "
+            "the payment to the seller."
+        ),
+        (SHIPPED, "seller"): (
+            "Shipped. You are paid once the buyer confirms delivery (or automatically after "
+            "a few days)."
         ),
     }
     return lines.get((state, role), "")

@@ -43,6 +43,20 @@ class PaymentRequired(Conflict):
     code, default_message = "payment_required", "This order has not been paid yet."
 
 
+class PaidInPerson(Conflict):
+    code, default_message = "payment_in_person", "Payment is settled in person here."
+
+
+class NotRefundable(Conflict):
+    code, default_message = "not_refundable", "Nothing is held for this order now."
+
+
+def settles_in_person() -> bool:
+    """Whether the configured provider leaves payment to the two people (the seller confirms
+    it) rather than holding the money itself."""
+    return not get_provider().holds_funds
+
+
 # -- helpers -----------------------------------------------------------------------------------
 
 
@@ -268,12 +282,12 @@ def start_order_payment(order_id: int, buyer_id: int) -> PaymentStart:
         raise Forbidden("Only the buyer pays for an order.")
     provider = get_provider()
     if not provider.needs_client_confirmation:
-        raise Conflict(
+        raise PaidInPerson(
             "This marketplace settles payment in person: arrange it with the seller in the "
             "messages; the seller marks the order as paid."
         )
     if order.state != "pending_payment":
-        raise Conflict("This order is not waiting for payment.")
+        raise InvalidTransition("This order is not waiting for payment.")
     payment = db.session.scalar(
         select(Payment)
         .where(
@@ -429,7 +443,7 @@ def refund_order(
             "order before it ships."
         )
     if order.state not in OPEN_ORDER_STATES:
-        raise Conflict(
+        raise NotRefundable(
             "Refunds are possible while the payment is held: after payment and "
             "before the order completes."
         )
