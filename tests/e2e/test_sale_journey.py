@@ -30,7 +30,7 @@ def _sign_up(page: Page, base: str, handle: str) -> None:
     page.get_by_label("Handle").fill(handle)
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create account").click()
-    expect(page.get_by_role("link", name=f"@{handle}")).to_be_visible()
+    expect(page.locator(".account-menu summary")).to_have_text(f"@{handle}")
 
 
 def _shot(page: Page, directory: str, name: str) -> None:
@@ -103,7 +103,13 @@ def test_a_sale_from_listing_to_revealed_feedback(browser, live_server, tmp_path
     _shot(buyer, screenshot_dir, "3-feedback-phone")
     _shot(seller, screenshot_dir, "4-feedback")
 
-    # The seller's public profile now counts the positive feedback.
+    # Signing out is in the account menu, which opens without JavaScript (a <details>).
+    buyer.locator(".account-menu summary").click()
+    _shot(buyer, screenshot_dir, "5-account-menu-phone")
+    buyer.get_by_role("button", name="Sign out").click()
+    expect(buyer.get_by_role("link", name="Sign in")).to_be_visible()
+
+    # Anyone can read the seller's public profile and its revealed feedback.
     buyer.goto(f"{live_server}/u/sela")
     expect(buyer.get_by_text("Paid promptly", exact=False)).to_have_count(0)
     expect(buyer.get_by_text("Lovely lamp, friendly seller.")).to_be_visible()
