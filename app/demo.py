@@ -243,30 +243,39 @@ def _mix(color: str, shade: int) -> tuple[int, int, int]:
     return (int(r + (255 - r) * t), int(g + (255 - g) * t), int(b + (255 - b) * t))
 
 
-def _age_order(order_id: int, started_days_ago: float) -> None:
-    """Move an order's timestamps back in time, keeping their order."""
-    offset = timedelta(days=started_days_ago)
+STATE_COLUMNS = {
+    "paid": "paid_at",
+    "shipped": "shipped_at",
+    "delivered": "delivered_at",
+    "completed": "completed_at",
+    "cancelled": "cancelled_at",
+}
+
+
+def _age_order(order_id: int, started_days_ago: float, rng: random.Random) -> None:
+    """Move an order into the past, its steps hours or days apart as in real life."""
     order = db.session.get(Order, order_id)
-    for column in (
-        "created_at",
-        "paid_at",
-        "shipped_at",
-        "delivered_at",
-        "completed_at",
-        "cancelled_at",
+    start = utcnow() - timedelta(days=started_days_ago)
+    order.created_at = start
+    events = list(db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id)))
+    # Each step after the previous one, but the last one still in the past.
+    step_hours = min(30.0, started_days_ago * 24 / (len(events) + 1))
+    at = start
+    for event in sorted(events, key=lambda e: e.id):
+        if event.action not in ("place", "complete"):
+            at += timedelta(hours=rng.uniform(0.3, 1.0) * step_hours)
+        event.created_at = at
+        column = STATE_COLUMNS.get(event.to_state)
+        if column:
+            setattr(order, column, at)
+    for n, message in enumerate(
+        db.session.scalars(select(Message).where(Message.order_id == order_id))
     ):
-        value = getattr(order, column)
-        if value is not None:
-            setattr(order, column, value - offset)
-    for event in db.session.scalars(select(OrderEvent).where(OrderEvent.order_id == order_id)):
-        event.created_at -= offset
-    for message in db.session.scalars(select(Message).where(Message.order_id == order_id)):
-        message.created_at -= offset
+        message.created_at = start + timedelta(minutes=5 + 40 * n)
     for feedback in db.session.scalars(select(Feedback).where(Feedback.order_id == order_id)):
-        # Feedback came in a day or two after completion, not at the moment of aging.
-        feedback.created_at -= offset - timedelta(days=1)
+        feedback.created_at = min(at + timedelta(hours=rng.uniform(2, 30)), utcnow())
         if feedback.revealed_at is not None:
-            feedback.revealed_at -= offset - timedelta(days=1)
+            feedback.revealed_at = feedback.created_at
     db.session.commit()
 
 
@@ -360,7 +369,9 @@ def seed_demo(users: int = 30, listings: int = 200, seed: int = 7) -> dict[str, 
                 )
                 feedback_count += 1
         # Completed trades spread over the past year, so reputations have a history.
-        _age_order(order.id, rng.uniform(2, 360) if plan == "completed" else rng.uniform(0, 3))
+        _age_order(
+            order.id, rng.uniform(2, 360) if plan == "completed" else rng.uniform(0.2, 3), rng
+        )
     from app.reviews.reputation import backfill_history, recompute_all
 
     backfill_history(days=180)
