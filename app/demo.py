@@ -268,6 +268,7 @@ def _age_order(order_id: int, started_days_ago: float, rng: random.Random) -> No
         column = STATE_COLUMNS.get(event.to_state)
         if column:
             setattr(order, column, at)
+    order.updated_at = at
     for n, message in enumerate(
         db.session.scalars(select(Message).where(Message.order_id == order_id))
     ):
