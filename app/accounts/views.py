@@ -217,7 +217,7 @@ def change_password():
 def profile(handle: str):
     from app.listings.services import active_listings_of
     from app.reviews.reputation import profile_reputation
-    from app.reviews.services import received_feedback, reputation_summary
+    from app.reviews.services import received_feedback
 
     user = services.get_user_by_handle(handle)
     if handle != user.handle:
@@ -225,12 +225,13 @@ def profile(handle: str):
     role = request.args.get("feedback", "seller")
     if role not in FEEDBACK_ROLES:
         role = "seller"
+    reputation = profile_reputation(user)
     return render_template(
         "accounts/profile.html",
         user=user,
         listings=active_listings_of(user.id, limit=12),
-        summary=reputation_summary(user.id),
-        reputation=profile_reputation(user),
+        summary=reputation.summary,
+        reputation=reputation,
         feedback=received_feedback(user.id, role=role, limit=20),
         feedback_role=role,
         is_me=current_user.is_authenticated and current_user.id == user.id,

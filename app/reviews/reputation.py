@@ -399,7 +399,10 @@ def _ordered_roles(scores: dict[str, ReputationScore]) -> list[str]:
 
 def summary(user_id: int) -> dict:
     """{"overall": block, "roles": {role: block}}: the engine's stored numbers for one user."""
-    scores = scores_of(user_id)
+    return _summary_of(scores_of(user_id))
+
+
+def _summary_of(scores: dict[str, ReputationScore]) -> dict:
     return {
         "overall": _block(scores.get(OVERALL)),
         "roles": {role: _block(scores.get(role)) for role in _ordered_roles(scores)},
@@ -437,6 +440,7 @@ class ProfileReputation:
     roles: list[RoleReputation]
     badges: list[Badge]
     chart: TrustChart | None
+    summary: dict  # what summary(user_id) answers, from the same rows (one read per page)
 
     @property
     def is_rated(self) -> bool:
@@ -479,6 +483,7 @@ def profile_reputation(user: User, now: datetime | None = None) -> ProfileReputa
         ],
         badges=earned_badges(standings, age_days),
         chart=trust_chart(trust_history(user.id)) if overall is not None else None,
+        summary=_summary_of(scores),
     )
 
 
