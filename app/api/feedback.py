@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from app.api.core import api_blueprint, api_user_id, token_required, write_limit
 from app.api.schemas import FeedbackIn, FeedbackOut, OrderFeedbackOut, ReplyIn
 from app.errors import NotFound
@@ -15,17 +13,6 @@ from app.reviews.models import Feedback
 bp = api_blueprint("feedback", __name__, "Double-blind feedback between buyer and seller.")
 
 
-@dataclass
-class FeedbackPanel:
-    """order_feedback_view plus the detailed ratings the viewer may give."""
-
-    view: reviews.OrderFeedbackView
-    detail_ratings: list[str]
-
-    def __getattr__(self, name: str):
-        return getattr(self.view, name)
-
-
 @bp.route("/orders/<id:order_id>/feedback", methods=["GET"])
 @token_required("read")
 @bp.response(200, OrderFeedbackOut)
@@ -33,11 +20,7 @@ def show(order_id: int):
     """Your feedback on the order, whether you may still leave it, and the other side's once it
     is revealed (when both have rated, or the window has closed)."""
     user_id = api_user_id()
-    order = orders.get_order_for(order_id, user_id)
-    view = reviews.order_feedback_view(order, user_id)
-    subject_role = "seller" if order.role_of(user_id) == "buyer" else "buyer"
-    details = [name for name, _label in reviews.DETAILS_BY_SUBJECT_ROLE.get(subject_role, ())]
-    return FeedbackPanel(view=view, detail_ratings=details)
+    return reviews.order_feedback_view(orders.get_order_for(order_id, user_id), user_id)
 
 
 @bp.route("/orders/<id:order_id>/feedback", methods=["POST"])

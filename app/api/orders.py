@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, select
-
 from app.api.core import api_blueprint, api_user_id, page_of, token_required, write_limit
 from app.api.schemas import USER_ACTIONS, ActionIn, OrderIn, OrderList, OrderListArgs, OrderOut
-from app.extensions import db
 from app.orders import services as orders
 from app.orders.models import Order
 
@@ -59,30 +56,20 @@ def place(data):
 def index(args):
     """Your orders, latest activity first: as buyer, as seller (`role`) or both; by `state`."""
     user_id = api_user_id()
-    if args.get("role"):
-        found = orders.orders_for(
-            user_id, args["role"], args.get("state"), args["page"], args["per_page"]
-        )
-        items, total = found.items, found.total
-    else:
-        items, total = _orders_of(user_id, args.get("state"), args["page"], args["per_page"])
+    found = orders.orders_for(
+        user_id,
+        args.get("role"),
+        args.get("state"),
+        args["page"],
+        args["per_page"],
+        with_events=True,
+    )
     return page_of(
-        [order_view(order, user_id) for order in items], args["page"], args["per_page"], total
+        [order_view(order, user_id) for order in found.items],
+        args["page"],
+        args["per_page"],
+        found.total,
     )
-
-
-def _orders_of(user_id: int, state: str | None, page: int, per_page: int):
-    """Purchases and sales together (a read the web UI shows as two tabs)."""
-    query = select(Order).where(or_(Order.buyer_id == user_id, Order.seller_id == user_id))
-    if state:
-        query = query.where(Order.state == state)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    items = db.session.scalars(
-        query.order_by(Order.updated_at.desc(), Order.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    )
-    return list(items), total
 
 
 @bp.route("/orders/<id:order_id>", methods=["GET"])
@@ -101,7 +88,10 @@ def detail(order_id: int):
 def act(data, order_id: int, action: str):
     """Take one of the order's `actions` (409 when it is not possible now); answers the order.
 
-    mark_paid (seller), cancel (either, before shipping), ship (seller; optional `note`),
-    confirm_delivery (buyer; completes the order)."""
+    mark_paid (seller; only where payment is settled in person: with card payments the order
+    becomes paid when the buyer's payment succeeds, see POST /orders/{id}/payment, and
+    mark_paid answers 409 `payment_required`), cancel (either, before shipping), ship (seller;
+    optional `note`), confirm_delivery (buyer; completes the order). `actions` lists only the
+    ones open to you now."""
     order = orders.transition(order_id, action, api_user_id(), data.get("note"))
     return order_view(order, api_user_id())

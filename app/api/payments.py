@@ -16,6 +16,7 @@ from app.api.core import (
     token_required,
     write_limit,
 )
+from app.api.schemas import SHORT_TEXT
 from app.errors import ValidationFailed
 from app.payments import services
 
@@ -51,15 +52,17 @@ class PaymentStartOut(ma.Schema):
 
 
 class RefundIn(ma.Schema):
+    # Only types and sizes here: refund_order judges the amount and the reason, so the web
+    # form and the API refuse the same input in the same words.
     amount_cents = _int(
         required=True,
-        validate=validate.Range(1, MAX_ID),
-        metadata={"description": "how much to give back, at most what is still held."},
+        validate=validate.Range(-MAX_ID, MAX_ID),
+        metadata={"description": "how much to give back: at least 1, at most what is held."},
     )
     reason = Text(
         load_default="",
-        validate=validate.Length(max=REASON_MAX),
-        metadata={"description": "optional; the buyer sees it."},
+        validate=validate.Length(max=SHORT_TEXT),
+        metadata={"description": f"optional, at most {REASON_MAX} characters; the buyer sees it."},
     )
 
 

@@ -326,8 +326,13 @@ class OrderFeedbackOut(ma.Schema):
         metadata={"description": "the other side's feedback: null until revealed"},
     )
     can_reply = fields.Boolean()
-    detail_ratings = fields.List(
-        fields.String(), metadata={"description": "the optional 1-5 ratings you may give"}
+    detail_ratings = fields.Function(
+        lambda view: [name for name, _label in view.detail_fields],
+        metadata={
+            "description": "the optional 1-5 ratings you may give",
+            "type": "array",
+            "items": {"type": "string"},
+        },
     )
 
 

@@ -19,6 +19,7 @@ from app.listings.services import (
     QUANTITY_MAX,
     SORT_LABELS,
     TITLE_MAX,
+    TITLE_REQUIRED,
     all_categories,
 )
 from app.money import parse_money
@@ -56,7 +57,7 @@ def _parse_price(field) -> int | None:
 class ListingForm(FlaskForm):
     title = StringField(
         "Title",
-        validators=[InputRequired("Give your listing a title.")],
+        validators=[InputRequired(TITLE_REQUIRED)],
         render_kw={"maxlength": TITLE_MAX, "autocomplete": "off"},
     )
     description = TextAreaField("Description", render_kw={"maxlength": DESCRIPTION_MAX, "rows": 8})

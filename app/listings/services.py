@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Float, Integer, func, literal_column, select, text
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
 from app.errors import Forbidden, NotFound, ValidationFailed
@@ -36,6 +36,7 @@ CATEGORIES = (
 )
 
 TITLE_MIN, TITLE_MAX = 3, 120
+TITLE_REQUIRED = "Give your listing a title."
 DESCRIPTION_MAX = 5000
 QUANTITY_MAX = 999
 SORTS = ("relevance", "newest", "price_asc", "price_desc")
@@ -76,7 +77,11 @@ def get_listing(listing_id: int) -> Listing:
     listing = db.session.scalar(
         select(Listing)
         .where(Listing.id == listing_id)
-        .options(selectinload(Listing.seller), selectinload(Listing.photos))
+        .options(
+            joinedload(Listing.seller),
+            joinedload(Listing.category),
+            selectinload(Listing.photos),
+        )
     )
     if listing is None or listing.status == ListingStatus.DELETED:
         raise NotFound("That listing does not exist or has been removed.")
@@ -96,7 +101,7 @@ def active_listings_of(seller_id: int, limit: int = 12) -> list[Listing]:
         db.session.scalars(
             _buyable(select(Listing))
             .where(Listing.seller_id == seller_id)
-            .options(selectinload(Listing.seller), selectinload(Listing.photos))
+            .options(joinedload(Listing.seller), selectinload(Listing.photos))
             .order_by(Listing.created_at.desc(), Listing.id.desc())
             .limit(max(0, limit))
         )
@@ -173,7 +178,11 @@ def search_listings(
     else:
         order = newest
     items = db.session.scalars(
-        stmt.options(selectinload(Listing.seller), selectinload(Listing.photos))
+        stmt.options(
+            joinedload(Listing.category),
+            selectinload(Listing.seller),
+            selectinload(Listing.photos),
+        )
         .order_by(*order)
         .limit(per_page)
         .offset((page - 1) * per_page)
@@ -406,7 +415,9 @@ def _validate(fields: dict[str, Any], *, min_quantity: int) -> tuple[dict, dict[
     errors: dict[str, list[str]] = {}
     if "title" in fields:
         title = " ".join(str(fields["title"] or "").split())
-        if not TITLE_MIN <= len(title) <= TITLE_MAX:
+        if not title:
+            errors["title"] = [TITLE_REQUIRED]
+        elif not TITLE_MIN <= len(title) <= TITLE_MAX:
             errors["title"] = [f"Use {TITLE_MIN} to {TITLE_MAX} characters."]
         values["title"] = title
     if "description" in fields:

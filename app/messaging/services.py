@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from app.db import utcnow
 from app.errors import ValidationFailed
@@ -128,7 +129,9 @@ def inbox(user_id: int, limit: int = 100) -> list[Conversation]:
     orders = {
         order.id: order
         for order in db.session.scalars(
-            select(Order).where(Order.id.in_([m.order_id for m in messages]))
+            select(Order)
+            .where(Order.id.in_([m.order_id for m in messages]))
+            .options(joinedload(Order.buyer), joinedload(Order.seller))
         )
     }
     unread = unread_by_order(user_id, list(orders))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import IntegerField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired
 
 from app.orders.services import MAX_NOTE_LENGTH
 
@@ -18,23 +18,18 @@ NOTE_LABELS = {
 
 
 class PlaceOrderForm(FlaskForm):
+    """Parses the quantity only: place_order judges it, as it does for the API."""
+
     quantity = IntegerField(
         "Quantity",
         default=1,
-        validators=[
-            InputRequired("Choose how many you want."),
-            NumberRange(min=1, max=1_000_000, message="Choose a quantity of at least 1."),
-        ],
+        validators=[InputRequired("Choose how many you want.")],
+        render_kw={"min": 1},
     )
 
 
 class OrderActionForm(FlaskForm):
-    """One action button; created with prefix=<action> so several can share a page."""
+    """One action button; created with prefix=<action> so several can share a page. The note's
+    length is transition's rule (the API gets the same answer); maxlength only helps."""
 
-    note = TextAreaField(
-        "Note (optional)",
-        validators=[
-            Optional(),
-            Length(max=MAX_NOTE_LENGTH, message=f"At most {MAX_NOTE_LENGTH} characters."),
-        ],
-    )
+    note = TextAreaField("Note (optional)", render_kw={"maxlength": MAX_NOTE_LENGTH})

@@ -6,7 +6,8 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -219,21 +220,35 @@ def get_order_for(order_id: int, user_id: int) -> Order:
 
 
 def orders_for(
-    user_id: int, role: str = "buyer", state: str | None = None, page: int = 1, per_page: int = 20
+    user_id: int,
+    role: str | None = "buyer",
+    state: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+    *,
+    with_events: bool = False,
 ):
-    """One page of the user's purchases (role 'buyer') or sales ('seller'), latest activity
-    first, optionally in one state. Returns app.pagination.Page."""
+    """One page of the user's purchases (role 'buyer'), sales ('seller') or both (None), latest
+    activity first, optionally in one state, parties loaded (and the history, with_events).
+    Returns app.pagination.Page."""
     from app.pagination import Page
 
-    column = Order.seller_id if role == "seller" else Order.buyer_id
-    query = select(Order).where(column == user_id)
+    if role is None:
+        query = select(Order).where(or_(Order.buyer_id == user_id, Order.seller_id == user_id))
+    else:
+        column = Order.seller_id if role == "seller" else Order.buyer_id
+        query = select(Order).where(column == user_id)
     if state in states.STATES:
         query = query.where(Order.state == state)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     page = max(1, page)
+    loads = [joinedload(Order.buyer), joinedload(Order.seller)]
+    if with_events:
+        loads.append(selectinload(Order.events).selectinload(OrderEvent.actor))
     items = list(
         db.session.scalars(
-            query.order_by(Order.updated_at.desc(), Order.id.desc())
+            query.options(*loads)
+            .order_by(Order.updated_at.desc(), Order.id.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
@@ -243,12 +258,13 @@ def orders_for(
 
 def order_counts(user_id: int) -> dict[str, int]:
     """How many purchases and sales the user has: {'buyer': n, 'seller': n}."""
-    return {
-        "buyer": db.session.scalar(select(func.count(Order.id)).where(Order.buyer_id == user_id))
-        or 0,
-        "seller": db.session.scalar(select(func.count(Order.id)).where(Order.seller_id == user_id))
-        or 0,
-    }
+    bought, sold = db.session.execute(
+        select(
+            func.count(Order.id).filter(Order.buyer_id == user_id),
+            func.count(Order.id).filter(Order.seller_id == user_id),
+        ).where(or_(Order.buyer_id == user_id, Order.seller_id == user_id))
+    ).one()
+    return {"buyer": bought or 0, "seller": sold or 0}
 
 
 def auto_complete_at(order: Order) -> datetime | None:

@@ -81,7 +81,10 @@ def act(order_id: int, action: str):
         return render_order_page(order_id, failed_action=(action, form), status=422)
     try:
         transition(order_id, action, current_user.id, note=form.note.data)
-    except (Conflict, ValidationFailed) as error:  # the order moved on: explain, show it
+    except ValidationFailed as error:  # the note: show it again under the field
+        form.note.errors = error.fields.get("note") or [error.message]
+        return render_order_page(order_id, failed_action=(action, form), status=422)
+    except Conflict as error:  # the order moved on: explain, show it
         flash(error.message, "error")
         return redirect(back, code=303)
     flash(_DONE.get(action, "Done."), "success")

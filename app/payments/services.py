@@ -16,6 +16,7 @@ from datetime import datetime
 
 from flask import current_app
 from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import selectinload
 
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
@@ -567,6 +568,7 @@ def statement_for(user_id: int, page: int = 1, per_page: int = 50) -> Statement:
         db.session.scalars(
             select(LedgerTransaction)
             .where(LedgerTransaction.id.in_(involving))
+            .options(selectinload(LedgerTransaction.lines))
             .order_by(LedgerTransaction.created_at.desc(), LedgerTransaction.id.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from app.accounts.models import User
 from app.db import utcnow
@@ -56,6 +57,16 @@ class OrderFeedbackView:
     other: User | None = None  # the other party
     viewer_role: str | None = None
     can_reply: bool = False  # the viewer may reply to `theirs`
+
+    @property
+    def subject_role(self) -> str | None:
+        """The role of the party the viewer rates: the other side of the order."""
+        return {"buyer": "seller", "seller": "buyer"}.get(self.viewer_role or "")
+
+    @property
+    def detail_fields(self) -> tuple[tuple[str, str], ...]:
+        """(argument, label) of the detailed ratings the viewer may give."""
+        return DETAILS_BY_SUBJECT_ROLE.get(self.subject_role or "", ())
 
 
 def feedback_window_closes_at(order: Order) -> datetime | None:
@@ -222,8 +233,15 @@ def order_feedback_view(order: Order, viewer_id: int | None) -> OrderFeedbackVie
     if role is None:
         return OrderFeedbackView(False, None, None, False, closes_at)
     other_id = order.seller_id if role == "buyer" else order.buyer_id
-    mine = _feedback_by(order.id, viewer_id)
-    hidden_or_theirs = _feedback_by(order.id, other_id)
+    written = {
+        feedback.author_id: feedback
+        for feedback in db.session.scalars(
+            select(Feedback).where(
+                Feedback.order_id == order.id, Feedback.author_id.in_((viewer_id, other_id))
+            )
+        )
+    }
+    mine, hidden_or_theirs = written.get(viewer_id), written.get(other_id)
     theirs = hidden_or_theirs if hidden_or_theirs and hidden_or_theirs.is_revealed else None
     is_open = order.state == "completed" and closes_at is not None and utcnow() < closes_at
     return OrderFeedbackView(
@@ -246,7 +264,11 @@ def received_feedback(user_id: int, role: str | None = None, limit: int = 20) ->
     if role is not None:
         query = query.where(Feedback.subject_role == role)
     query = query.order_by(Feedback.created_at.desc(), Feedback.id.desc()).limit(limit)
-    return list(db.session.scalars(query))
+    return list(
+        db.session.scalars(
+            query.options(selectinload(Feedback.author), selectinload(Feedback.order))
+        )
+    )
 
 
 def reputation_summary(user_id: int) -> dict:

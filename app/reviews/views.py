@@ -120,12 +120,6 @@ def feedback_form(order) -> FeedbackForm:
 
 
 @bp.app_template_global()
-def feedback_detail_fields(subject_role: str) -> tuple[tuple[str, str], ...]:
-    """(field name, label) of the detailed ratings that apply to a person in this role."""
-    return services.DETAILS_BY_SUBJECT_ROLE.get(subject_role, ())
-
-
-@bp.app_template_global()
 def feedback_details(feedback: Feedback) -> list[tuple[str, int]]:
     """(label, 1-5) of the detailed ratings given in this feedback."""
     values = {

@@ -13,10 +13,12 @@ def bearer(user, scopes=("read", "write")) -> dict[str, str]:
     return {"Authorization": f"Bearer {raw}"}
 
 
-def order_between(buyer=None, seller=None, *, steps=(), quantity=1, stock=3):
+def order_between(buyer=None, seller=None, *, steps=(), quantity=1, stock=3, price_cents=2500):
     """An order placed by the buyer and moved through `steps` (actions by the right party)."""
     buyer = buyer or UserFactory()
-    listing = ListingFactory(seller=seller or UserFactory(), quantity=stock)
+    listing = ListingFactory(
+        seller=seller or UserFactory(), quantity=stock, price_cents=price_cents
+    )
     order = orders.place_order(buyer.id, listing.id, quantity)
     for action in steps:
         actor = buyer.id if action == "confirm_delivery" else listing.seller_id

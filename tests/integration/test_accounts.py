@@ -226,7 +226,9 @@ def test_logout_is_not_a_get(client):
 
 def test_signed_in_member_visiting_login_goes_home(make_client):
     client = make_client(UserFactory())
-    assert client.get("/login").status_code == 302
+    response = client.get("/login")
+    assert response.status_code == 302
+    assert response.headers["Location"] == "/"
 
 
 # -- safe redirects -----------------------------------------------------------------------------

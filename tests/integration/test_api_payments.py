@@ -7,25 +7,14 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.orders import services as orders
 from app.payments import ledger
 from app.payments import services as payments
 from app.payments.models import LedgerAccount, LedgerTransaction, Payment
 from app.payments.providers import get_provider
-from tests.factories import ListingFactory, UserFactory
-from tests.integration.api_support import COMPLETE, bearer
+from tests.factories import UserFactory
+from tests.integration.api_support import COMPLETE, bearer, order_between
 
 pytest_plugins = ("tests.stripe_server",)
-
-
-def _order(*, price=2000, quantity=1, steps=()):
-    """An order (listing at `price`) moved through `steps` by the right party."""
-    listing = ListingFactory(price_cents=price, quantity=5)
-    order = orders.place_order(UserFactory().id, listing.id, quantity)
-    for action in steps:
-        actor = order.buyer_id if action == "confirm_delivery" else order.seller_id
-        orders.transition(order.id, action, actor)
-    return order
 
 
 def _headers(order, who: str) -> dict[str, str]:
@@ -50,7 +39,7 @@ def _pay_by_card(client, order) -> None:
 
 
 def test_start_payment_answers_client_secret_and_publishable_key(stripe_app, client):
-    order = _order(price=2000, quantity=2)
+    order = order_between(price_cents=2000, quantity=2)
 
     answer = client.post(f"/api/v1/orders/{order.id}/payment", headers=_headers(order, "buyer"))
 
@@ -64,7 +53,7 @@ def test_start_payment_answers_client_secret_and_publishable_key(stripe_app, cli
 
 
 def test_starting_payment_twice_reuses_the_payment(stripe_app, client):
-    order = _order()
+    order = order_between(price_cents=2000)
     url, headers = f"/api/v1/orders/{order.id}/payment", _headers(order, "buyer")
 
     first, second = client.post(url, headers=headers), client.post(url, headers=headers)
@@ -83,7 +72,7 @@ def test_starting_payment_twice_reuses_the_payment(stripe_app, client):
     ],
 )
 def test_only_the_buyer_can_start_paying(stripe_app, client, who, status, code):
-    order = _order()
+    order = order_between(price_cents=2000)
 
     answer = client.post(f"/api/v1/orders/{order.id}/payment", headers=_headers(order, who))
 
@@ -94,7 +83,7 @@ def test_only_the_buyer_can_start_paying(stripe_app, client, who, status, code):
 
 
 def test_start_payment_is_refused_where_payment_is_settled_in_person(app, client):
-    order = _order()
+    order = order_between(price_cents=2000)
 
     answer = client.post(f"/api/v1/orders/{order.id}/payment", headers=_headers(order, "buyer"))
 
@@ -105,7 +94,7 @@ def test_start_payment_is_refused_where_payment_is_settled_in_person(app, client
 
 
 def test_start_payment_is_refused_once_the_order_is_paid(stripe_app, client):
-    order = _order()
+    order = order_between(price_cents=2000)
     _pay_by_card(client, order)
 
     answer = client.post(f"/api/v1/orders/{order.id}/payment", headers=_headers(order, "buyer"))
@@ -115,7 +104,7 @@ def test_start_payment_is_refused_once_the_order_is_paid(stripe_app, client):
 
 
 def test_paying_by_card_marks_the_order_paid_for_both_parties(stripe_app, client):
-    order = _order(price=2500)
+    order = order_between(price_cents=2500)
 
     _pay_by_card(client, order)
 
@@ -129,7 +118,7 @@ def test_paying_by_card_marks_the_order_paid_for_both_parties(stripe_app, client
 
 
 def test_seller_is_not_offered_mark_paid_when_buyers_pay_by_card(stripe_app, client):
-    order = _order()
+    order = order_between(price_cents=2000)
 
     seller_view = client.get(f"/api/v1/orders/{order.id}", headers=_headers(order, "seller"))
     refused = client.post(f"/api/v1/orders/{order.id}/mark_paid", headers=_headers(order, "seller"))
@@ -140,7 +129,7 @@ def test_seller_is_not_offered_mark_paid_when_buyers_pay_by_card(stripe_app, cli
 
 
 def test_seller_marks_paid_when_payment_is_settled_in_person(app, client):
-    order = _order()
+    order = order_between(price_cents=2000)
 
     seller_view = client.get(f"/api/v1/orders/{order.id}", headers=_headers(order, "seller"))
 
@@ -157,7 +146,7 @@ def _refund(client, order, body, who="seller"):
 
 
 def test_seller_refunds_part_of_the_held_payment(app, client):
-    order = _order(price=3000, steps=("mark_paid",))
+    order = order_between(price_cents=3000, steps=("mark_paid",))
 
     answer = _refund(client, order, {"amount_cents": 1200, "reason": "Scratched corner"})
 
@@ -170,7 +159,7 @@ def test_seller_refunds_part_of_the_held_payment(app, client):
 
 
 def test_seller_refunds_everything_held_in_two_steps_then_nothing_is_left(app, client):
-    order = _order(price=3000, steps=("mark_paid", "ship"))
+    order = order_between(price_cents=3000, steps=("mark_paid", "ship"))
 
     first = _refund(client, order, {"amount_cents": 1000})
     rest = _refund(client, order, {"amount_cents": 2000})
@@ -183,7 +172,7 @@ def test_seller_refunds_everything_held_in_two_steps_then_nothing_is_left(app, c
 
 
 def test_seller_refunds_by_card_at_stripe(stripe_app, client):
-    order = _order(price=2000)
+    order = order_between(price_cents=2000)
     _pay_by_card(client, order)
 
     answer = _refund(client, order, {"amount_cents": 500})
@@ -196,7 +185,7 @@ def test_seller_refunds_by_card_at_stripe(stripe_app, client):
 
 
 def test_refund_above_what_is_held_is_refused_with_the_limit(app, client):
-    order = _order(price=3000, steps=("mark_paid",))
+    order = order_between(price_cents=3000, steps=("mark_paid",))
 
     answer = _refund(client, order, {"amount_cents": 3001})
 
@@ -222,7 +211,7 @@ def test_refund_above_what_is_held_is_refused_with_the_limit(app, client):
     ids=["missing", "zero", "negative", "string", "float", "bool", "null", "huge"],
 )
 def test_refund_with_a_bad_amount_is_a_field_error(app, client, body):
-    order = _order(price=3000, steps=("mark_paid",))
+    order = order_between(price_cents=3000, steps=("mark_paid",))
 
     answer = _refund(client, order, body)
 
@@ -233,7 +222,7 @@ def test_refund_with_a_bad_amount_is_a_field_error(app, client, body):
 
 
 def test_refund_reason_longer_than_allowed_is_a_field_error(app, client):
-    order = _order(price=3000, steps=("mark_paid",))
+    order = order_between(price_cents=3000, steps=("mark_paid",))
 
     answer = _refund(client, order, {"amount_cents": 100, "reason": "x" * 301})
 
@@ -245,7 +234,7 @@ def test_refund_reason_longer_than_allowed_is_a_field_error(app, client):
     "steps", [(), COMPLETE, ("cancel",)], ids=["unpaid", "completed", "cancelled"]
 )
 def test_refund_is_refused_when_nothing_is_held(app, client, steps):
-    order = _order(price=3000, steps=steps)
+    order = order_between(price_cents=3000, steps=steps)
 
     answer = _refund(client, order, {"amount_cents": 100})
 
@@ -255,7 +244,7 @@ def test_refund_is_refused_when_nothing_is_held(app, client, steps):
 
 @pytest.mark.parametrize(("who", "status"), [("buyer", 403), ("stranger", 404), ("anonymous", 401)])
 def test_only_the_seller_can_refund(app, client, who, status):
-    order = _order(price=3000, steps=("mark_paid",))
+    order = order_between(price_cents=3000, steps=("mark_paid",))
 
     answer = _refund(client, order, {"amount_cents": 100}, who=who)
 
@@ -264,7 +253,7 @@ def test_only_the_seller_can_refund(app, client, who, status):
 
 
 def test_refund_needs_a_write_token(app, client):
-    order = _order(price=3000, steps=("mark_paid",))
+    order = order_between(price_cents=3000, steps=("mark_paid",))
     seller = db.session.get(type(order.seller), order.seller_id)
 
     answer = client.post(
@@ -286,7 +275,7 @@ def _statement(client, user_id: int, **query):
 
 
 def test_statement_shows_what_the_buyer_paid_and_got_back(app, client):
-    order = _order(price=3000, steps=("mark_paid",))
+    order = order_between(price_cents=3000, steps=("mark_paid",))
     payments.refund_order(order.id, order.seller_id, 500)
 
     answer = _statement(client, order.buyer_id)
@@ -306,7 +295,7 @@ def test_statement_shows_what_the_buyer_paid_and_got_back(app, client):
 
 
 def test_statement_shows_what_the_seller_earned_and_was_paid(app, client):
-    order = _order(price=3000, steps=COMPLETE)
+    order = order_between(price_cents=3000, steps=COMPLETE)
 
     body = _statement(client, order.seller_id).json
     payment = db.session.scalar(select(Payment))
@@ -322,13 +311,14 @@ def test_statement_shows_what_the_seller_earned_and_was_paid(app, client):
 
 
 def test_statement_entries_match_the_ledger_lines_of_the_user(app, client):
-    order = _order(price=3000, steps=COMPLETE)
+    order = order_between(price_cents=3000, steps=COMPLETE)
     seller_accounts = set(
         db.session.scalars(select(LedgerAccount.id).where(LedgerAccount.user_id == order.seller_id))
     )
 
     body = _statement(client, order.seller_id).json
 
+    assert body["entries"] and body["total"] == len(body["entries"])
     for entry in body["entries"]:
         txn = db.session.get(LedgerTransaction, entry["transaction_id"])
         mine = sum(line.amount_cents for line in txn.lines if line.account_id in seller_accounts)
@@ -337,7 +327,7 @@ def test_statement_entries_match_the_ledger_lines_of_the_user(app, client):
 
 
 def test_statement_pages(app, client):
-    order = _order(price=3000, steps=("mark_paid",))
+    order = order_between(price_cents=3000, steps=("mark_paid",))
     payments.refund_order(order.id, order.seller_id, 100)
     payments.refund_order(order.id, order.seller_id, 200)
 
@@ -350,7 +340,7 @@ def test_statement_pages(app, client):
 
 
 def test_a_stranger_cannot_see_someone_elses_statement(app, client):
-    order = _order(price=3000, steps=("mark_paid",))
+    order = order_between(price_cents=3000, steps=("mark_paid",))
     stranger = UserFactory()
 
     # The statement is always the token owner's: a user id in the query changes nothing.

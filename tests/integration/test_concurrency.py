@@ -1,8 +1,6 @@
 """Real threads racing for the last units of a listing on PostgreSQL: stock never goes negative
 and exactly as many orders succeed as there were units."""
 
-import threading
-
 import pytest
 from sqlalchemy import func, select
 
@@ -11,43 +9,21 @@ from app.listings.models import Listing
 from app.orders.models import Order
 from app.orders.services import OutOfStock, place_order
 from tests.factories import ListingFactory, UserFactory
+from tests.integration.support import at_once
 
 pytestmark = pytest.mark.postgres_only
 
 
-@pytest.fixture(autouse=True)
-def _postgres_only(backend):
-    if backend != "postgresql":
-        pytest.skip("concurrency needs PostgreSQL row locks (set TEST_DATABASE_URL)")
-
-
 def race(app, listing_id: int, buyer_ids: list[int], quantity: int) -> list[str]:
     """Every buyer tries to buy `quantity` at the same instant; returns each outcome."""
-    barrier = threading.Barrier(len(buyer_ids))
-    outcomes: list[str] = []
-    lock = threading.Lock()
 
-    def buy(buyer_id: int) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                place_order(buyer_id, listing_id, quantity)
-                result = "ok"
-            except OutOfStock:
-                result = "out_of_stock"
-            except Exception as error:  # recorded so the test shows it
-                result = f"error: {error!r}"
-            finally:
-                db.session.remove()
-            with lock:
-                outcomes.append(result)
+    def buy(buyer_id: int):
+        return lambda: place_order(buyer_id, listing_id, quantity) and "ok"
 
-    threads = [threading.Thread(target=buy, args=(b,)) for b in buyer_ids]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
+    def outcome(error: Exception) -> str:
+        return "out_of_stock" if isinstance(error, OutOfStock) else f"error: {error!r}"
+
+    return at_once(app, [buy(b) for b in buyer_ids], on_error=outcome)
 
 
 def final_state(listing_id: int) -> tuple[int, int, int]:

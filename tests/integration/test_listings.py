@@ -166,12 +166,16 @@ def test_only_the_owner_may_manage_a_listing(app, make_client, who, method, path
 @pytest.mark.parametrize("who", ["anonymous", "other"])
 def test_sell_and_my_listings_need_sign_in(app, make_client, who):
     client = make_client(None if who == "anonymous" else UserFactory())
-    for path in ("/sell", "/my/listings"):
+    for path, heading in (
+        ("/sell", "<h1>Sell something</h1>"),
+        ("/my/listings", "<h1>My listings</h1>"),
+    ):
         response = client.get(path)
         if who == "anonymous":
             assert response.status_code == 302 and "/login" in response.headers["Location"]
         else:
             assert response.status_code == 200
+            assert heading in response.get_data(as_text=True)
 
 
 def test_my_listings_shows_only_my_own_listings(app, make_client):

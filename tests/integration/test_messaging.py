@@ -11,27 +11,6 @@ from app.orders.services import place_order
 from tests.factories import ListingFactory, UserFactory
 
 
-@pytest.fixture
-def seller(app):
-    return UserFactory(handle="sally")
-
-
-@pytest.fixture
-def buyer(app):
-    return UserFactory(handle="bob")
-
-
-@pytest.fixture
-def stranger(app):
-    return UserFactory(handle="eve")
-
-
-@pytest.fixture
-def order(seller, buyer):
-    listing = ListingFactory(seller=seller, title="Walnut desk lamp", quantity=2)
-    return place_order(buyer.id, listing.id, 1)
-
-
 def message_count() -> int:
     return db.session.scalar(select(func.count(Message.id)))
 
@@ -117,7 +96,7 @@ def test_sending_returns_to_the_thread(make_client, order, buyer):
 
 @pytest.mark.parametrize(
     ("body", "error"),
-    [("", "Write a message first."), ("   ", "Write a message."), ("x" * 2001, "At most 2000")],
+    [("", "Write a message."), ("   ", "Write a message."), ("x" * 2001, "At most 2000")],
 )
 def test_bad_message_is_a_form_error_on_the_order_page(make_client, order, buyer, body, error):
     response = make_client(buyer).post(f"/orders/{order.id}/messages", data={"body": body})

@@ -9,7 +9,6 @@ from app.db import utcnow
 from app.errors import Forbidden, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
 from app.jobs.runner import run_due
-from app.listings.models import Listing
 from app.orders.models import Order, OrderEvent
 from app.orders.services import (
     CannotBuyOwnListing,
@@ -22,25 +21,7 @@ from app.orders.services import (
     transition,
 )
 from tests.factories import ListingFactory, UserFactory
-
-
-@pytest.fixture
-def seller(app):
-    return UserFactory(handle="sally")
-
-
-@pytest.fixture
-def buyer(app):
-    return UserFactory(handle="bob")
-
-
-@pytest.fixture
-def listing(seller):
-    return ListingFactory(seller=seller, title="Walnut desk lamp", price_cents=1250, quantity=3)
-
-
-def stock(listing_id: int) -> int:
-    return db.session.scalar(select(Listing.quantity).where(Listing.id == listing_id))
+from tests.integration.support import stock
 
 
 def walk(order, *steps):
@@ -244,6 +225,19 @@ def test_orders_for_lists_purchases_and_sales_separately(listing, buyer, seller)
     assert [o.id for o in orders_for(buyer.id, "buyer", state="pending_payment").items] == [
         second.id
     ]
+
+
+def test_orders_for_without_a_role_lists_purchases_and_sales_together(listing, buyer, seller):
+    bought = place_order(buyer.id, listing.id, 1)
+    sold = place_order(seller.id, ListingFactory(seller=buyer).id, 1)
+    transition(bought.id, "cancel", buyer.id)
+
+    both = orders_for(buyer.id, None)
+
+    assert both.total == 2
+    assert [o.id for o in both.items] == [bought.id, sold.id]
+    assert [o.id for o in orders_for(buyer.id, None, state="cancelled").items] == [bought.id]
+    assert orders_for(UserFactory().id, None).total == 0
 
 
 # Auto-complete

@@ -7,47 +7,8 @@ from app.extensions import db
 from app.listings.models import Listing
 from app.orders.models import Order
 from app.orders.services import place_order, transition
-from tests.factories import ListingFactory, UserFactory
-
-
-@pytest.fixture
-def seller(app):
-    return UserFactory(handle="sally")
-
-
-@pytest.fixture
-def buyer(app):
-    return UserFactory(handle="bob")
-
-
-@pytest.fixture
-def stranger(app):
-    return UserFactory(handle="eve")
-
-
-@pytest.fixture
-def listing(seller):
-    return ListingFactory(seller=seller, title="Walnut desk lamp", price_cents=1250, quantity=3)
-
-
-@pytest.fixture
-def order(listing, buyer):
-    return place_order(buyer.id, listing.id, 1)
-
-
-def stock(listing_id: int) -> int:
-    db.session.expire_all()
-    return db.session.scalar(select(Listing.quantity).where(Listing.id == listing_id))
-
-
-def state_of(order_id: int) -> str:
-    db.session.expire_all()
-    return db.session.get(Order, order_id).state
-
-
-def party(name, buyer, seller, stranger):
-    return {"anonymous": None, "buyer": buyer, "seller": seller, "stranger": stranger}[name]
-
+from tests.factories import ListingFactory
+from tests.integration.support import state_of, stock
 
 # Buying from the listing page
 
@@ -104,8 +65,8 @@ def test_buying_a_missing_listing_is_not_found(make_client, buyer):
     ("who", "status"),
     [("anonymous", 302), ("stranger", 404), ("buyer", 200), ("seller", 200)],
 )
-def test_order_page_access(make_client, order, buyer, seller, stranger, who, status):
-    response = make_client(party(who, buyer, seller, stranger)).get(f"/orders/{order.id}")
+def test_order_page_access(make_client, order, parties, who, status):
+    response = make_client(parties[who]).get(f"/orders/{order.id}")
     assert response.status_code == status
     assert (b"Walnut desk lamp" in response.data) is (status == 200)
 
@@ -119,8 +80,8 @@ def test_order_page_access(make_client, order, buyer, seller, stranger, who, sta
         ("seller", 303, "cancelled"),
     ],
 )
-def test_cancel_access(make_client, order, buyer, seller, stranger, who, status, after):
-    client = make_client(party(who, buyer, seller, stranger))
+def test_cancel_access(make_client, order, parties, who, status, after):
+    client = make_client(parties[who])
     response = client.post(f"/orders/{order.id}/cancel", data={"cancel-note": "Sorry"})
     assert response.status_code == status
     assert state_of(order.id) == after
@@ -135,10 +96,8 @@ def test_cancel_access(make_client, order, buyer, seller, stranger, who, status,
         ("seller", 303, "paid"),
     ],
 )
-def test_mark_paid_access(make_client, order, buyer, seller, stranger, who, status, after):
-    response = make_client(party(who, buyer, seller, stranger)).post(
-        f"/orders/{order.id}/mark_paid"
-    )
+def test_mark_paid_access(make_client, order, parties, who, status, after):
+    response = make_client(parties[who]).post(f"/orders/{order.id}/mark_paid")
     assert response.status_code == status
     assert state_of(order.id) == after
 

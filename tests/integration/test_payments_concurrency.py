@@ -3,7 +3,6 @@ same webhook delivered twice at the same moment is processed once."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
@@ -13,43 +12,11 @@ from app.extensions import db
 from app.orders import services as orders
 from app.payments import ledger, services
 from app.payments.models import Payment, ProviderEvent
-from app.payments.providers import get_provider
 from tests.factories import ListingFactory, UserFactory
+from tests.integration.support import at_once, card_payment_confirmed
 
 pytestmark = pytest.mark.postgres_only
 pytest_plugins = ("tests.stripe_server",)
-
-
-@pytest.fixture(autouse=True)
-def _postgres_only(backend):
-    if backend != "postgresql":
-        pytest.skip("concurrency needs PostgreSQL row locks (set TEST_DATABASE_URL)")
-
-
-def at_once(app, calls) -> list[str]:
-    """Run every call at the same instant in its own thread and app context."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[str] = []
-    lock = threading.Lock()
-
-    def run(call) -> None:
-        with app.app_context():
-            barrier.wait()
-            try:
-                result = str(call())
-            except Exception as error:  # recorded so the test shows it
-                result = type(error).__name__
-            finally:
-                db.session.remove()
-            with lock:
-                outcomes.append(result)
-
-    threads = [threading.Thread(target=run, args=(c,)) for c in calls]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 def test_two_refunds_at_once_cannot_give_back_more_than_is_held(payments_wired):
@@ -72,11 +39,7 @@ def test_two_refunds_at_once_cannot_give_back_more_than_is_held(payments_wired):
 def test_the_same_webhook_twice_at_once_is_processed_once(stripe_app):
     from app.payments import webhooks
 
-    listing = ListingFactory(price_cents=1200)
-    order = orders.place_order(UserFactory().id, listing.id, 1)
-    start = services.start_order_payment(order.id, order.buyer_id)
-    payment = db.session.get(Payment, start.payment_id)
-    get_provider().pay_with_test_card(payment.provider_ref)
+    _order, payment = card_payment_confirmed(1200)
     event = {
         "id": "evt_race",
         "type": "payment_intent.succeeded",

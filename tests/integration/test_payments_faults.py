@@ -15,17 +15,14 @@ from app.payments.providers import get_provider
 from app.payments.providers.base import ProviderUnavailable
 from app.payments.providers.faults import SimulatedCrash
 from tests.factories import ListingFactory, UserFactory
+from tests.integration.support import card_payment_confirmed
 
 pytest_plugins = ("tests.stripe_server",)
 
 
 @pytest.fixture
 def paid_order(faulty):
-    listing = ListingFactory(price_cents=3000, quantity=2)
-    order = orders.place_order(UserFactory().id, listing.id, 1)
-    start = services.start_order_payment(order.id, order.buyer_id)
-    payment = db.session.get(Payment, start.payment_id)
-    faulty.inner.inner.pay_with_test_card(payment.provider_ref)
+    order, payment = card_payment_confirmed(3000, provider=faulty.inner.inner, stock=2)
     services.sync_payment(payment.id)
     db.session.refresh(order)
     assert order.state == "paid"
@@ -166,11 +163,8 @@ def test_crash_after_payout_transfer_is_recovered_without_paying_twice(
 
 
 def test_payment_succeeded_while_we_were_down_is_repaired_by_reconcile(faulty):
-    listing = ListingFactory(price_cents=1500)
-    order = orders.place_order(UserFactory().id, listing.id, 1)
-    start = services.start_order_payment(order.id, order.buyer_id)
-    payment = db.session.get(Payment, start.payment_id)
-    faulty.inner.inner.pay_with_test_card(payment.provider_ref)  # no webhook, no return page
+    # Paid at the provider; no webhook, no return page.
+    order, _payment = card_payment_confirmed(1500, provider=faulty.inner.inner)
 
     report = services.reconcile()
 

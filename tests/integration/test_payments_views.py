@@ -168,8 +168,12 @@ def test_order_page_offers_card_payment_to_the_buyer_only(make_client, card_orde
         make_client(card_order.seller).get(f"/orders/{card_order.id}").get_data(as_text=True)
     )
 
-    assert "by card</a>" in buyer_page and "Payment is settled directly" not in buyer_page
-    assert "The buyer pays by card" in seller_page
+    pay_button = f'href="/orders/{card_order.id}/pay"'
+    assert pay_button in buyer_page and "Payment is settled directly" not in buyer_page
+    assert pay_button not in seller_page
+    # The next step is said once, in "What happens next", not again in the payment panel.
+    assert buyer_page.count("Pay by card") == 1
+    assert seller_page.count("pay by card") == 1
 
 
 def test_payout_onboarding_redirects_to_stripe_and_shows_status(make_client, card_order, connect):

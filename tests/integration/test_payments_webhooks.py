@@ -14,12 +14,11 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from app.extensions import db
-from app.orders import services as orders
 from app.orders.models import Order
 from app.payments import ledger, services
 from app.payments.models import Payment, PaymentProfile, ProviderEvent
-from app.payments.providers import get_provider
-from tests.factories import ListingFactory, UserFactory
+from tests.factories import UserFactory
+from tests.integration.support import card_payment_confirmed
 from tests.stripe_server import WEBHOOK_SECRET
 
 URL = "/webhooks/stripe"
@@ -46,12 +45,7 @@ def event(event_id: str, kind: str, obj: dict) -> dict:
 @pytest.fixture
 def started(stripe_app):
     """An order with an open card payment the buyer has just confirmed at Stripe."""
-    listing = ListingFactory(price_cents=1800)
-    order = orders.place_order(UserFactory().id, listing.id, 1)
-    start = services.start_order_payment(order.id, order.buyer_id)
-    payment = db.session.get(Payment, start.payment_id)
-    get_provider().pay_with_test_card(payment.provider_ref)
-    return order, payment
+    return card_payment_confirmed(1800)
 
 
 def test_succeeded_event_marks_order_paid_once_even_when_delivered_twice(client, started):
@@ -205,11 +199,7 @@ def test_localstripe_delivers_signed_events_that_mark_the_order_paid(
             WEBHOOK_SECRET,
             events=["payment_intent.succeeded"],
         )
-        listing = ListingFactory(price_cents=900)
-        order = orders.place_order(UserFactory().id, listing.id, 1)
-        start = services.start_order_payment(order.id, order.buyer_id)
-        payment = db.session.get(Payment, start.payment_id)
-        get_provider().pay_with_test_card(payment.provider_ref)  # no sync: only the webhook
+        order, _payment = card_payment_confirmed(900)  # no sync: only the webhook
 
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -1,0 +1,159 @@
+"""The web pages and the JSON API call the same services, so they give the same answer to the
+same bad input: the same refusal, in the same words."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.listings.models import Listing
+from app.messaging.models import Message
+from app.orders.models import Order
+from app.orders.services import place_order, transition
+from app.payments import ledger
+from tests.factories import UserFactory
+from tests.integration.api_support import bearer
+from tests.integration.support import state_of, stock
+
+
+def flashed(client) -> list[str]:
+    """The messages the web client was just shown (and would see on the next page)."""
+    with client.session_transaction() as session:
+        return [message for _category, message in session.get("_flashes", [])]
+
+
+def order_count() -> int:
+    return db.session.scalar(select(func.count(Order.id)))
+
+
+def message_count() -> int:
+    return db.session.scalar(select(func.count(Message.id)))
+
+
+@pytest.mark.parametrize(
+    "quantity", [0, -2, 4, 10_000_000], ids=["zero", "negative", "more_than_stock", "huge"]
+)
+def test_buying_a_bad_quantity_is_refused_alike_on_the_web_and_in_the_api(
+    make_client, client, listing, buyer, quantity
+):
+    web = make_client(buyer)
+    page = web.post(f"/listings/{listing.id}/buy", data={"quantity": str(quantity)})
+    api = client.post(
+        "/api/v1/orders",
+        headers=bearer(buyer),
+        json={"listing_id": listing.id, "quantity": quantity},
+    )
+
+    assert page.status_code == 303
+    assert api.status_code in (409, 422)
+    assert flashed(web) == [api.json["error"]["message"]]
+    assert order_count() == 0
+    assert stock(listing.id) == 3
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [("0", "Broken"), ("5.00", "x" * 301), ("13.00", "Broken")],
+    ids=["zero", "reason_too_long", "more_than_held"],
+)
+def test_a_bad_refund_is_refused_alike_on_the_web_and_in_the_api(
+    make_client, client, order, seller, amount, reason
+):
+    transition(order.id, "mark_paid", seller.id)
+    web = make_client(seller)
+    page = web.post(f"/orders/{order.id}/refund", data={"amount": amount, "reason": reason})
+    api = client.post(
+        f"/api/v1/orders/{order.id}/refunds",
+        headers=bearer(seller),
+        json={"amount_cents": round(float(amount) * 100), "reason": reason},
+    )
+
+    assert page.status_code == 303
+    assert api.status_code == 422
+    assert flashed(web) == [api.json["error"]["message"]]
+    assert ledger.balance(ledger.ESCROW, "USD") == 1250
+
+
+@pytest.mark.parametrize(
+    ("body", "accepted"),
+    [("", False), ("  \n ", False), ("x" * 2001, False), ("x" * 2000 + "   ", True)],
+    ids=["empty", "blank", "too_long", "longest_with_spaces"],
+)
+def test_a_message_is_judged_alike_on_the_web_and_in_the_api(
+    make_client, client, order, buyer, body, accepted
+):
+    page = make_client(buyer).post(f"/orders/{order.id}/messages", data={"body": body})
+    api = client.post(
+        f"/api/v1/orders/{order.id}/messages", headers=bearer(buyer), json={"body": body}
+    )
+
+    if accepted:
+        assert (page.status_code, api.status_code) == (303, 201)
+        assert message_count() == 2
+    else:
+        assert (page.status_code, api.status_code) == (422, 422)
+        assert api.json["error"]["fields"]["body"][0] in page.get_data(as_text=True)
+        assert message_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("note", "accepted"),
+    [("x" * 501, False), ("x" * 500 + "\n  ", True)],
+    ids=["too_long", "longest_with_spaces"],
+)
+def test_a_shipping_note_is_judged_alike_on_the_web_and_in_the_api(
+    make_client, client, listing, buyer, seller, note, accepted
+):
+    by_web = place_order(buyer.id, listing.id, 1)
+    by_api = place_order(buyer.id, listing.id, 1)
+    for order in (by_web, by_api):
+        transition(order.id, "mark_paid", seller.id)
+
+    page = make_client(seller).post(f"/orders/{by_web.id}/ship", data={"ship-note": note})
+    api = client.post(
+        f"/api/v1/orders/{by_api.id}/ship", headers=bearer(seller), json={"note": note}
+    )
+
+    if accepted:
+        assert (page.status_code, api.status_code) == (303, 200)
+        assert (state_of(by_web.id), state_of(by_api.id)) == ("shipped", "shipped")
+    else:
+        assert (page.status_code, api.status_code) == (422, 422)
+        assert api.json["error"]["fields"]["note"][0] in page.get_data(as_text=True)
+        assert (state_of(by_web.id), state_of(by_api.id)) == ("paid", "paid")
+
+
+@pytest.mark.parametrize(
+    "title", ["", "   ", "ab", "x" * 121], ids=["empty", "blank", "short", "long"]
+)
+def test_a_bad_listing_title_is_refused_alike_on_the_web_and_in_the_api(make_client, client, title):
+    seller = UserFactory()
+    page = make_client(seller).post(
+        "/sell",
+        data={
+            "title": title,
+            "description": "Solid oak.",
+            "category": "home-garden",
+            "condition": "good",
+            "price": "12.50",
+            "quantity": "1",
+        },
+    )
+    api = client.post(
+        "/api/v1/listings",
+        headers=bearer(seller),
+        json={
+            "title": title,
+            "description": "Solid oak.",
+            "category": "home-garden",
+            "condition": "good",
+            "price_cents": 1250,
+            "quantity": 1,
+        },
+    )
+
+    assert (page.status_code, api.status_code) == (422, 422)
+    assert list(api.json["error"]["fields"]) == ["title"]
+    assert api.json["error"]["fields"]["title"][0] in page.get_data(as_text=True)
+    assert db.session.scalar(select(func.count(Listing.id))) == 0
