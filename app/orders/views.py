@@ -11,6 +11,7 @@ from app.orders import states
 from app.orders.forms import PlaceOrderForm
 from app.orders.pages import action_form, render_order_page
 from app.orders.services import order_counts, orders_for, place_order, transition
+from app.payments.services import settles_in_person
 
 bp = Blueprint("orders", __name__)
 
@@ -31,7 +32,10 @@ def place(listing_id: int):
     except (Conflict, ValidationFailed) as error:
         flash(error.message, "error")
         return redirect(back, code=303)
-    flash("Order placed. Arrange payment with the seller in the messages below.", "success")
+    if settles_in_person():
+        flash("Order placed. Arrange payment with the seller in the messages below.", "success")
+    else:
+        flash("Order placed. Pay by card below to confirm it.", "success")
     return redirect(url_for("orders.detail", order_id=order.id), code=303)
 
 

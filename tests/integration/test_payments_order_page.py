@@ -99,3 +99,19 @@ def test_settings_page_links_to_statement_and_payouts(app, make_client):
     nav = page.split('class="settings-nav"', 1)[1].split("</nav>", 1)[0]
     assert 'href="/me/statement"' in nav
     assert 'href="/me/payouts"' in nav
+
+
+@pytest.mark.parametrize(
+    ("provider", "expected"),
+    [("manual", "Arrange payment with the seller"), ("stripe", "Pay by card below")],
+)
+def test_buying_says_how_to_pay(app, make_client, provider, expected, request):
+    if provider == "stripe":
+        request.getfixturevalue("stripe_app")
+    listing = ListingFactory(price_cents=2000, quantity=3)
+    buyer = make_client(UserFactory())
+    answer = buyer.post(
+        f"/listings/{listing.id}/buy", data={"quantity": "1"}, follow_redirects=True
+    )
+    assert answer.status_code == 200
+    assert expected in answer.get_data(as_text=True)
