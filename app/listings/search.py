@@ -1,6 +1,6 @@
 """Full-text search over listings: FTS5 on SQLite, tsvector + GIN on PostgreSQL.
 
-The DDL here is what migration 0002 created; keep the two in step (a test compares them).
+The DDL here is what migration 0002 created; keep the two in step (test_migrations compares them).
 """
 
 from __future__ import annotations

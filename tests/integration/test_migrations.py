@@ -87,3 +87,22 @@ def test_search_finds_listings_in_a_migrated_database(migrated_app):
         quantity=1,
     )
     assert [item.title for item in search_listings(q="shelves").items] == ["Walnut bookshelf"]
+
+
+def test_the_test_schema_search_ddl_is_the_migrations():
+    """Tests build the schema with create_all + search.install; that must equal migration 0002."""
+    import importlib.util
+    from pathlib import Path
+
+    from app.listings import search
+
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0002_search.py"
+    spec = importlib.util.spec_from_file_location("migration_0002", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    def squash(statements):
+        return [" ".join(s.split()) for s in statements]
+
+    assert squash(search.SQLITE_DDL) == squash(migration.SQLITE_UP)[: len(search.SQLITE_DDL)]
+    assert squash(search.POSTGRES_DDL) == squash(migration.POSTGRES_UP)
