@@ -10,7 +10,7 @@ import os
 import re
 import secrets
 import warnings
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
@@ -281,13 +281,10 @@ def _delete_sessions(user_id: int) -> int:
 def open_session(user_id: int) -> User:
     """Start a signed-in session for a browser: a new random key, different at every sign-in.
 
-    Returns the user with `session_key` set, ready for flask_login.login_user(). Drops the
-    account's expired sessions on the way. Sessions last REMEMBER_COOKIE_DURATION_DAYS."""
+    Returns the user with `session_key` set, ready for flask_login.login_user(). Sessions last
+    REMEMBER_COOKIE_DURATION_DAYS; the due job delete_expired_sessions() clears them away."""
     user = _get_user(user_id)
     now = utcnow()
-    db.session.execute(
-        delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at <= now)
-    )
     key = secrets.token_urlsafe(32)
     db.session.add(
         LoginSession(
@@ -325,6 +322,13 @@ def end_session(key: str | None) -> None:
         return
     db.session.execute(delete(LoginSession).where(LoginSession.key_hash == _hash_session_key(key)))
     db.session.commit()
+
+
+def delete_expired_sessions(now: datetime) -> int:
+    """Due job: forget sessions past their expiry (they already sign nobody in)."""
+    result = db.session.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
+    db.session.commit()
+    return result.rowcount or 0
 
 
 def end_all_sessions(user_id: int) -> int:

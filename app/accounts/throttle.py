@@ -28,6 +28,7 @@ storage holds no addresses.
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 
 from flask import current_app
@@ -36,6 +37,8 @@ from limits import RateLimitItem, parse_many
 from app.errors import DomainError
 from app.extensions import limiter
 
+logger = logging.getLogger(__name__)
+
 ADDRESS, PAIR, ACCOUNT = "pw-address", "pw-address-account", "pw-account"
 
 
@@ -43,12 +46,17 @@ class TooManyAttempts(DomainError):
     code, status, default_message = (
         "rate_limited",
         429,
-        "Too many sign-in attempts. Please wait a while and try again.",
+        "Too many password attempts. Please wait a while and try again.",
     )
 
-    def __init__(self, retry_after: int, message: str | None = None):
-        super().__init__(message)
+    def __init__(self, retry_after: int):
         self.retry_after = max(1, retry_after)
+        minutes = -(-self.retry_after // 60)
+        wait = "a minute" if minutes <= 1 else f"{minutes} minutes"
+        super().__init__(
+            f"Too many password attempts. Please try again in {wait}, "
+            "or from another network if you know the password."
+        )
 
 
 def account_key(email: str) -> str:
@@ -101,6 +109,7 @@ def before_check(email: str, address: str) -> None:
             if failed_here:
                 waits.append(min(failed_here, max(account_waits)))
     if waits:
+        logger.warning("password attempts throttled account=%s address=%s", account, address)
         raise TooManyAttempts(max(waits))
     for item in _items("LOGIN_RATE_LIMIT"):
         limiter.limiter.hit(item, ADDRESS, address)

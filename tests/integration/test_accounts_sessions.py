@@ -11,6 +11,7 @@ from app.accounts import services
 from app.accounts.models import LoginSession
 from app.db import utcnow
 from app.extensions import db
+from app.jobs.runner import DUE_JOBS, run_due
 from tests.factories import PASSWORD, UserFactory
 from tests.integration.api_support import bearer
 
@@ -193,15 +194,23 @@ def test_an_expired_session_signs_in_nobody(app, client):
     assert not _signed_in(_copy_cookie(app, client, "remember_token"))
 
 
-def test_signing_in_drops_the_accounts_expired_sessions(app):
+def test_a_due_job_deletes_expired_sessions_and_keeps_live_ones(app):
     user = UserFactory()
-    services.open_session(user.id)
+    expired = services.open_session(user.id).session_key
+    live = services.open_session(user.id).session_key
     db.session.execute(
-        LoginSession.__table__.update().values(expires_at=utcnow() - timedelta(seconds=1))
+        LoginSession.__table__.update()
+        .where(LoginSession.key_hash == services._hash_session_key(expired))
+        .values(expires_at=utcnow() - timedelta(seconds=1))
     )
     db.session.commit()
-    services.open_session(user.id)
+    assert DUE_JOBS["accounts.expired_sessions"] == (
+        "app.accounts.services:delete_expired_sessions"
+    )
+    assert run_due()["accounts.expired_sessions"] == 1
     assert _session_count(user) == 1
+    assert services.user_for_session(live).id == user.id
+    assert run_due()["accounts.expired_sessions"] == 0
 
 
 def test_sessions_store_only_a_hash_of_their_key(app):

@@ -109,6 +109,7 @@ def test_failures_from_one_address_for_one_account_back_off(throttled):
     response = _web(client, user.email, PASSWORD, "10.0.0.1")
     assert response.status_code == 429
     assert b"Slow down" in response.data
+    assert b"Please try again in a minute" in response.data
     assert 0 < int(response.headers["Retry-After"]) <= 60
     # The same address may still sign in to other accounts, and others to this one.
     assert _web(client, UserFactory().email, PASSWORD, "10.0.0.1").status_code == 303
