@@ -101,12 +101,7 @@ def transition(
     """Take `action` on an order as `actor_id` (None: the system) and record it. The only place
     an order's state changes. Raises NotFound, Forbidden, InvalidTransition, ValidationFailed."""
     now = now or utcnow()
-    order = db.session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    order = lock_order(order_id)
     role = "system" if actor_id is None else (order.role_of(actor_id) if order else None)
     if order is None or role is None:
         raise NotFound("We could not find that order.")
@@ -132,6 +127,41 @@ def transition(
     db.session.commit()
     logger.info("order %s: %s by %s -> %s", order.id, action, role, order.state)
     return order
+
+
+def lock_order(order_id: int) -> Order | None:
+    """The order, read afresh for a decision about its state or money (never from what the
+    session remembers). On PostgreSQL its row stays locked until the unit of work ends, so the
+    decisions about one order (a step, a refund, a payment arriving) are taken one at a time.
+    SQLite takes no row locks: there each decision must also end in a guarded UPDATE of the
+    order row (`claim_order`, or the state change itself), which takes the database's one write
+    lock; everything read after it is current until the commit."""
+    return db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def claim_order(order_id: int, *, in_state: str | None = None) -> None:
+    """Write to the order row before deciding about its money, guarded by the state the decision
+    was checked against (`in_state`): if the order moved on meanwhile, nothing is decided and
+    InvalidTransition says so. The write serializes the decision with every other one about
+    this order on each database (row lock on PostgreSQL, the write lock on SQLite): read the
+    order again after it (`lock_order`) for values no other decision can change any more."""
+    query = update(Order).where(Order.id == order_id)
+    if in_state is not None:
+        query = query.where(Order.state == in_state)
+    # Writes the value it already has: a lock, not a change anyone sees.
+    changed = db.session.execute(
+        query.values(updated_at=Order.updated_at).execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        db.session.rollback()
+        raise InvalidTransition(
+            "This order changed in the meantime. Reload the page and try again."
+        )
 
 
 def _apply(

@@ -75,7 +75,11 @@ def _order_payments(order_id: int, status: str | None = "succeeded") -> list[Pay
     query = select(Payment).where(Payment.subject_type == "order", Payment.subject_id == order_id)
     if status:
         query = query.where(Payment.status == status)
-    return list(db.session.scalars(query.order_by(Payment.id)))
+    # Read afresh: a decision about money must see what is stored now, not what this session
+    # remembers from before it took the order's lock.
+    return list(
+        db.session.scalars(query.order_by(Payment.id).execution_options(populate_existing=True))
+    )
 
 
 def fee_for(payment: Payment, amount_cents: int) -> int:
@@ -227,13 +231,31 @@ def _decide_refund(payment: Payment, amount_cents: int, *, reason: str) -> Provi
 
 
 def _release_order(order) -> None:
-    """escrow -> payable to the seller (minus the platform fee), and a payout operation."""
+    """escrow -> payable to the seller (minus the platform fee), and a payout operation. The
+    release is guarded by the refunds it saw: a refund landing in between makes it fail rather
+    than pay out money that went back to the buyer."""
     for payment in _order_payments(order.id):
         held = payment.held_cents
         if held <= 0 or not _is_funded(payment):
             continue
         fee = fee_for(payment, held)
-        payment.fee_cents = fee
+        released = db.session.execute(
+            update(Payment)
+            .where(
+                Payment.id == payment.id,
+                Payment.refunded_cents == payment.refunded_cents,
+                Payment.transferred_cents == 0,
+                Payment.fee_cents == 0,
+            )
+            .values(fee_cents=fee, transferred_cents=held - fee, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if released.rowcount != 1:
+            db.session.rollback()
+            raise InvalidTransition(
+                "The money of this order changed in the meantime. Reload the page and try again."
+            )
+        db.session.expire(payment, ["fee_cents", "transferred_cents", "updated_at"])
         ledger.post(
             f"order:{order.id}:released:{payment.id}",
             "order_released",
@@ -248,7 +270,6 @@ def _release_order(order) -> None:
             payment_id=payment.id,
         )
         if held - fee > 0:
-            payment.transferred_cents = held - fee
             _new_operation(
                 f"payment:{payment.id}:payout", "transfer", payment, held - fee, order.seller_id
             )
@@ -381,7 +402,15 @@ def sync_order_payment(order_id: int, user_id: int) -> Payment | None:
 
 
 def apply_remote_payment(payment: Payment, remote: ProviderPayment) -> None:
-    """Bring our payment record in line with the provider's state (never backwards)."""
+    """Bring our payment record in line with the provider's state (never backwards). For an
+    order's payment this is a decision about the order's money: it is taken holding the order
+    (so a cancel at the same moment either comes first and the money goes back, or after)."""
+    if payment.subject_type == "order":
+        from app.orders.services import claim_order, lock_order
+
+        if lock_order(payment.subject_id) is not None:
+            claim_order(payment.subject_id)
+            db.session.refresh(payment)
     status = {
         "succeeded": "succeeded",
         "requires_capture": "authorized",
@@ -411,9 +440,9 @@ def _on_payment_succeeded(payment: Payment) -> None:
     meanwhile (the buyer paid in another tab), the money goes straight back."""
     if payment.subject_type != "order":
         return
-    from app.orders.models import Order
+    from app.orders.services import lock_order
 
-    order = db.session.get(Order, payment.subject_id)
+    order = lock_order(payment.subject_id)  # as it is now, after apply_remote_payment's claim
     if order is None:
         return
     if order.state == "pending_payment":
@@ -435,9 +464,11 @@ def refund_order(
     """The seller gives part or all of the held payment back to the buyer, while the order is
     open (paid, shipped or delivered). Runs the refund at once; returns the operation (status
     'succeeded', or 'pending' when the provider did not answer: it is retried)."""
-    from app.orders.services import get_order_for
+    from app.orders.services import claim_order, lock_order
 
-    order = get_order_for(order_id, actor_id)
+    order = lock_order(order_id)  # decided one at a time with the order's other steps
+    if order is None or order.role_of(actor_id) is None:
+        raise NotFound("We could not find that order.")
     if order.seller_id != actor_id:
         raise Forbidden(
             "Only the seller can give money back. Ask them in the messages, or cancel the "
@@ -458,6 +489,8 @@ def refund_order(
             f"Keep the reason under {REASON_MAX} characters.",
             fields={"reason": [f"At most {REASON_MAX} characters."]},
         )
+    # From here on the order cannot complete or cancel under us (and fails if it just did).
+    claim_order(order.id, in_state=order.state)
     payments = [p for p in _order_payments(order.id) if p.held_cents > 0]
     held = sum(p.held_cents for p in payments)
     if amount_cents > held:
