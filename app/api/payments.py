@@ -88,12 +88,18 @@ class StatementEntryOut(ma.Schema):
     at = fields.DateTime(required=True)
     kind = fields.String(
         required=True,
-        metadata={"description": "order_funded, refund_paid, order_released, payout_paid, ..."},
+        metadata={
+            "description": "order_funded, refund_paid, order_released, payout_paid (the last "
+            "two only for card payments)"
+        },
     )
     description = fields.String(required=True, metadata={"description": "as you read it"})
     amount_cents = _int(
         required=True,
-        metadata={"description": "signed: negative left you, positive came to you"},
+        metadata={
+            "description": "signed from your side: negative left you, positive came to you, "
+            "0 for money that is not yours (a card payment held for your sale)"
+        },
     )
     currency = fields.String(required=True)
     subject_type = fields.String(required=True, allow_none=True)
@@ -102,10 +108,19 @@ class StatementEntryOut(ma.Schema):
 
 
 class StatementTotalsOut(ma.Schema):
-    paid = _int(required=True)
-    refunded = _int(required=True)
-    earned = _int(required=True)
-    paid_out = _int(required=True)
+    paid = _int(required=True, metadata={"description": "you paid, as a buyer"})
+    refunded = _int(required=True, metadata={"description": "given back to you, as a buyer"})
+    received_in_person = _int(
+        required=True, metadata={"description": "buyers paid you in person, as a seller"}
+    )
+    given_back_in_person = _int(
+        required=True, metadata={"description": "you gave back in person, as a seller"}
+    )
+    earned = _int(
+        required=True,
+        metadata={"description": "card sales credited to you after the platform fee"},
+    )
+    paid_out = _int(required=True, metadata={"description": "sent to your bank account"})
 
 
 class StatementOut(ma.Schema):

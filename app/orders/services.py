@@ -81,6 +81,12 @@ def place_order(buyer_id: int, listing_id: int, quantity: int) -> Order:
         state=states.PENDING_PAYMENT,
     )
     db.session.add(order)
+    if order.is_free:
+        # A giveaway: nothing to pay, so the system takes it past payment in the same unit of
+        # work. No payment, no provider call, no ledger entry (see app.payments.services).
+        db.session.flush()
+        action = "nothing_to_pay"
+        _apply(order, action, states.TRANSITIONS[(order.state, action)], None, None, utcnow())
     db.session.commit()
     logger.info("order %s placed on listing %s (quantity %s)", order.id, listing_id, quantity)
     return order
@@ -201,18 +207,18 @@ def _apply(
             created_at=now,
         )
     )
-    _payment_side_effects(order, action, from_state)
+    _payment_side_effects(order, action, from_state, now)
     if rule.to == states.CANCELLED:
         _return_stock(order)
 
 
-def _payment_side_effects(order: Order, action: str, from_state: str) -> None:
+def _payment_side_effects(order: Order, action: str, from_state: str, now: datetime) -> None:
     """Where money moves. The manual provider settles payment in person, so nothing moves here
     yet; a provider with escrow captures on mark_paid, refunds on cancel from paid, and releases
     to the seller on completion (a later issue plugs the ledger and Stripe in here)."""
     from app.payments.services import on_order_transition
 
-    on_order_transition(order, action, from_state)
+    on_order_transition(order, action, from_state, now=now)
 
 
 def _return_stock(order: Order) -> None:
@@ -236,7 +242,9 @@ def available_actions(order: Order, user_id: int | None) -> list[str]:
         from app.payments.services import settles_in_person
 
         # With a card provider the money arrives by card: the order is paid when it succeeds.
-        if not settles_in_person():
+        # A free order has nothing to pay by card (one placed before free orders skipped
+        # payment still waits for it): the seller moves it on.
+        if not settles_in_person() and not order.is_free:
             actions.remove("mark_paid")
     return actions
 
