@@ -153,9 +153,9 @@ class StatementOut(ma.Schema):
 def start_payment(order_id: int):
     """Open (or reopen) the card payment of your order awaiting payment; confirm it on the
     client with Stripe.js or a mobile SDK using `client_secret` and `publishable_key`. The order
-    becomes `paid` when the payment succeeds. 409 `payment_in_person` where payment is settled
-    in person, 409 `invalid_transition` once the order is no longer awaiting payment, 403 for
-    the seller, 404 for anyone else."""
+    becomes `paid` when the payment succeeds. 409 `nothing_to_pay` for a free order, 409
+    `payment_in_person` where payment is settled in person, 409 `invalid_transition` once the
+    order is no longer awaiting payment, 403 for the seller, 404 for anyone else."""
     return services.start_order_payment(order_id, api_user_id())
 
 

@@ -233,7 +233,7 @@ def settle(op: ProviderOperation, ref: str) -> None:
             ],
             description=_describe(
                 payment,
-                "Paid out" if get_provider().holds_funds else "Settled in person",
+                "Settled in person" if payment and payment.provider == "manual" else "Paid out",
             ),
             subject=subject,
             payment_id=payment.id if payment else None,

@@ -714,7 +714,7 @@ def _as_seen_by(
             if in_person:
                 return "Received in person from the buyer", moved
             return (
-                f"The buyer paid {amount} by card; {current_app.config['SITE_NAME']} holds it "
+                f"The buyer paid {amount} by card, held by {current_app.config['SITE_NAME']} "
                 "until delivery",
                 0,
             )
