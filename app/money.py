@@ -28,6 +28,13 @@ def format_money(cents: int | None, currency: str = "USD") -> str:
     return f"{sign}{symbol}{text}" if symbol else f"{sign}{text} {currency}"
 
 
+def format_price(cents: int | None, currency: str = "USD") -> str:
+    """What something costs, as a buyer reads it: 'Free' for a giveaway, else format_money."""
+    if cents == 0:
+        return "Free"
+    return format_money(cents, currency)
+
+
 def parse_money(text: str, currency: str = "USD") -> int:
     """Parse '12', '12.5', '$1,234.56' into minor units. Raises ValueError with a clear message."""
     cleaned = re.sub(r"[\s,]", "", str(text or ""))

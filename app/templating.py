@@ -8,7 +8,7 @@ from flask import Flask, current_app
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from app.money import format_money
+from app.money import format_money, format_price
 
 
 def _datetime(value: datetime | None, fmt: str = "%b %-d, %Y %H:%M") -> str:
@@ -50,6 +50,7 @@ def _nl2br(value: str | None) -> Markup:
 def init_app(app: Flask) -> None:
     """Register filters and the context processor."""
     app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters["price"] = format_price  # "Free" for a giveaway
     app.jinja_env.filters["datetime"] = _datetime
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["timeago"] = _timeago

@@ -43,8 +43,9 @@ def order_view(order: Order, user_id: int) -> OrderView:
 @bp.arguments(OrderIn)
 @bp.response(201, OrderOut)
 def place(data):
-    """Buy a quantity of a listing: the order waits for payment (409 for your own listing or
-    when there is not enough stock)."""
+    """Buy a quantity of a listing: the order waits for payment; a free listing's order
+    (`is_free`, price 0) skips payment and is placed straight into `paid`. 409 for your own
+    listing or when there is not enough stock."""
     order = orders.place_order(api_user_id(), data["listing_id"], data["quantity"])
     return order_view(order, api_user_id())
 

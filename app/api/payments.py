@@ -88,12 +88,18 @@ class StatementEntryOut(ma.Schema):
     at = fields.DateTime(required=True)
     kind = fields.String(
         required=True,
-        metadata={"description": "order_funded, refund_paid, order_released, payout_paid, ..."},
+        metadata={
+            "description": "order_funded, refund_paid, order_released, payout_paid (the last "
+            "two only for card payments)"
+        },
     )
     description = fields.String(required=True, metadata={"description": "as you read it"})
     amount_cents = _int(
         required=True,
-        metadata={"description": "signed: negative left you, positive came to you"},
+        metadata={
+            "description": "signed from your side: negative left you, positive came to you, "
+            "0 for money that is not yours (a card payment held for your sale)"
+        },
     )
     currency = fields.String(required=True)
     subject_type = fields.String(required=True, allow_none=True)
@@ -102,10 +108,19 @@ class StatementEntryOut(ma.Schema):
 
 
 class StatementTotalsOut(ma.Schema):
-    paid = _int(required=True)
-    refunded = _int(required=True)
-    earned = _int(required=True)
-    paid_out = _int(required=True)
+    paid = _int(required=True, metadata={"description": "you paid, as a buyer"})
+    refunded = _int(required=True, metadata={"description": "given back to you, as a buyer"})
+    received_in_person = _int(
+        required=True, metadata={"description": "buyers paid you in person, as a seller"}
+    )
+    given_back_in_person = _int(
+        required=True, metadata={"description": "you gave back in person, as a seller"}
+    )
+    earned = _int(
+        required=True,
+        metadata={"description": "card sales credited to you after the platform fee"},
+    )
+    paid_out = _int(required=True, metadata={"description": "sent to your bank account"})
 
 
 class StatementOut(ma.Schema):
@@ -138,9 +153,9 @@ class StatementOut(ma.Schema):
 def start_payment(order_id: int):
     """Open (or reopen) the card payment of your order awaiting payment; confirm it on the
     client with Stripe.js or a mobile SDK using `client_secret` and `publishable_key`. The order
-    becomes `paid` when the payment succeeds. 409 `payment_in_person` where payment is settled
-    in person, 409 `invalid_transition` once the order is no longer awaiting payment, 403 for
-    the seller, 404 for anyone else."""
+    becomes `paid` when the payment succeeds. 409 `nothing_to_pay` for a free order, 409
+    `payment_in_person` where payment is settled in person, 409 `invalid_transition` once the
+    order is no longer awaiting payment, 403 for the seller, 404 for anyone else."""
     return services.start_order_payment(order_id, api_user_id())
 
 

@@ -260,6 +260,9 @@ class OrderOut(ma.Schema):
     quantity = _int()
     unit_price_cents = _int()
     total_cents = _int()
+    is_free = fields.Boolean(
+        metadata={"description": "a giveaway (total 0): placed straight into paid, no payment"}
+    )
     currency = fields.String()
     buyer = fields.Nested(UserBriefOut)
     seller = fields.Nested(UserBriefOut)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import IntegerField, TextAreaField
-from wtforms.validators import InputRequired
+from wtforms import BooleanField, IntegerField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired
 
 from app.orders.services import MAX_NOTE_LENGTH
 
@@ -33,3 +33,14 @@ class OrderActionForm(FlaskForm):
     length is transition's rule (the API gets the same answer); maxlength only helps."""
 
     note = TextAreaField("Note (optional)", render_kw={"maxlength": MAX_NOTE_LENGTH})
+
+
+class MarkPaidForm(OrderActionForm):
+    """Mark as paid moves money in the ledger and cannot be undone: the seller ticks that the
+    money is in their hands (the page fills in the amount and the buyer). Works without
+    JavaScript; the API call is its own confirmation."""
+
+    confirm = BooleanField(
+        "I have received the payment",
+        validators=[DataRequired("Tick the box to confirm you have received the payment.")],
+    )

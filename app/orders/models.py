@@ -51,6 +51,11 @@ class Order(db.Model):
         back_populates="order", order_by="OrderEvent.id", cascade="all, delete-orphan"
     )
 
+    @property
+    def is_free(self) -> bool:
+        """A giveaway: nothing to pay, so the order skips the payment step."""
+        return self.total_cents == 0
+
     def role_of(self, user_id: int) -> str | None:
         """'buyer', 'seller' or None for someone who is not a party."""
         if user_id == self.buyer_id:

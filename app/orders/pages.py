@@ -8,15 +8,17 @@ from flask_login import current_user
 
 from app.messaging.forms import MessageForm
 from app.messaging.services import thread
+from app.money import format_money
 from app.orders import states
-from app.orders.forms import NOTE_LABELS, OrderActionForm
+from app.orders.forms import NOTE_LABELS, MarkPaidForm, OrderActionForm
 from app.orders.services import auto_complete_at, available_actions, get_order_for
 from app.payments.services import settles_in_person
 
 
 def action_form(action: str, formdata=None) -> OrderActionForm:
     """The form behind one action button; its fields are prefixed with the action name."""
-    form = OrderActionForm(formdata=formdata, prefix=action)
+    form_class = MarkPaidForm if action == "mark_paid" else OrderActionForm
+    form = form_class(formdata=formdata, prefix=action)
     label, _ = NOTE_LABELS.get(action, ("Note (optional)", ""))
     form.note.label.text = label
     return form
@@ -38,6 +40,8 @@ def render_order_page(
             form = failed_action[1]
         else:
             form = action_form(action, formdata=None)
+        if action == "mark_paid":
+            form.confirm.label.text = _received_label(order)
         buttons.append(
             {
                 "action": action,
@@ -64,6 +68,7 @@ def render_order_page(
             role,
             settles_in_person=settles_in_person(),
             site_name=current_app.config["SITE_NAME"],
+            is_free=order.is_free,
         ),
         auto_complete_at=auto_complete_at(order),
         buttons=buttons,
@@ -73,3 +78,11 @@ def render_order_page(
         feedback=feedback,
     )
     return page, status
+
+
+def _received_label(order) -> str:
+    """What the seller confirms by ticking the box before Mark as paid."""
+    if order.is_free:
+        return "This item is free: I confirm there is nothing to collect."
+    amount = format_money(order.total_cents, order.currency)
+    return f"I have received {amount} from @{order.buyer.handle}."

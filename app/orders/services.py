@@ -81,6 +81,12 @@ def place_order(buyer_id: int, listing_id: int, quantity: int) -> Order:
         state=states.PENDING_PAYMENT,
     )
     db.session.add(order)
+    if order.is_free:
+        # A giveaway: nothing to pay, so the system takes it past payment in the same unit of
+        # work. No payment, no provider call, no ledger entry (see app.payments.services).
+        db.session.flush()
+        action = "nothing_to_pay"
+        _apply(order, action, states.TRANSITIONS[(order.state, action)], None, None, utcnow())
     db.session.commit()
     logger.info("order %s placed on listing %s (quantity %s)", order.id, listing_id, quantity)
     return order
@@ -101,12 +107,7 @@ def transition(
     """Take `action` on an order as `actor_id` (None: the system) and record it. The only place
     an order's state changes. Raises NotFound, Forbidden, InvalidTransition, ValidationFailed."""
     now = now or utcnow()
-    order = db.session.scalar(
-        select(Order)
-        .where(Order.id == order_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    order = lock_order(order_id)
     role = "system" if actor_id is None else (order.role_of(actor_id) if order else None)
     if order is None or role is None:
         raise NotFound("We could not find that order.")
@@ -132,6 +133,41 @@ def transition(
     db.session.commit()
     logger.info("order %s: %s by %s -> %s", order.id, action, role, order.state)
     return order
+
+
+def lock_order(order_id: int) -> Order | None:
+    """The order, read afresh for a decision about its state or money (never from what the
+    session remembers). On PostgreSQL its row stays locked until the unit of work ends, so the
+    decisions about one order (a step, a refund, a payment arriving) are taken one at a time.
+    SQLite takes no row locks: there each decision must also end in a guarded UPDATE of the
+    order row (`claim_order`, or the state change itself), which takes the database's one write
+    lock; everything read after it is current until the commit."""
+    return db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+
+
+def claim_order(order_id: int, *, in_state: str | None = None) -> None:
+    """Write to the order row before deciding about its money, guarded by the state the decision
+    was checked against (`in_state`): if the order moved on meanwhile, nothing is decided and
+    InvalidTransition says so. The write serializes the decision with every other one about
+    this order on each database (row lock on PostgreSQL, the write lock on SQLite): read the
+    order again after it (`lock_order`) for values no other decision can change any more."""
+    query = update(Order).where(Order.id == order_id)
+    if in_state is not None:
+        query = query.where(Order.state == in_state)
+    # Writes the value it already has: a lock, not a change anyone sees.
+    changed = db.session.execute(
+        query.values(updated_at=Order.updated_at).execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        db.session.rollback()
+        raise InvalidTransition(
+            "This order changed in the meantime. Reload the page and try again."
+        )
 
 
 def _apply(
@@ -171,18 +207,18 @@ def _apply(
             created_at=now,
         )
     )
-    _payment_side_effects(order, action, from_state)
+    _payment_side_effects(order, action, from_state, now)
     if rule.to == states.CANCELLED:
         _return_stock(order)
 
 
-def _payment_side_effects(order: Order, action: str, from_state: str) -> None:
+def _payment_side_effects(order: Order, action: str, from_state: str, now: datetime) -> None:
     """Where money moves. The manual provider settles payment in person, so nothing moves here
     yet; a provider with escrow captures on mark_paid, refunds on cancel from paid, and releases
     to the seller on completion (a later issue plugs the ledger and Stripe in here)."""
     from app.payments.services import on_order_transition
 
-    on_order_transition(order, action, from_state)
+    on_order_transition(order, action, from_state, now=now)
 
 
 def _return_stock(order: Order) -> None:
@@ -206,7 +242,9 @@ def available_actions(order: Order, user_id: int | None) -> list[str]:
         from app.payments.services import settles_in_person
 
         # With a card provider the money arrives by card: the order is paid when it succeeds.
-        if not settles_in_person():
+        # A free order has nothing to pay by card (one placed before free orders skipped
+        # payment still waits for it): the seller moves it on.
+        if not settles_in_person() and not order.is_free:
             actions.remove("mark_paid")
     return actions
 

@@ -44,6 +44,8 @@ TRANSITIONS: dict[tuple[str, str], Rule] = {
     (PENDING_PAYMENT, "mark_paid"): Rule(to=PAID, actor="seller"),
     # A card payment succeeded (app.payments): the system marks the order paid.
     (PENDING_PAYMENT, "payment_received"): Rule(to=PAID, actor="system"),
+    # A free item (price 0): placing the order takes it past payment at once.
+    (PENDING_PAYMENT, "nothing_to_pay"): Rule(to=PAID, actor="system"),
     (PENDING_PAYMENT, "cancel"): Rule(to=CANCELLED, actor="either"),
     (PAID, "cancel"): Rule(to=CANCELLED, actor="either"),
     (PAID, "ship"): Rule(to=SHIPPED, actor="seller"),
@@ -79,6 +81,7 @@ ACTIONS_WITH_NOTE = frozenset({"ship", "cancel"})
 EVENT_LABELS = {
     "mark_paid": "Payment received",
     "payment_received": "Card payment received",
+    "nothing_to_pay": "Free: no payment needed",
     "cancel": "Cancelled",
     "ship": "Shipped",
     "confirm_delivery": "Delivery confirmed",
@@ -98,6 +101,7 @@ _STATE_PHRASES = {
 _ACTION_PHRASES = {
     "mark_paid": "marked as paid",
     "payment_received": "paid",
+    "nothing_to_pay": "passed on without payment",
     "cancel": "cancelled",
     "ship": "marked as shipped",
     "confirm_delivery": "confirmed as delivered",
@@ -159,12 +163,22 @@ def actor_refusal(rule: Rule) -> str:
 
 
 def next_step(
-    state: str, role: str | None, *, settles_in_person: bool = True, site_name: str = "Mutual"
+    state: str,
+    role: str | None,
+    *,
+    settles_in_person: bool = True,
+    site_name: str = "Mutual",
+    is_free: bool = False,
 ) -> str:
     """One line telling a party what happens next with their order. `settles_in_person`: the
     two people settle payment themselves (the manual provider); otherwise the buyer pays by card
-    and the site holds the money until delivery is confirmed."""
-    if not settles_in_person:
+    and the site holds the money until delivery is confirmed. `is_free`: a giveaway, nobody
+    pays anything."""
+    if is_free:
+        line = _FREE_NEXT_STEPS.get((state, role))
+        if line:
+            return line
+    elif not settles_in_person:
         line = _card_next_step(state, role, site_name)
         if line:
             return line
@@ -190,6 +204,24 @@ def next_step(
         ),
     }
     return lines.get((state, role), "")
+
+
+_FREE_NEXT_STEPS = {
+    (PENDING_PAYMENT, "buyer"): (
+        "This item is free: there is nothing to pay. Waiting for the seller to confirm it."
+    ),
+    (PENDING_PAYMENT, "seller"): (
+        "This item is free: there is no payment to wait for. Mark the order as paid to move it "
+        "on, then ship or hand it over."
+    ),
+    (
+        PAID,
+        "buyer",
+    ): "This item is free: no payment needed. Waiting for the seller to hand it over.",
+    (PAID, "seller"): (
+        "This item is free: no payment needed. Ship or hand over the item, then mark it as shipped."
+    ),
+}
 
 
 def _card_next_step(state: str, role: str | None, site_name: str) -> str:

@@ -32,7 +32,11 @@ def place(listing_id: int):
     except (Conflict, ValidationFailed) as error:
         flash(error.message, "error")
         return redirect(back, code=303)
-    if settles_in_person():
+    if order.is_free:
+        flash(
+            "Order placed. It's free: no payment needed. Agree on the hand-over below.", "success"
+        )
+    elif settles_in_person():
         flash("Order placed. Arrange payment with the seller in the messages below.", "success")
     else:
         flash("Order placed. Pay by card below to confirm it.", "success")

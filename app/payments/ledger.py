@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.db import utcnow
 from app.extensions import db
 from app.payments.models import LedgerAccount, LedgerLine, LedgerTransaction
 
@@ -111,9 +113,12 @@ def post(
     subject: tuple[str, int] | None = None,
     payment_id: int | None = None,
     corrects_id: int | None = None,
+    at: datetime | None = None,
 ) -> LedgerTransaction:
     """Post one balanced transaction, once: posting again under the same operation key returns
-    the first transaction unchanged. Does not commit (the caller's unit of work does)."""
+    the first transaction unchanged. `at`: when the money moved (the step's own time, which a
+    due job or an import may set), now by default. Does not commit (the caller's unit of work
+    does)."""
     existing = transaction_for(operation_key)
     if existing is not None:
         return existing
@@ -133,13 +138,19 @@ def post(
         subject_id=subject[1] if subject else None,
         payment_id=payment_id,
         corrects_id=corrects_id,
+        created_at=at or utcnow(),
     )
     db.session.add(txn)
     db.session.flush()
     for leg in legs:
         account = get_account(leg.kind, currency, leg.user_id)
         db.session.add(
-            LedgerLine(transaction_id=txn.id, account_id=account.id, amount_cents=leg.amount_cents)
+            LedgerLine(
+                transaction_id=txn.id,
+                account_id=account.id,
+                amount_cents=leg.amount_cents,
+                created_at=txn.created_at,
+            )
         )
         # An atomic increment: two postings at once cannot lose an update of the cached balance.
         db.session.execute(

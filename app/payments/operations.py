@@ -201,6 +201,9 @@ def settle(op: ProviderOperation, ref: str) -> None:
     the pending account. Idempotent through the ledger's operation keys."""
     payment = op.payment
     subject = (payment.subject_type, payment.subject_id) if payment else None
+    # Settled in person, the money changed hands when the step was decided, not when we
+    # recorded it; a provider's transfer or refund happens now.
+    at = op.created_at if payment is not None and payment.provider == "manual" else utcnow()
     op.provider_ref = ref
     op.status = "succeeded"
     op.last_error = None
@@ -217,6 +220,7 @@ def settle(op: ProviderOperation, ref: str) -> None:
             description=_describe(payment, "Refund returned to the payer"),
             subject=subject,
             payment_id=payment.id if payment else None,
+            at=at,
         )
     elif op.kind == "transfer":
         ledger.post(
@@ -229,10 +233,11 @@ def settle(op: ProviderOperation, ref: str) -> None:
             ],
             description=_describe(
                 payment,
-                "Paid out" if get_provider().holds_funds else "Settled in person",
+                "Settled in person" if payment and payment.provider == "manual" else "Paid out",
             ),
             subject=subject,
             payment_id=payment.id if payment else None,
+            at=at,
         )
     logger.info("operation %s succeeded (%s)", op.operation_key, ref)
 

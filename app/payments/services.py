@@ -48,6 +48,10 @@ class PaidInPerson(Conflict):
     code, default_message = "payment_in_person", "Payment is settled in person here."
 
 
+class NothingToPay(Conflict):
+    code, default_message = "nothing_to_pay", "This order is free: there is nothing to pay."
+
+
 class NotRefundable(Conflict):
     code, default_message = "not_refundable", "Nothing is held for this order now."
 
@@ -75,7 +79,11 @@ def _order_payments(order_id: int, status: str | None = "succeeded") -> list[Pay
     query = select(Payment).where(Payment.subject_type == "order", Payment.subject_id == order_id)
     if status:
         query = query.where(Payment.status == status)
-    return list(db.session.scalars(query.order_by(Payment.id)))
+    # Read afresh: a decision about money must see what is stored now, not what this session
+    # remembers from before it took the order's lock.
+    return list(
+        db.session.scalars(query.order_by(Payment.id).execution_options(populate_existing=True))
+    )
 
 
 def fee_for(payment: Payment, amount_cents: int) -> int:
@@ -90,7 +98,13 @@ def fee_for(payment: Payment, amount_cents: int) -> int:
 
 
 def _new_operation(
-    key: str, kind: str, payment: Payment | None, amount_cents: int, user_id: int | None = None
+    key: str,
+    kind: str,
+    payment: Payment | None,
+    amount_cents: int,
+    user_id: int | None = None,
+    *,
+    at: datetime | None = None,
 ) -> ProviderOperation:
     op = ProviderOperation(
         operation_key=key,
@@ -100,6 +114,7 @@ def _new_operation(
         amount_cents=amount_cents,
         currency=payment.currency if payment else current_app.config["SITE_CURRENCY"],
         status="pending",
+        created_at=at or utcnow(),
     )
     db.session.add(op)
     db.session.flush()
@@ -110,21 +125,27 @@ def _new_operation(
 # -- the order hook ----------------------------------------------------------------------------
 
 
-def on_order_transition(order, action: str, from_state: str) -> None:
+def on_order_transition(
+    order, action: str, from_state: str, *, now: datetime | None = None
+) -> None:
     """Move the money that goes with an order's step, in the transition's unit of work (called
-    by app.orders.services.transition only). Provider calls run after its commit."""
+    by app.orders.services.transition only), dated `now`, the step's time. Provider calls run
+    after its commit."""
     to_state = order.state
     if to_state == "paid":
-        _fund_order(order)
+        _fund_order(order, at=now)
     elif to_state == "cancelled":
-        _cancel_order_money(order, from_state)
+        _cancel_order_money(order, from_state, at=now)
     elif to_state == "completed":
-        _release_order(order)
+        _release_order(order, at=now)
 
 
-def _fund_order(order) -> None:
+def _fund_order(order, *, at: datetime | None = None) -> None:
     """customer funding -> escrow. With the manual provider the seller confirms that the buyer
-    paid in person; with a card provider the buyer's payment must have succeeded first."""
+    paid in person; with a card provider the buyer's payment must have succeeded first. A free
+    order moves no money at all: no payment, no provider, no ledger entry."""
+    if order.is_free:
+        return
     payments = _order_payments(order.id)
     if not payments:
         if get_provider().holds_funds:
@@ -150,10 +171,10 @@ def _fund_order(order) -> None:
         db.session.flush()
         payments = [payment]
     for payment in payments:
-        _post_funding(payment)
+        _post_funding(payment, at=at)
 
 
-def _post_funding(payment: Payment) -> None:
+def _post_funding(payment: Payment, *, at: datetime | None = None) -> None:
     ledger.post(
         f"{payment.subject_type}:{payment.subject_id}:funded:{payment.id}",
         f"{payment.subject_type}_funded",
@@ -168,14 +189,15 @@ def _post_funding(payment: Payment) -> None:
         ),
         subject=(payment.subject_type, payment.subject_id),
         payment_id=payment.id,
+        at=at,
     )
 
 
-def _cancel_order_money(order, from_state: str) -> None:
+def _cancel_order_money(order, from_state: str, *, at: datetime | None = None) -> None:
     """Refund everything still held; release any card payment not yet made."""
     for payment in _order_payments(order.id):
         if payment.held_cents > 0 and _is_funded(payment):
-            _decide_refund(payment, payment.held_cents, reason="Order cancelled")
+            _decide_refund(payment, payment.held_cents, reason="Order cancelled", at=at)
     for payment in _order_payments(order.id, status=None):
         if payment.status in ("created", "requires_action", "processing", "authorized"):
             if payment.provider_ref and payment.provider != "manual":
@@ -190,7 +212,9 @@ def _is_funded(payment: Payment) -> bool:
     )
 
 
-def _decide_refund(payment: Payment, amount_cents: int, *, reason: str) -> ProviderOperation:
+def _decide_refund(
+    payment: Payment, amount_cents: int, *, reason: str, at: datetime | None = None
+) -> ProviderOperation:
     """escrow -> refunds pending, and a refund operation for the provider. The guarded UPDATE
     makes two refunds at once unable to give back more than is held."""
     changed = db.session.execute(
@@ -222,18 +246,37 @@ def _decide_refund(payment: Payment, amount_cents: int, *, reason: str) -> Provi
         description=f"{reason}: {payment.subject_type} #{payment.subject_id}"[:200],
         subject=(payment.subject_type, payment.subject_id),
         payment_id=payment.id,
+        at=at,
     )
-    return _new_operation(key, "refund", payment, amount_cents, user_id=payment.payer_id)
+    return _new_operation(key, "refund", payment, amount_cents, user_id=payment.payer_id, at=at)
 
 
-def _release_order(order) -> None:
-    """escrow -> payable to the seller (minus the platform fee), and a payout operation."""
+def _release_order(order, *, at: datetime | None = None) -> None:
+    """escrow -> payable to the seller (minus the platform fee), and a payout operation. The
+    release is guarded by the refunds it saw: a refund landing in between makes it fail rather
+    than pay out money that went back to the buyer."""
     for payment in _order_payments(order.id):
         held = payment.held_cents
         if held <= 0 or not _is_funded(payment):
             continue
         fee = fee_for(payment, held)
-        payment.fee_cents = fee
+        released = db.session.execute(
+            update(Payment)
+            .where(
+                Payment.id == payment.id,
+                Payment.refunded_cents == payment.refunded_cents,
+                Payment.transferred_cents == 0,
+                Payment.fee_cents == 0,
+            )
+            .values(fee_cents=fee, transferred_cents=held - fee, updated_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if released.rowcount != 1:
+            db.session.rollback()
+            raise InvalidTransition(
+                "The money of this order changed in the meantime. Reload the page and try again."
+            )
+        db.session.expire(payment, ["fee_cents", "transferred_cents", "updated_at"])
         ledger.post(
             f"order:{order.id}:released:{payment.id}",
             "order_released",
@@ -246,11 +289,16 @@ def _release_order(order) -> None:
             description=f"Sale completed: order #{order.id}",
             subject=("order", order.id),
             payment_id=payment.id,
+            at=at,
         )
         if held - fee > 0:
-            payment.transferred_cents = held - fee
             _new_operation(
-                f"payment:{payment.id}:payout", "transfer", payment, held - fee, order.seller_id
+                f"payment:{payment.id}:payout",
+                "transfer",
+                payment,
+                held - fee,
+                order.seller_id,
+                at=at,
             )
 
 
@@ -281,6 +329,8 @@ def start_order_payment(order_id: int, buyer_id: int) -> PaymentStart:
     order = get_order_for(order_id, buyer_id)
     if order.buyer_id != buyer_id:
         raise Forbidden("Only the buyer pays for an order.")
+    if order.is_free:
+        raise NothingToPay()
     provider = get_provider()
     if not provider.needs_client_confirmation:
         raise PaidInPerson(
@@ -381,7 +431,15 @@ def sync_order_payment(order_id: int, user_id: int) -> Payment | None:
 
 
 def apply_remote_payment(payment: Payment, remote: ProviderPayment) -> None:
-    """Bring our payment record in line with the provider's state (never backwards)."""
+    """Bring our payment record in line with the provider's state (never backwards). For an
+    order's payment this is a decision about the order's money: it is taken holding the order
+    (so a cancel at the same moment either comes first and the money goes back, or after)."""
+    if payment.subject_type == "order":
+        from app.orders.services import claim_order, lock_order
+
+        if lock_order(payment.subject_id) is not None:
+            claim_order(payment.subject_id)
+            db.session.refresh(payment)
     status = {
         "succeeded": "succeeded",
         "requires_capture": "authorized",
@@ -411,9 +469,9 @@ def _on_payment_succeeded(payment: Payment) -> None:
     meanwhile (the buyer paid in another tab), the money goes straight back."""
     if payment.subject_type != "order":
         return
-    from app.orders.models import Order
+    from app.orders.services import lock_order
 
-    order = db.session.get(Order, payment.subject_id)
+    order = lock_order(payment.subject_id)  # as it is now, after apply_remote_payment's claim
     if order is None:
         return
     if order.state == "pending_payment":
@@ -435,14 +493,18 @@ def refund_order(
     """The seller gives part or all of the held payment back to the buyer, while the order is
     open (paid, shipped or delivered). Runs the refund at once; returns the operation (status
     'succeeded', or 'pending' when the provider did not answer: it is retried)."""
-    from app.orders.services import get_order_for
+    from app.orders.services import claim_order, lock_order
 
-    order = get_order_for(order_id, actor_id)
+    order = lock_order(order_id)  # decided one at a time with the order's other steps
+    if order is None or order.role_of(actor_id) is None:
+        raise NotFound("We could not find that order.")
     if order.seller_id != actor_id:
         raise Forbidden(
             "Only the seller can give money back. Ask them in the messages, or cancel the "
             "order before it ships."
         )
+    if order.is_free:
+        raise NotRefundable("This order is free: there is no money to give back.")
     if order.state not in OPEN_ORDER_STATES:
         raise NotRefundable(
             "Refunds are possible while the payment is held: after payment and "
@@ -458,6 +520,8 @@ def refund_order(
             f"Keep the reason under {REASON_MAX} characters.",
             fields={"reason": [f"At most {REASON_MAX} characters."]},
         )
+    # From here on the order cannot complete or cancel under us (and fails if it just did).
+    claim_order(order.id, in_state=order.state)
     payments = [p for p in _order_payments(order.id) if p.held_cents > 0]
     held = sum(p.held_cents for p in payments)
     if amount_cents > held:
@@ -492,6 +556,11 @@ def order_money(order) -> dict:
         "fee_cents": sum(p.fee_cents for p in succeeded),
         "operations": ops,
         "provider": get_provider().name,
+        # Settled between the two people (the manual provider): the site holds nothing, sends
+        # nothing and takes no fee. Judged by the order's own payments once there are any.
+        "in_person": all(p.provider == "manual" for p in succeeded)
+        if succeeded
+        else settles_in_person(),
     }
 
 
@@ -543,24 +612,34 @@ class Statement:
         }
 
 
-# How each kind of transaction reads from the payer's side (their money left or came back).
-_PAYER_KINDS = {"order_funded": -1, "refund_paid": 1}
+# The two moments of a payment both sides see: money paid, money given back. Paid in person
+# these are the only ones (the seller counted the money when it reached them; there is no fee
+# and no payout); paid by card the seller also sees their proceeds and payouts.
+_PARTY_KINDS = ("order_funded", "refund_paid")
 
 
 def statement_for(user_id: int, page: int = 1, per_page: int = 50) -> Statement:
-    """The user's statement, newest first: payments they made and refunds they received (as a
-    payer), and proceeds credited and paid out (their payable account)."""
+    """The user's statement, newest first, each entry dated when the money moved and signed from
+    the user's side (+ came to them, - left them): what they paid and got back as a buyer;
+    as a seller, what they received in person and gave back, or by card the buyer's payment
+    held by the site, the proceeds credited after the fee and the payouts."""
     page = max(1, int(page))
     per_page = max(1, min(int(per_page), 200))
     own_accounts = select(LedgerAccount.id).where(LedgerAccount.user_id == user_id)
-    as_payer = select(Payment.id).where(Payment.payer_id == user_id)
+    as_party = select(Payment.id).where(
+        or_(Payment.payer_id == user_id, Payment.payee_id == user_id)
+    )
+    in_person = select(Payment.id).where(Payment.provider == "manual")
     involving = select(LedgerTransaction.id).where(
         or_(
+            LedgerTransaction.payment_id.in_(as_party) & LedgerTransaction.kind.in_(_PARTY_KINDS),
             LedgerTransaction.id.in_(
                 select(LedgerLine.transaction_id).where(LedgerLine.account_id.in_(own_accounts))
+            )
+            & or_(
+                LedgerTransaction.payment_id.is_(None),
+                LedgerTransaction.payment_id.not_in(in_person),
             ),
-            (LedgerTransaction.payment_id.in_(as_payer))
-            & LedgerTransaction.kind.in_(list(_PAYER_KINDS)),
         )
     )
     total = db.session.scalar(select(func.count()).select_from(involving.subquery())) or 0
@@ -575,18 +654,21 @@ def statement_for(user_id: int, page: int = 1, per_page: int = 50) -> Statement:
         )
     )
     own_ids = set(db.session.scalars(own_accounts))
-    payer_payments = set(db.session.scalars(as_payer))
+    paid_with = {
+        payment.id: payment
+        for payment in db.session.scalars(
+            select(Payment).where(Payment.id.in_({t.payment_id for t in txns if t.payment_id}))
+        )
+    }
     entries = []
     for txn in txns:
-        amount = sum(line.amount_cents for line in txn.lines if line.account_id in own_ids)
-        if not amount and txn.payment_id in payer_payments and txn.kind in _PAYER_KINDS:
-            moved = sum(line.amount_cents for line in txn.lines if line.amount_cents > 0)
-            amount = _PAYER_KINDS[txn.kind] * moved
+        payment = paid_with.get(txn.payment_id)
+        description, amount = _as_seen_by(user_id, txn, payment, own_ids)
         entries.append(
             StatementEntry(
                 at=txn.created_at,
                 kind=txn.kind,
-                description=_entry_label(txn),
+                description=description,
                 amount_cents=amount,
                 currency=txn.currency,
                 subject_type=txn.subject_type,
@@ -613,46 +695,100 @@ def statement_for(user_id: int, page: int = 1, per_page: int = 50) -> Statement:
     )
 
 
-_ENTRY_LABELS = {
-    "order_funded": "You paid",
-    "refund_paid": "Refunded to you",
-    "order_released": "Sale completed (after the platform fee)",
-    "payout_paid": "Paid out to you",
-}
+def _as_seen_by(
+    user_id: int, txn: LedgerTransaction, payment: Payment | None, own_ids: set[int]
+) -> tuple[str, int]:
+    """One ledger transaction as the statement's owner reads it: their words and their signed
+    amount (the ledger's own text is the system's)."""
+    from app.money import format_money
 
-
-def _entry_label(txn: LedgerTransaction) -> str:
-    """The line as the statement's owner reads it (the ledger's own text is the system's)."""
-    in_person = "in person" in txn.description.lower()
-    if txn.kind == "order_funded" and in_person:
-        return "You paid in person"
-    if txn.kind == "payout_paid" and in_person:
-        return "Received in person from the buyer"
-    return _ENTRY_LABELS.get(txn.kind, txn.description)
+    moved = sum(line.amount_cents for line in txn.lines if line.amount_cents > 0)
+    if payment is not None and txn.kind in _PARTY_KINDS:
+        is_payer = payment.payer_id == user_id
+        in_person = payment.provider == "manual"
+        amount = format_money(moved, txn.currency)
+        if txn.kind == "order_funded":
+            if is_payer:
+                words = "You paid in person" if in_person else "You paid by card"
+                return words, -moved
+            if in_person:
+                return "Received in person from the buyer", moved
+            return (
+                f"The buyer paid {amount} by card, held by {current_app.config['SITE_NAME']} "
+                "until delivery",
+                0,
+            )
+        if is_payer:
+            return ("Given back to you in person" if in_person else "Refunded to your card"), moved
+        if in_person:
+            return "You gave back in person", -moved
+        return f"{amount} refunded to the buyer's card from the held payment", 0
+    amount = sum(line.amount_cents for line in txn.lines if line.account_id in own_ids)
+    if txn.kind == "order_released":
+        fee = payment.fee_cents if payment is not None else 0
+        if fee:
+            return (
+                f"Sale completed, after the {format_money(fee, txn.currency)} platform fee",
+                amount,
+            )
+        return "Sale completed", amount
+    if txn.kind == "payout_paid":
+        return "Paid out to your bank account", amount
+    return txn.description, amount
 
 
 def _totals(user_id: int) -> dict[str, dict[str, int]]:
-    """Per currency: paid, refunded to the user, earned (credited) and paid out."""
+    """Per currency: paid and refunded to the user (as a buyer); received and given back in
+    person (as a seller paid in person); earned after fees and paid out (as a seller paid by
+    card)."""
     totals: dict[str, dict[str, int]] = {}
-    for currency, captured, refunded in db.session.execute(
-        select(Payment.currency, func.sum(Payment.captured_cents), func.sum(Payment.refunded_cents))
-        .where(Payment.payer_id == user_id, Payment.status == "succeeded")
+
+    def block(currency: str) -> dict[str, int]:
+        return totals.setdefault(
+            currency,
+            {
+                "paid": 0,
+                "refunded": 0,
+                "received_in_person": 0,
+                "given_back_in_person": 0,
+                "earned": 0,
+                "paid_out": 0,
+            },
+        )
+
+    as_payer = Payment.payer_id == user_id
+    in_person_payee = (Payment.payee_id == user_id) & (Payment.provider == "manual")
+    for currency, paid, refunded, received, given_back in db.session.execute(
+        select(
+            Payment.currency,
+            func.sum(Payment.captured_cents).filter(as_payer),
+            func.sum(Payment.refunded_cents).filter(as_payer),
+            func.sum(Payment.captured_cents).filter(in_person_payee),
+            func.sum(Payment.refunded_cents).filter(in_person_payee),
+        )
+        .where(or_(as_payer, in_person_payee), Payment.status == "succeeded")
         .group_by(Payment.currency)
     ):
-        block = totals.setdefault(currency, {"paid": 0, "refunded": 0, "earned": 0, "paid_out": 0})
-        block["paid"], block["refunded"] = int(captured or 0), int(refunded or 0)
+        figures = block(currency)
+        figures["paid"], figures["refunded"] = int(paid or 0), int(refunded or 0)
+        figures["received_in_person"] = int(received or 0)
+        figures["given_back_in_person"] = int(given_back or 0)
     for currency, amount, kind in db.session.execute(
         select(LedgerAccount.currency, func.sum(LedgerLine.amount_cents), LedgerTransaction.kind)
         .join(LedgerLine, LedgerLine.account_id == LedgerAccount.id)
         .join(LedgerTransaction, LedgerTransaction.id == LedgerLine.transaction_id)
-        .where(LedgerAccount.user_id == user_id, LedgerAccount.kind == ledger.PAYABLE)
+        .outerjoin(Payment, Payment.id == LedgerTransaction.payment_id)
+        .where(
+            LedgerAccount.user_id == user_id,
+            LedgerAccount.kind == ledger.PAYABLE,
+            or_(Payment.id.is_(None), Payment.provider != "manual"),
+        )
         .group_by(LedgerAccount.currency, LedgerTransaction.kind)
     ):
-        block = totals.setdefault(currency, {"paid": 0, "refunded": 0, "earned": 0, "paid_out": 0})
         if kind == "payout_paid":
-            block["paid_out"] += -int(amount or 0)
+            block(currency)["paid_out"] += -int(amount or 0)
         else:
-            block["earned"] += int(amount or 0)
+            block(currency)["earned"] += int(amount or 0)
     return totals
 
 

@@ -19,7 +19,7 @@ from flask_login import current_user, login_required
 
 from app.errors import DomainError, ValidationFailed
 from app.extensions import csrf, db
-from app.money import parse_money
+from app.money import format_money, parse_money
 from app.payments import operations, services, webhooks
 from app.payments.forms import EmptyForm, RefundForm
 from app.payments.providers import get_provider
@@ -43,7 +43,7 @@ def _run_committed_operations(response):
 @bp.app_context_processor
 def _payment_helpers() -> dict:
     """For the order page's payment panel (payments/_order_panel.html)."""
-    return {"order_money": services.order_money}
+    return {"order_money": services.order_money, "settles_in_person": services.settles_in_person}
 
 
 def _to_order(order_id: int):
@@ -103,13 +103,21 @@ def refund(order_id: int):
         flash(error.message, "error")
         return _to_order(order_id)
     if op.status == "succeeded":
-        flash("Refund sent to the buyer.", "success")
+        flash(_refund_done(op), "success")
     else:
         flash(
             "The refund is recorded and will be sent as soon as the payment service answers.",
             "warning",
         )
     return _to_order(order_id)
+
+
+def _refund_done(op) -> str:
+    """What a refund did, true for the provider that made it."""
+    amount = format_money(op.amount_cents, op.currency)
+    if op.payment is not None and op.payment.provider == "manual":
+        return f"Recorded: you gave {amount} back to the buyer in person."
+    return f"Refund of {amount} sent to the buyer's card."
 
 
 @bp.get("/me/statement")

@@ -74,6 +74,7 @@ def test_a_sale_from_listing_to_revealed_feedback(browser, live_server, tmp_path
 
     # The seller confirms the payment and ships.
     seller.goto(order_url)
+    seller.get_by_label(re.compile(r"I have received \$42\.50 from @buyo")).check()
     seller.get_by_role("button", name="Mark as paid").click()
     expect(seller.get_by_role("button", name="Mark as shipped")).to_be_visible()
     seller.get_by_role("button", name="Mark as shipped").click()

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.payments import ledger
 from app.payments import services as payments
-from app.payments.models import LedgerAccount, LedgerTransaction, Payment
+from app.payments.models import LedgerTransaction, Payment
 from app.payments.providers import get_provider
 from tests.factories import UserFactory
 from tests.integration.api_support import COMPLETE, bearer, order_between
@@ -290,40 +290,50 @@ def test_statement_shows_what_the_buyer_paid_and_got_back(app, client):
     assert all(
         e["subject_type"] == "order" and e["subject_id"] == order.id for e in body["entries"]
     )
-    assert body["totals"] == {"USD": {"paid": 3000, "refunded": 500, "earned": 0, "paid_out": 0}}
+    assert body["totals"] == {
+        "USD": {
+            "paid": 3000,
+            "refunded": 500,
+            "received_in_person": 0,
+            "given_back_in_person": 0,
+            "earned": 0,
+            "paid_out": 0,
+        }
+    }
     assert body["total"] == 2 and (body["page"], body["per_page"]) == (1, 50)
 
 
-def test_statement_shows_what_the_seller_earned_and_was_paid(app, client):
+def test_statement_shows_what_the_seller_received_in_person(app, client):
     order = order_between(price_cents=3000, steps=COMPLETE)
 
     body = _statement(client, order.seller_id).json
     payment = db.session.scalar(select(Payment))
 
-    kinds = {e["kind"]: e for e in body["entries"]}
-    assert kinds["order_released"]["amount_cents"] == 3000
-    assert kinds["order_released"]["transaction_id"] == (
-        ledger.transaction_for(f"order:{order.id}:released:{payment.id}").id
+    # Paid in person the seller got the money from the buyer: no proceeds, fees or payouts.
+    assert [(e["kind"], e["amount_cents"]) for e in body["entries"]] == [("order_funded", 3000)]
+    assert body["entries"][0]["transaction_id"] == (
+        ledger.transaction_for(f"order:{order.id}:funded:{payment.id}").id
     )
-    assert body["totals"]["USD"]["earned"] == 3000
+    assert body["entries"][0]["description"] == "Received in person from the buyer"
+    assert body["totals"]["USD"]["received_in_person"] == 3000
+    assert body["totals"]["USD"]["earned"] == 0
     assert all(type(e["amount_cents"]) is int for e in body["entries"])
     assert all(type(v) is int for v in body["balances"].values())
 
 
-def test_statement_entries_match_the_ledger_lines_of_the_user(app, client):
-    order = order_between(price_cents=3000, steps=COMPLETE)
-    seller_accounts = set(
-        db.session.scalars(select(LedgerAccount.id).where(LedgerAccount.user_id == order.seller_id))
-    )
+def test_statement_entries_are_the_money_the_ledger_moved_for_the_user(app, client):
+    order = order_between(price_cents=3000, steps=("mark_paid",))
+    payments.refund_order(order.id, order.seller_id, 700)
 
-    body = _statement(client, order.seller_id).json
-
-    assert body["entries"] and body["total"] == len(body["entries"])
-    for entry in body["entries"]:
-        txn = db.session.get(LedgerTransaction, entry["transaction_id"])
-        mine = sum(line.amount_cents for line in txn.lines if line.account_id in seller_accounts)
-        assert entry["amount_cents"] == mine
-        assert entry["kind"] == txn.kind
+    for user_id, sign in ((order.seller_id, 1), (order.buyer_id, -1)):
+        body = _statement(client, user_id).json
+        assert body["entries"] and body["total"] == len(body["entries"]) == 2
+        for entry in body["entries"]:
+            txn = db.session.get(LedgerTransaction, entry["transaction_id"])
+            moved = sum(line.amount_cents for line in txn.lines if line.amount_cents > 0)
+            direction = sign if txn.kind == "order_funded" else -sign
+            assert entry["amount_cents"] == direction * moved
+            assert (entry["kind"], entry["subject_id"]) == (txn.kind, order.id)
 
 
 def test_statement_pages(app, client):

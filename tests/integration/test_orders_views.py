@@ -97,9 +97,29 @@ def test_cancel_access(make_client, order, parties, who, status, after):
     ],
 )
 def test_mark_paid_access(make_client, order, parties, who, status, after):
-    response = make_client(parties[who]).post(f"/orders/{order.id}/mark_paid")
+    response = make_client(parties[who]).post(
+        f"/orders/{order.id}/mark_paid", data={"mark_paid-confirm": "y"}
+    )
     assert response.status_code == status
     assert state_of(order.id) == after
+
+
+def test_mark_paid_asks_the_seller_to_confirm_the_money_is_in_hand(make_client, order, seller):
+    as_seller = make_client(seller)
+    page = as_seller.get(f"/orders/{order.id}").get_data(as_text=True)
+
+    unconfirmed = as_seller.post(f"/orders/{order.id}/mark_paid", data={})
+    still = state_of(order.id)
+    confirmed = as_seller.post(f"/orders/{order.id}/mark_paid", data={"mark_paid-confirm": "y"})
+
+    assert 'name="mark_paid-confirm"' in page and "required" in page
+    assert "I have received $12.50 from @bob." in page
+    assert (unconfirmed.status_code, still) == (422, "pending_payment")
+    assert "Tick the box to confirm you have received the payment." in unconfirmed.get_data(
+        as_text=True
+    )
+    assert confirmed.status_code == 303
+    assert state_of(order.id) == "paid"
 
 
 def test_unknown_action_is_not_found(make_client, order, buyer):
@@ -131,7 +151,8 @@ def test_whole_sale_through_the_pages(make_client, listing, buyer, seller):
     page = seller_client.get(f"/orders/{order_id}").get_data(as_text=True)
     assert "Mark as paid" in page and "@bob" in page
 
-    assert seller_client.post(f"/orders/{order_id}/mark_paid").status_code == 303
+    confirm = {"mark_paid-confirm": "y"}
+    assert seller_client.post(f"/orders/{order_id}/mark_paid", data=confirm).status_code == 303
     response = seller_client.post(f"/orders/{order_id}/ship", data={"ship-note": "Tracking 1Z999"})
     assert response.status_code == 303
     page = buyer_client.get(f"/orders/{order_id}").get_data(as_text=True)

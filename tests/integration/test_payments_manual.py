@@ -144,12 +144,15 @@ def test_statement_shows_buyer_payment_and_refund_and_seller_proceeds(order):
     assert buyer.totals["USD"]["paid"] == 5000 and buyer.totals["USD"]["refunded"] == 500
 
     seller = services.statement_for(order.seller_id)
+    # Paid in person: the seller received the money and gave some back; no payout.
     assert [(e.kind, e.amount_cents) for e in reversed(seller.entries)] == [
-        ("order_released", 4500),
-        ("payout_paid", -4500),
+        ("order_funded", 5000),
+        ("refund_paid", -500),
     ]
     assert seller.balances == {"USD": 0}
-    assert seller.totals["USD"]["earned"] == 4500 and seller.totals["USD"]["paid_out"] == 4500
+    assert seller.totals["USD"]["received_in_person"] == 5000
+    assert seller.totals["USD"]["given_back_in_person"] == 500
+    assert seller.totals["USD"]["earned"] == 0 and seller.totals["USD"]["paid_out"] == 0
 
     stranger = services.statement_for(UserFactory().id)
     assert stranger.entries == [] and stranger.total == 0

@@ -50,7 +50,9 @@ def test_card_seller_has_no_mark_as_paid_button(stripe_app, make_client, order):
 
 
 def test_card_seller_cannot_mark_paid_by_posting_the_form(stripe_app, make_client, order):
-    answer = make_client(order.seller).post(f"/orders/{order.id}/mark_paid", follow_redirects=True)
+    answer = make_client(order.seller).post(
+        f"/orders/{order.id}/mark_paid", data={"mark_paid-confirm": "y"}, follow_redirects=True
+    )
 
     assert "paid by card" in answer.get_data(as_text=True)
     db.session.expire_all()

@@ -70,13 +70,13 @@ def test_bad_refund_amounts_give_a_clear_message_and_move_nothing(
 
 def test_seller_sees_refund_form_and_held_amount_on_the_order_page(make_client, paid):
     page = make_client(paid.seller).get(f"/orders/{paid.id}").get_data(as_text=True)
-    assert "Give money back to the buyer" in page
+    assert "Record money you gave back" in page  # paid in person: the seller gives it back
     assert 'for="refund-amount"' in page
     assert "$50.00" in page
 
     buyer_page = make_client(paid.buyer).get(f"/orders/{paid.id}").get_data(as_text=True)
-    assert "Give money back" not in buyer_page
-    assert "Paid in person" in buyer_page
+    assert "gave back" not in buyer_page
+    assert "You paid in person" in buyer_page
 
 
 def test_seller_refund_shows_on_both_statements(make_client, paid):

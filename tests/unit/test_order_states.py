@@ -10,6 +10,7 @@ from app.orders.states import TRANSITIONS, Rule
 ALLOWED = {
     ("pending_payment", "mark_paid"): ("paid", "seller"),
     ("pending_payment", "payment_received"): ("paid", "system"),  # card payments (app.payments)
+    ("pending_payment", "nothing_to_pay"): ("paid", "system"),  # free items skip payment
     ("pending_payment", "cancel"): ("cancelled", "either"),
     ("paid", "cancel"): ("cancelled", "either"),
     ("paid", "ship"): ("shipped", "seller"),
