@@ -16,10 +16,12 @@ from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from werkzeug.exceptions import BadRequest, UnprocessableEntity
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import BaseConverter
 
 from app.errors import DomainError, Forbidden, error_body
 from app.extensions import csrf, limiter
+from app.inputs import MAX_ID, IdConverter
+from app.pagination import MAX_PAGE, MAX_PER_PAGE
 
 API_PREFIX = "/api/v1"
 
@@ -33,9 +35,6 @@ RESOURCE_MODULES = (
     "app.api.messages",
 )
 
-MAX_ID = 2**31 - 1  # ids past a 32-bit integer do not exist and would overflow some databases
-MAX_PAGE = 10_000
-MAX_PER_PAGE = 100
 
 CONFIG_DEFAULTS = {
     "API_TITLE": "Mutual API",
@@ -335,22 +334,6 @@ def paginate(items: list, page: int, per_page: int) -> dict:
 # -- setup ---------------------------------------------------------------------------------
 
 
-class IdConverter(BaseConverter):
-    """<id:name>: a positive id that fits the database; anything else is a 404."""
-
-    regex = r"\d{1,10}"
-    weight = 50
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        if not 1 <= number <= MAX_ID:
-            raise ValidationError()
-        return number
-
-    def to_url(self, value: Any) -> str:
-        return str(int(value))
-
-
 class HandleConverter(BaseConverter):
     """<handle:name>: text that could be a handle (with or without @); anything else is a 404."""
 
@@ -361,7 +344,6 @@ def init_app(app: Flask) -> MutualApi:
     """Register the API (OpenAPI at /api/v1/openapi.json), its resources and its pages."""
     for key, value in CONFIG_DEFAULTS.items():
         app.config.setdefault(key, deepcopy(value))
-    app.url_map.converters["id"] = IdConverter
     app.url_map.converters["handle"] = HandleConverter
     api = MutualApi()
     api.init_app(app)

@@ -18,7 +18,7 @@ from app.listings import photos as photo_files
 from app.listings.models import Category, Condition, Listing, ListingPhoto, ListingStatus
 from app.listings.search import PG_TSVECTOR
 from app.money import MAX_CENTS
-from app.pagination import Page
+from app.pagination import Page, page_number, per_page_count
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +46,6 @@ SORT_LABELS = {
     "price_asc": "Price: low to high",
     "price_desc": "Price: high to low",
 }
-MAX_PER_PAGE = 100
-MAX_PAGE = 10_000
 MAX_QUERY_CHARS = 200
 MAX_QUERY_TOKENS = 16
 EDITABLE_FIELDS = frozenset(
@@ -146,8 +144,8 @@ def search_listings(
         raise ValidationFailed("Unknown sort order.", fields={"sort": ["Choose a sort order."]})
     if condition and condition not in {c.value for c in Condition}:
         raise ValidationFailed("Unknown condition.", fields={"condition": ["Choose a condition."]})
-    page = min(MAX_PAGE, max(1, int(page or 1)))
-    per_page = min(MAX_PER_PAGE, max(1, int(per_page or 24)))
+    page = page_number(page)
+    per_page = per_page_count(per_page, 24)
 
     stmt = _buyable(select(Listing))
     if category:

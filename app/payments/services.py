@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
+from app.pagination import page_number
 from app.payments import ledger, operations
 from app.payments.fees import platform_fee_cents
 from app.payments.models import (
@@ -550,7 +551,7 @@ _PAYER_KINDS = {"order_funded": -1, "refund_paid": 1}
 def statement_for(user_id: int, page: int = 1, per_page: int = 50) -> Statement:
     """The user's statement, newest first: payments they made and refunds they received (as a
     payer), and proceeds credited and paid out (their payable account)."""
-    page = max(1, int(page))
+    page = page_number(page)
     per_page = max(1, min(int(per_page), 200))
     own_accounts = select(LedgerAccount.id).where(LedgerAccount.user_id == user_id)
     as_payer = select(Payment.id).where(Payment.payer_id == user_id)

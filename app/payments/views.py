@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 from app.errors import DomainError, ValidationFailed
 from app.extensions import csrf, db
 from app.money import parse_money
+from app.pagination import page_number
 from app.payments import operations, services, webhooks
 from app.payments.forms import EmptyForm, RefundForm
 from app.payments.providers import get_provider
@@ -115,8 +116,7 @@ def refund(order_id: int):
 @bp.get("/me/statement")
 @login_required
 def statement():
-    page = request.args.get("page", 1, type=int) or 1
-    data = services.statement_for(current_user.id, page=page)
+    data = services.statement_for(current_user.id, page=page_number(request.args.get("page")))
     return render_template("payments/statement.html", statement=data)
 
 
