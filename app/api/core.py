@@ -15,6 +15,8 @@ import marshmallow as ma
 from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import BadRequest, UnprocessableEntity
 from werkzeug.routing import BaseConverter
 
@@ -157,11 +159,24 @@ def _add_auth_challenge(response):
     return response
 
 
+class ApiParser(FlaskParser):
+    """webargs, strict about multipart bodies: a `files` schema sees every part (files and plain
+    fields) and refuses the ones it does not declare, as its document says
+    (additionalProperties: false)."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "files": None}
+
+    def load_files(self, req, schema):
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
+class ApiBlueprint(SmorestBlueprint):
+    ARGUMENTS_PARSER = ApiParser()
+
+
 def api_blueprint(name: str, import_name: str, description: str = "") -> SmorestBlueprint:
     """A resource blueprint under /api/v1: no CSRF, no cookies, JSON errors."""
-    bp = SmorestBlueprint(
-        f"api_{name}", import_name, url_prefix=API_PREFIX, description=description
-    )
+    bp = ApiBlueprint(f"api_{name}", import_name, url_prefix=API_PREFIX, description=description)
     bp.register_error_handler(BadRequest, _input_error)
     bp.register_error_handler(UnprocessableEntity, _input_error)
     bp.after_request(_add_auth_challenge)
@@ -232,6 +247,21 @@ def token_optional(view):
     return wrapper
 
 
+def link(operation_id: str, *, body: dict | None = None, **parameters: str) -> dict:
+    """An OpenAPI link to another operation: its parameters (and body) from this response."""
+    target: dict[str, Any] = {"operationId": operation_id}
+    if parameters:
+        target["parameters"] = parameters
+    if body is not None:
+        target["requestBody"] = body
+    return target
+
+
+def links(status: int, **targets: dict) -> dict:
+    """`responses` for @bp.doc: the links that follow from the `status` answer."""
+    return {"responses": {status: {"links": targets}}}
+
+
 def api_user_id() -> int:
     """The id of the user the token belongs to (inside a token_required view)."""
     return g.api_user.id
@@ -296,6 +326,16 @@ class Text(ma.fields.String):
         except UnicodeEncodeError:
             raise ma.ValidationError("Must be valid Unicode text.") from None
         return text.strip() if self.strip else text
+
+
+class PatchIn(ma.Schema):
+    """A PATCH body: at least one field to change (a missing or empty body is a 422)."""
+
+    @ma.pre_load
+    def _something_to_change(self, data, **_kwargs):
+        if not data:
+            raise ma.ValidationError("Send at least one field to change.")
+        return data
 
 
 def Id(**kwargs) -> ma.fields.Integer:
