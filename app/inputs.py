@@ -6,8 +6,9 @@
   request parses them. No person types one, browsers never send one from a text box, and
   PostgreSQL refuses to store one; what is left is validated as usual. JSON bodies keep theirs
   and are refused by the API's `Text` field, field by field.
-- JSON bodies nested deeper than MAX_JSON_DEPTH are refused with a 400 (`json_too_deep`) before
-  any parser recurses into them.
+- JSON bodies larger than MAX_JSON_BYTES (1 MB; uploads are multipart and have their own limits)
+  are a 413, and those nested deeper than MAX_JSON_DEPTH a 400 (`json_too_deep`), before any
+  parser reads or recurses into them.
 - `url_with_args()`: links that keep the current query string pass only plain parameters to
   `url_for`, never its own options (`_method`, `_external`, `_scheme`, ...).
 """
@@ -18,7 +19,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from flask import Flask, Request, request, url_for
+from flask import Flask, Request, current_app, request, url_for
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
 from werkzeug.routing import BaseConverter, ValidationError
 
@@ -92,8 +93,12 @@ def json_nesting_exceeds(data: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     return False
 
 
-def _refuse_deep_json() -> None:
-    if request.is_json and json_nesting_exceeds(request.get_data(cache=True)):
+def _guard_json_body() -> None:
+    """JSON bodies: at most MAX_JSON_BYTES (else 413), nested at most MAX_JSON_DEPTH (else 400)."""
+    if not request.is_json:
+        return
+    request.max_content_length = current_app.config["MAX_JSON_BYTES"]
+    if json_nesting_exceeds(request.get_data(cache=True)):
         raise JsonTooDeep()
 
 
@@ -115,5 +120,6 @@ def init_app(app: Flask) -> None:
     app.request_class = MutualRequest
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["id"] = IdConverter
-    app.before_request(_refuse_deep_json)
+    app.config.setdefault("MAX_JSON_BYTES", 1024 * 1024)
+    app.before_request(_guard_json_body)
     app.jinja_env.globals["url_with_args"] = url_with_args

@@ -149,6 +149,14 @@ def test_deeply_nested_json_is_a_400_before_anything_parses_it(client, method, u
     assert response.json["error"]["code"] == "json_too_deep"
 
 
+def test_a_json_body_over_the_limit_is_a_413_before_it_is_read(app, client):
+    app.config["MAX_JSON_BYTES"] = 1000
+    body = '{"email": "a@example.com", "handle": "ann", "password": "' + "x" * 2000 + '"}'
+    response = client.post("/api/v1/users", data=body, content_type="application/json")
+    assert response.status_code == 413
+    assert response.json["error"]["code"] == "payload_too_large"
+
+
 def test_json_nesting_is_measured_outside_strings():
     assert not json_nesting_exceeds(b'{"a": "' + b"[" * 1000 + b'"}')
     assert not json_nesting_exceeds(b"[" * MAX_JSON_DEPTH + b"]" * MAX_JSON_DEPTH)
