@@ -65,6 +65,9 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from app.errors import register_error_handlers
 
     register_error_handlers(app)
+    from app import inputs
+
+    inputs.init_app(app)  # before the blueprints: their routes bind the id converter
     for module in BLUEPRINT_MODULES:
         app.register_blueprint(importlib.import_module(module).bp)
     importlib.import_module("app.api.core").init_app(app)  # /api/v1, its docs and token pages

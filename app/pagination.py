@@ -7,6 +7,31 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+MAX_PAGE = 10_000  # nobody pages this far; past it an OFFSET only costs the database
+MAX_PER_PAGE = 100
+
+
+def page_number(raw: object, default: int = 1) -> int:
+    """A 1-based page number from a query value (text, int or None), clamped to 1..MAX_PAGE.
+
+    Every list, on the web and in the API's services, reads its page through this, so
+    `?page=9223372036854775807` or `?page=-3` is an ordinary first or last page, not an error.
+    """
+    try:
+        number = int(str(raw).strip()) if raw is not None and str(raw).strip() else default
+    except ValueError:
+        number = default
+    return min(MAX_PAGE, max(1, number))
+
+
+def per_page_count(raw: object, default: int) -> int:
+    """How many items per page, from a query value, clamped to 1..MAX_PER_PAGE."""
+    try:
+        number = int(str(raw).strip()) if raw is not None and str(raw).strip() else default
+    except ValueError:
+        number = default
+    return min(MAX_PER_PAGE, max(1, number))
+
 
 @dataclass
 class Page(Generic[T]):

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import io
 import logging
 import os
 import re
 import secrets
-import warnings
 from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
-from PIL import Image, ImageOps, UnidentifiedImageError
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from app import media
 from app.accounts import passwords, throttle
 from app.accounts.models import LoginSession, User
 from app.db import utcnow
@@ -35,7 +32,7 @@ EMAIL_MAX_LENGTH = 254
 DISPLAY_NAME_MAX_LENGTH = 80
 LOCATION_MAX_LENGTH = 80
 BIO_MAX_LENGTH = 2000
-AVATAR_SIZE = 256
+AVATAR_SIZES = (media.Size("avatar", 256, 256, crop=True),)
 AVATAR_DIR = "avatars"
 PROFILE_FIELDS = ("display_name", "bio", "location")
 
@@ -369,68 +366,12 @@ def update_profile(user_id: int, **fields: str | None) -> User:
     return user
 
 
-def _size_text(size: int) -> str:
-    if size >= 1024 * 1024:
-        return f"{size / (1024 * 1024):g} MB"
-    return f"{max(1, size // 1024)} KB"
-
-
-def _read_limited(file_storage, limit: int) -> bytes:
-    stream = getattr(file_storage, "stream", file_storage)
-    data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise ValidationFailed(
-            fields={"avatar": [f"That file is too large: the limit is {_size_text(limit)}."]}
-        )
-    return data
-
-
-def _square_avatar(data: bytes) -> bytes:
-    """Re-encode as a 256x256 JPEG: drops EXIF and every other piece of metadata."""
-    not_image = ValidationFailed(
-        fields={"avatar": ["That file is not an image we can read. Use a JPEG, PNG or WebP."]}
-    )
-    if not data:
-        raise not_image
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as probe:
-                probe.verify()
-            image = Image.open(io.BytesIO(data))
-            image.load()
-    except (
-        UnidentifiedImageError,
-        Image.DecompressionBombError,
-        Image.DecompressionBombWarning,
-        OSError,
-        SyntaxError,
-        ValueError,
-    ):
-        raise not_image from None
-    image = ImageOps.exif_transpose(image)
-    if image.mode in ("RGBA", "LA", "P"):
-        image = image.convert("RGBA")
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        background.paste(image, mask=image.getchannel("A"))
-        image = background
-    else:
-        image = image.convert("RGB")
-    image = ImageOps.fit(image, (AVATAR_SIZE, AVATAR_SIZE), Image.Resampling.LANCZOS)
-    out = io.BytesIO()
-    image.save(out, "JPEG", quality=88, optimize=True)
-    return out.getvalue()
-
-
 def _upload_path(relative: str) -> str:
     return os.path.join(current_app.config["UPLOAD_DIR"], relative)
 
 
 def _remove_file(relative: str | None) -> None:
-    if not relative:
-        return
-    with contextlib.suppress(FileNotFoundError):
-        os.remove(_upload_path(relative))
+    media.delete_files(current_app.config["UPLOAD_DIR"], [relative])
 
 
 def set_avatar(user_id: int, file_storage) -> User:
@@ -438,12 +379,13 @@ def set_avatar(user_id: int, file_storage) -> User:
     user = _get_user(user_id)
     if file_storage is None:
         raise ValidationFailed(fields={"avatar": ["Choose an image to upload."]})
-    data = _read_limited(file_storage, current_app.config["MAX_PHOTO_BYTES"])
-    encoded = _square_avatar(data)
-    relative = f"{AVATAR_DIR}/{user.id}-{secrets.token_hex(8)}.jpg"
-    os.makedirs(_upload_path(AVATAR_DIR), exist_ok=True)
-    with open(_upload_path(relative), "wb") as out:
-        out.write(encoded)
+    try:
+        renditions = media.process(
+            file_storage, AVATAR_SIZES, max_bytes=current_app.config["MAX_PHOTO_BYTES"]
+        )
+    except media.ImageRejected as rejected:
+        raise ValidationFailed(str(rejected), fields={"avatar": [str(rejected)]}) from None
+    relative = media.store(current_app.config["UPLOAD_DIR"], AVATAR_DIR, renditions)["avatar"]
     old, user.avatar_path = user.avatar_path, relative
     try:
         db.session.commit()

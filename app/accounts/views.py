@@ -30,6 +30,7 @@ from app.accounts.forms import (
 )
 from app.accounts.throttle import signup_limit
 from app.errors import ValidationFailed
+from app.inputs import url_with_args
 
 bp = Blueprint("accounts", __name__)
 
@@ -239,7 +240,7 @@ def profile(handle: str):
 
     user = services.get_user_by_handle(handle)
     if handle != user.handle:
-        return redirect(url_for("accounts.profile", handle=user.handle, **request.args), 301)
+        return redirect(url_with_args("accounts.profile", handle=user.handle), 301)
     role = request.args.get("feedback", "seller")
     if role not in FEEDBACK_ROLES:
         role = "seller"

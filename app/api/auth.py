@@ -20,6 +20,7 @@ bp = api_blueprint("auth", __name__, "Personal access tokens (Authorization: Bea
 
 
 @bp.route("/auth/tokens", methods=["POST"])
+@bp.doc(operationId="createToken")
 @token_creation_limit()
 @bp.arguments(TokenCreateIn)
 @bp.response(201, NewTokenOut)
@@ -39,6 +40,7 @@ def create_token(data):
 
 
 @bp.route("/auth/tokens", methods=["GET"])
+@bp.doc(operationId="listTokens")
 @token_required("read")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, TokenList)
@@ -48,6 +50,7 @@ def list_tokens(args):
 
 
 @bp.route("/auth/tokens/<id:token_id>", methods=["DELETE"])
+@bp.doc(operationId="revokeToken")
 @token_required("write")
 @write_limit()
 @bp.response(204)

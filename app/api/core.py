@@ -15,11 +15,15 @@ import marshmallow as ma
 from flask import Flask, current_app, g, jsonify, request
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
+from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import BadRequest, UnprocessableEntity
-from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.routing import BaseConverter
 
 from app.errors import DomainError, Forbidden, error_body
 from app.extensions import csrf, limiter
+from app.inputs import MAX_ID, IdConverter
+from app.pagination import MAX_PAGE, MAX_PER_PAGE
 
 API_PREFIX = "/api/v1"
 
@@ -33,9 +37,6 @@ RESOURCE_MODULES = (
     "app.api.messages",
 )
 
-MAX_ID = 2**31 - 1  # ids past a 32-bit integer do not exist and would overflow some databases
-MAX_PAGE = 10_000
-MAX_PER_PAGE = 100
 
 CONFIG_DEFAULTS = {
     "API_TITLE": "Mutual API",
@@ -156,11 +157,24 @@ def _add_auth_challenge(response):
     return response
 
 
+class ApiParser(FlaskParser):
+    """webargs, strict about multipart bodies: a `files` schema sees every part (files and plain
+    fields) and refuses the ones it does not declare, as its document says
+    (additionalProperties: false)."""
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION, "files": None}
+
+    def load_files(self, req, schema):
+        return self._makeproxy(CombinedMultiDict([req.files, req.form]), schema)
+
+
+class ApiBlueprint(SmorestBlueprint):
+    ARGUMENTS_PARSER = ApiParser()
+
+
 def api_blueprint(name: str, import_name: str, description: str = "") -> SmorestBlueprint:
     """A resource blueprint under /api/v1: no CSRF, no cookies, JSON errors."""
-    bp = SmorestBlueprint(
-        f"api_{name}", import_name, url_prefix=API_PREFIX, description=description
-    )
+    bp = ApiBlueprint(f"api_{name}", import_name, url_prefix=API_PREFIX, description=description)
     bp.register_error_handler(BadRequest, _input_error)
     bp.register_error_handler(UnprocessableEntity, _input_error)
     bp.after_request(_add_auth_challenge)
@@ -231,6 +245,21 @@ def token_optional(view):
     return wrapper
 
 
+def link(operation_id: str, *, body: dict | None = None, **parameters: str) -> dict:
+    """An OpenAPI link to another operation: its parameters (and body) from this response."""
+    target: dict[str, Any] = {"operationId": operation_id}
+    if parameters:
+        target["parameters"] = parameters
+    if body is not None:
+        target["requestBody"] = body
+    return target
+
+
+def links(status: int, **targets: dict) -> dict:
+    """`responses` for @bp.doc: the links that follow from the `status` answer."""
+    return {"responses": {status: {"links": targets}}}
+
+
 def api_user_id() -> int:
     """The id of the user the token belongs to (inside a token_required view)."""
     return g.api_user.id
@@ -291,6 +320,16 @@ class Text(ma.fields.String):
         return text.strip() if self.strip else text
 
 
+class PatchIn(ma.Schema):
+    """A PATCH body: at least one field to change (a missing or empty body is a 422)."""
+
+    @ma.pre_load
+    def _something_to_change(self, data, **_kwargs):
+        if not data:
+            raise ma.ValidationError("Send at least one field to change.")
+        return data
+
+
 def Id(**kwargs) -> ma.fields.Integer:
     """A positive integer id (floats and strings refused)."""
     return ma.fields.Integer(strict=True, validate=ma.validate.Range(1, MAX_ID), **kwargs)
@@ -327,22 +366,6 @@ def paginate(items: list, page: int, per_page: int) -> dict:
 # -- setup ---------------------------------------------------------------------------------
 
 
-class IdConverter(BaseConverter):
-    """<id:name>: a positive id that fits the database; anything else is a 404."""
-
-    regex = r"\d{1,10}"
-    weight = 50
-
-    def to_python(self, value: str) -> int:
-        number = int(value)
-        if not 1 <= number <= MAX_ID:
-            raise ValidationError()
-        return number
-
-    def to_url(self, value: Any) -> str:
-        return str(int(value))
-
-
 class HandleConverter(BaseConverter):
     """<handle:name>: text that could be a handle (with or without @); anything else is a 404."""
 
@@ -353,7 +376,6 @@ def init_app(app: Flask) -> MutualApi:
     """Register the API (OpenAPI at /api/v1/openapi.json), its resources and its pages."""
     for key, value in CONFIG_DEFAULTS.items():
         app.config.setdefault(key, deepcopy(value))
-    app.url_map.converters["id"] = IdConverter
     app.url_map.converters["handle"] = HandleConverter
     api = MutualApi()
     api.init_app(app)

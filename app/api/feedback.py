@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from app.api.core import api_blueprint, api_user_id, token_required, write_limit
+from app.api.core import api_blueprint, api_user_id, link, links, token_required, write_limit
 from app.api.schemas import FeedbackIn, FeedbackOut, OrderFeedbackOut, ReplyIn
 from app.errors import NotFound
 from app.extensions import db
@@ -14,6 +14,7 @@ bp = api_blueprint("feedback", __name__, "Double-blind feedback between buyer an
 
 
 @bp.route("/orders/<id:order_id>/feedback", methods=["GET"])
+@bp.doc(operationId="getOrderFeedback")
 @token_required("read")
 @bp.response(200, OrderFeedbackOut)
 def show(order_id: int):
@@ -24,6 +25,10 @@ def show(order_id: int):
 
 
 @bp.route("/orders/<id:order_id>/feedback", methods=["POST"])
+@bp.doc(
+    operationId="createFeedback",
+    **links(201, GetFeedback=link("getOrderFeedback", order_id="$request.path.order_id")),
+)
 @token_required("write")
 @write_limit()
 @bp.arguments(FeedbackIn)
@@ -34,6 +39,7 @@ def leave(data, order_id: int):
 
 
 @bp.route("/orders/<id:order_id>/feedback/<id:feedback_id>/reply", methods=["POST"])
+@bp.doc(operationId="replyToFeedback")
 @token_required("write")
 @write_limit()
 @bp.arguments(ReplyIn)

@@ -9,6 +9,8 @@ from flask import request
 from app.api.core import (
     api_blueprint,
     api_user_id,
+    link,
+    links,
     page_of,
     token_optional,
     token_required,
@@ -25,6 +27,9 @@ from app.api.schemas import (
 )
 from app.errors import NotFound, ValidationFailed
 from app.listings import services as listings
+
+NEW_ID = "$response.body#/id"
+ORDER_IT = link("createOrder", body={"listing_id": NEW_ID, "quantity": 1})
 
 bp = api_blueprint("listings", __name__, "Things for sale and the categories they are in.")
 
@@ -43,6 +48,7 @@ def api_field_names():
 
 
 @bp.route("/categories", methods=["GET"])
+@bp.doc(operationId="listCategories")
 @token_optional
 @bp.response(200, CategoryList)
 def categories():
@@ -52,6 +58,7 @@ def categories():
 
 
 @bp.route("/listings", methods=["GET"])
+@bp.doc(operationId="listListings")
 @token_optional
 @bp.arguments(ListingSearchArgs, location="query")
 @bp.response(200, ListingList)
@@ -62,6 +69,16 @@ def search(args):
 
 
 @bp.route("/listings", methods=["POST"])
+@bp.doc(
+    operationId="createListing",
+    **links(
+        201,
+        GetListing=link("getListing", listing_id=NEW_ID),
+        UpdateListing=link("updateListing", listing_id=NEW_ID),
+        AddListingPhotos=link("addListingPhotos", listing_id=NEW_ID),
+        OrderListing=ORDER_IT,
+    ),
+)
 @token_required("write")
 @write_limit()
 @bp.arguments(ListingIn)
@@ -82,6 +99,7 @@ def create(data):
 
 
 @bp.route("/listings/<id:listing_id>", methods=["GET"])
+@bp.doc(operationId="getListing", **links(200, OrderListing=ORDER_IT))
 @token_optional
 @bp.response(200, ListingOut)
 def detail(listing_id: int):
@@ -90,6 +108,7 @@ def detail(listing_id: int):
 
 
 @bp.route("/listings/<id:listing_id>", methods=["PATCH"])
+@bp.doc(operationId="updateListing")
 @token_required("write")
 @write_limit()
 @bp.arguments(ListingPatchIn)
@@ -110,6 +129,7 @@ def update(data, listing_id: int):
 
 
 @bp.route("/listings/<id:listing_id>", methods=["DELETE"])
+@bp.doc(operationId="deleteListing")
 @token_required("write")
 @write_limit()
 @bp.response(204)
@@ -119,6 +139,7 @@ def delete(listing_id: int):
 
 
 @bp.route("/listings/<id:listing_id>/photos", methods=["POST"])
+@bp.doc(operationId="addListingPhotos")
 @token_required("write")
 @write_limit()
 @bp.arguments(PhotosIn, location="files")
@@ -131,6 +152,7 @@ def add_photos(files, listing_id: int):
 
 
 @bp.route("/listings/<id:listing_id>/photos/<id:photo_id>", methods=["DELETE"])
+@bp.doc(operationId="deleteListingPhoto")
 @token_required("write")
 @write_limit()
 @bp.response(204)
@@ -142,6 +164,7 @@ def remove_photo(listing_id: int, photo_id: int):
 
 
 @bp.route("/listings/<id:listing_id>/photos/<id:photo_id>/first", methods=["POST"])
+@bp.doc(operationId="makeListingPhotoFirst")
 @token_required("write")
 @write_limit()
 @bp.response(200, ListingOut)

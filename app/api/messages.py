@@ -12,6 +12,7 @@ INBOX_MAX = 1000
 
 
 @bp.route("/orders/<id:order_id>/messages", methods=["GET"])
+@bp.doc(operationId="listOrderMessages")
 @token_required("read")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, MessageList)
@@ -22,6 +23,7 @@ def thread(args, order_id: int):
 
 
 @bp.route("/orders/<id:order_id>/messages", methods=["POST"])
+@bp.doc(operationId="sendOrderMessage")
 @token_required("write")
 @write_limit()
 @bp.arguments(MessageIn)
@@ -32,6 +34,7 @@ def send(data, order_id: int):
 
 
 @bp.route("/messages", methods=["GET"])
+@bp.doc(operationId="listConversations")
 @token_required("read")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, ConversationList)

@@ -5,13 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.api.core import api_blueprint, api_user_id, page_of, token_required, write_limit
+from app.api.core import (
+    api_blueprint,
+    api_user_id,
+    link,
+    links,
+    page_of,
+    token_required,
+    write_limit,
+)
 from app.api.schemas import USER_ACTIONS, ActionIn, OrderIn, OrderList, OrderListArgs, OrderOut
 from app.orders import services as orders
 from app.orders.models import Order
 
 bp = api_blueprint("orders", __name__, "Purchases and sales, and the steps that complete them.")
 
+ORDER_ID = "$response.body#/id"
+# Which action: one of the order's `actions` (what the caller may do now), chosen by the client.
+NEXT_ACTION = link("takeOrderAction", order_id=ORDER_ID)
 ACTION_PATH = "any(" + ", ".join(USER_ACTIONS) + ")"
 
 
@@ -38,6 +49,17 @@ def order_view(order: Order, user_id: int) -> OrderView:
 
 
 @bp.route("/orders", methods=["POST"])
+@bp.doc(
+    operationId="createOrder",
+    **links(
+        201,
+        GetOrder=link("getOrder", order_id=ORDER_ID),
+        TakeFirstAction=NEXT_ACTION,
+        StartPayment=link("startOrderPayment", order_id=ORDER_ID),
+        SendMessage=link("sendOrderMessage", order_id=ORDER_ID),
+        ListMessages=link("listOrderMessages", order_id=ORDER_ID),
+    ),
+)
 @token_required("write")
 @write_limit()
 @bp.arguments(OrderIn)
@@ -51,6 +73,7 @@ def place(data):
 
 
 @bp.route("/orders", methods=["GET"])
+@bp.doc(operationId="listOrders")
 @token_required("read")
 @bp.arguments(OrderListArgs, location="query")
 @bp.response(200, OrderList)
@@ -74,6 +97,7 @@ def index(args):
 
 
 @bp.route("/orders/<id:order_id>", methods=["GET"])
+@bp.doc(operationId="getOrder", **links(200, TakeFirstAction=NEXT_ACTION))
 @token_required("read")
 @bp.response(200, OrderOut)
 def detail(order_id: int):
@@ -82,6 +106,16 @@ def detail(order_id: int):
 
 
 @bp.route(f"/orders/<id:order_id>/<{ACTION_PATH}:action>", methods=["POST"])
+@bp.doc(
+    operationId="takeOrderAction",
+    **links(
+        200,
+        TakeNextAction=NEXT_ACTION,
+        GetFeedback=link("getOrderFeedback", order_id=ORDER_ID),
+        LeaveFeedback=link("createFeedback", order_id=ORDER_ID),
+        Refund=link("createRefund", order_id=ORDER_ID),
+    ),
+)
 @token_required("write")
 @write_limit()
 @bp.arguments(ActionIn, required=False)

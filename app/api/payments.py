@@ -62,7 +62,10 @@ class RefundIn(ma.Schema):
     reason = Text(
         load_default="",
         validate=validate.Length(max=SHORT_TEXT),
-        metadata={"description": f"optional, at most {REASON_MAX} characters; the buyer sees it."},
+        metadata={
+            "description": f"optional, at most {REASON_MAX} characters; the buyer sees it.",
+            "maxLength": REASON_MAX,
+        },
     )
 
 
@@ -147,6 +150,7 @@ class StatementOut(ma.Schema):
 
 
 @bp.route("/orders/<id:order_id>/payment", methods=["POST"])
+@bp.doc(operationId="startOrderPayment")
 @token_required("write")
 @write_limit()
 @bp.response(200, PaymentStartOut)
@@ -160,6 +164,7 @@ def start_payment(order_id: int):
 
 
 @bp.route("/orders/<id:order_id>/refunds", methods=["POST"])
+@bp.doc(operationId="createRefund")
 @token_required("write")
 @write_limit()
 @bp.arguments(RefundIn)
@@ -178,6 +183,7 @@ def refund(data, order_id: int):
 
 
 @bp.route("/me/statement", methods=["GET"])
+@bp.doc(operationId="getStatement")
 @token_required("read")
 @bp.arguments(StatementArgs, location="query")
 @bp.response(200, StatementOut)

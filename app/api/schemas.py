@@ -12,13 +12,25 @@ from flask import url_for
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
-from app.api.core import Id, PageArgs, Text, list_schema
+from app.accounts import services as accounts
+from app.api.core import Id, PageArgs, PatchIn, Text, list_schema
 from app.api.models import SCOPES
+from app.api.services import NAME_MAX_LENGTH
+from app.listings import services as listings
 from app.listings.models import Condition
+from app.messaging.services import MAX_BODY_LENGTH
+from app.money import MAX_CENTS
 from app.orders import states
+from app.orders.services import MAX_NOTE_LENGTH
+from app.reviews.services import COMMENT_MAX, REPLY_MAX
 
 LONG_TEXT = 20_000  # generous bounds that stop silly payloads; the services set the real limits
 SHORT_TEXT = 1_000
+
+
+def rule(**constraints) -> dict:
+    """The service's rule, stated in the document (the service checks it, with its message)."""
+    return {"metadata": constraints}
 
 
 def _int(**kwargs) -> fields.Integer:
@@ -60,21 +72,52 @@ class UserPrivateOut(UserPublicOut):
     last_login_at = _when()
 
 
+PASSWORD_RULE = rule(minLength=accounts.PASSWORD_MIN_LENGTH, maxLength=accounts.PASSWORD_MAX_LENGTH)
+
+
 class SignupIn(ma.Schema):
-    email = Text(required=True, validate=validate.Length(max=SHORT_TEXT))
-    handle = Text(required=True, validate=validate.Length(max=SHORT_TEXT))
-    password = Text(required=True, strip=False, validate=validate.Length(max=SHORT_TEXT))
+    email = Text(
+        required=True,
+        validate=validate.Length(max=SHORT_TEXT),
+        **rule(maxLength=accounts.EMAIL_MAX_LENGTH, format="email"),
+    )
+    handle = Text(
+        required=True,
+        validate=validate.Length(max=SHORT_TEXT),
+        **rule(
+            minLength=accounts.HANDLE_MIN_LENGTH,
+            maxLength=accounts.HANDLE_MAX_LENGTH,
+            description="letters, digits and _ (stored in lower case)",
+        ),
+    )
+    password = Text(
+        required=True, strip=False, validate=validate.Length(max=SHORT_TEXT), **PASSWORD_RULE
+    )
 
 
-class ProfileIn(ma.Schema):
-    display_name = Text(allow_none=True, validate=validate.Length(max=SHORT_TEXT))
-    bio = Text(allow_none=True, validate=validate.Length(max=LONG_TEXT))
-    location = Text(allow_none=True, validate=validate.Length(max=SHORT_TEXT))
+class ProfileIn(PatchIn):
+    display_name = Text(
+        allow_none=True,
+        validate=validate.Length(max=SHORT_TEXT),
+        **rule(maxLength=accounts.DISPLAY_NAME_MAX_LENGTH),
+    )
+    bio = Text(
+        allow_none=True,
+        validate=validate.Length(max=LONG_TEXT),
+        **rule(maxLength=accounts.BIO_MAX_LENGTH),
+    )
+    location = Text(
+        allow_none=True,
+        validate=validate.Length(max=SHORT_TEXT),
+        **rule(maxLength=accounts.LOCATION_MAX_LENGTH),
+    )
 
 
 class PasswordIn(ma.Schema):
     current_password = Text(required=True, strip=False, validate=validate.Length(max=SHORT_TEXT))
-    new_password = Text(required=True, strip=False, validate=validate.Length(max=SHORT_TEXT))
+    new_password = Text(
+        required=True, strip=False, validate=validate.Length(max=SHORT_TEXT), **PASSWORD_RULE
+    )
 
 
 class AvatarIn(ma.Schema):
@@ -127,7 +170,7 @@ class NewTokenOut(TokenOut):
 class TokenCreateIn(ma.Schema):
     email = Text(required=True, validate=validate.Length(max=SHORT_TEXT))
     password = Text(required=True, strip=False, validate=validate.Length(max=SHORT_TEXT))
-    name = Text(validate=validate.Length(max=SHORT_TEXT))
+    name = Text(validate=validate.Length(max=SHORT_TEXT), **rule(maxLength=NAME_MAX_LENGTH))
     scopes = fields.List(
         fields.String(validate=validate.OneOf(SCOPES)),
         validate=validate.Length(min=1, max=len(SCOPES)),
@@ -180,13 +223,17 @@ class ListingOut(ma.Schema):
 
 
 CONDITIONS = [c.value for c in Condition]
+CATEGORY_RULE = rule(enum=[slug for slug, _name in listings.CATEGORIES])
+TITLE_RULE = rule(minLength=listings.TITLE_MIN, maxLength=listings.TITLE_MAX)
+DESCRIPTION_RULE = rule(maxLength=listings.DESCRIPTION_MAX)
+PRICE_RULE = rule(minimum=0, maximum=MAX_CENTS, description="in minor units (cents)")
 SORTS = ["relevance", "newest", "price_asc", "price_desc"]
 CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Use a three-letter currency code, like USD.")
 
 
 class ListingSearchArgs(PageArgs):
     q = Text(validate=validate.Length(max=SHORT_TEXT))
-    category = Text(validate=validate.Length(max=100))
+    category = Text(validate=validate.Length(max=100), **CATEGORY_RULE)
     min_price_cents = fields.Integer(validate=validate.Range(min=0, max=2**53))
     max_price_cents = fields.Integer(validate=validate.Range(min=0, max=2**53))
     condition = fields.String(validate=validate.OneOf(CONDITIONS))
@@ -194,22 +241,22 @@ class ListingSearchArgs(PageArgs):
 
 
 class ListingIn(ma.Schema):
-    title = Text(required=True, validate=validate.Length(max=SHORT_TEXT))
-    description = Text(load_default="", validate=validate.Length(max=LONG_TEXT))
-    category = Text(required=True, validate=validate.Length(max=100))
+    title = Text(required=True, validate=validate.Length(max=SHORT_TEXT), **TITLE_RULE)
+    description = Text(load_default="", validate=validate.Length(max=LONG_TEXT), **DESCRIPTION_RULE)
+    category = Text(required=True, validate=validate.Length(max=100), **CATEGORY_RULE)
     condition = fields.String(required=True, validate=validate.OneOf(CONDITIONS))
-    price_cents = _int(required=True)
+    price_cents = _int(required=True, **PRICE_RULE)
     currency = fields.String(validate=CURRENCY, metadata={"description": "default: the site's"})
-    quantity = _int(load_default=1)
+    quantity = _int(load_default=1, **rule(minimum=1, maximum=listings.QUANTITY_MAX))
 
 
-class ListingPatchIn(ma.Schema):
-    title = Text(validate=validate.Length(max=SHORT_TEXT))
-    description = Text(validate=validate.Length(max=LONG_TEXT))
-    category = Text(validate=validate.Length(max=100))
+class ListingPatchIn(PatchIn):
+    title = Text(validate=validate.Length(max=SHORT_TEXT), **TITLE_RULE)
+    description = Text(validate=validate.Length(max=LONG_TEXT), **DESCRIPTION_RULE)
+    category = Text(validate=validate.Length(max=100), **CATEGORY_RULE)
     condition = fields.String(validate=validate.OneOf(CONDITIONS))
-    price_cents = _int()
-    quantity = _int()
+    price_cents = _int(**PRICE_RULE)
+    quantity = _int(**rule(minimum=0, maximum=listings.QUANTITY_MAX))
     status = fields.String(
         validate=validate.OneOf(["active", "paused"]),
         metadata={"description": "pause or resume; DELETE removes a listing"},
@@ -280,7 +327,7 @@ class OrderOut(ma.Schema):
 
 class OrderIn(ma.Schema):
     listing_id = Id(required=True)
-    quantity = _int(load_default=1)
+    quantity = _int(load_default=1, **rule(minimum=1, maximum=listings.QUANTITY_MAX))
 
 
 class OrderListArgs(PageArgs):
@@ -292,7 +339,10 @@ class ActionIn(ma.Schema):
     note = Text(
         allow_none=True,
         validate=validate.Length(max=LONG_TEXT),
-        metadata={"description": "for ship: tracking number or how it was handed over"},
+        metadata={
+            "description": "for ship: tracking number or how it was handed over",
+            "maxLength": MAX_NOTE_LENGTH,
+        },
     )
 
 
@@ -343,14 +393,18 @@ class FeedbackIn(ma.Schema):
     rating = fields.String(
         required=True, validate=validate.OneOf(["positive", "neutral", "negative"])
     )
-    comment = Text(load_default="", validate=validate.Length(max=LONG_TEXT))
-    described = _int(allow_none=True)
-    communication = _int(allow_none=True)
-    speed = _int(allow_none=True)
+    comment = Text(
+        load_default="", validate=validate.Length(max=LONG_TEXT), **rule(maxLength=COMMENT_MAX)
+    )
+    described = _int(allow_none=True, **rule(minimum=1, maximum=5))
+    communication = _int(allow_none=True, **rule(minimum=1, maximum=5))
+    speed = _int(allow_none=True, **rule(minimum=1, maximum=5))
 
 
 class ReplyIn(ma.Schema):
-    reply = Text(required=True, validate=validate.Length(max=LONG_TEXT))
+    reply = Text(
+        required=True, validate=validate.Length(max=LONG_TEXT), **rule(maxLength=REPLY_MAX)
+    )
 
 
 class ReceivedFeedbackArgs(PageArgs):
@@ -370,7 +424,9 @@ class MessageOut(ma.Schema):
 
 
 class MessageIn(ma.Schema):
-    body = Text(required=True, validate=validate.Length(max=LONG_TEXT))
+    body = Text(
+        required=True, validate=validate.Length(max=LONG_TEXT), **rule(maxLength=MAX_BODY_LENGTH)
+    )
 
 
 class ConversationOut(ma.Schema):

@@ -9,6 +9,8 @@ from app.accounts.throttle import signup_limit
 from app.api.core import (
     api_blueprint,
     api_user_id,
+    link,
+    links,
     paginate,
     token_optional,
     token_required,
@@ -38,6 +40,14 @@ LISTINGS_MAX = 1000
 
 
 @bp.route("/users", methods=["POST"])
+@bp.doc(
+    operationId="createUser",
+    **links(
+        201,
+        GetUser=link("getUser", handle="$response.body#/handle"),
+        GetReputation=link("getUserReputation", handle="$response.body#/handle"),
+    ),
+)
 @signup_limit()
 @bp.arguments(SignupIn)
 @bp.response(201, UserPublicOut)
@@ -47,6 +57,7 @@ def sign_up(data):
 
 
 @bp.route("/users/me", methods=["GET"])
+@bp.doc(operationId="getMe")
 @token_required("read")
 @bp.response(200, UserPrivateOut)
 def me():
@@ -55,6 +66,7 @@ def me():
 
 
 @bp.route("/users/me", methods=["PATCH"])
+@bp.doc(operationId="updateMe")
 @token_required("write")
 @write_limit()
 @bp.arguments(ProfileIn)
@@ -65,6 +77,7 @@ def update_me(data):
 
 
 @bp.route("/users/me/password", methods=["POST"])
+@bp.doc(operationId="changePassword")
 @token_required("write")
 @write_limit()
 @bp.arguments(PasswordIn)
@@ -91,6 +104,7 @@ def sign_out_everywhere():
 
 
 @bp.route("/users/me/avatar", methods=["PUT"])
+@bp.doc(operationId="setAvatar")
 @token_required("write")
 @write_limit()
 @bp.arguments(AvatarIn, location="files")
@@ -101,6 +115,7 @@ def set_avatar(files):
 
 
 @bp.route("/users/me/avatar", methods=["DELETE"])
+@bp.doc(operationId="removeAvatar")
 @token_required("write")
 @write_limit()
 @bp.response(200, UserPrivateOut)
@@ -110,6 +125,7 @@ def remove_avatar():
 
 
 @bp.route("/users/me/listings", methods=["GET"])
+@bp.doc(operationId="listMyListings")
 @token_required("read")
 @bp.arguments(MyListingsArgs, location="query")
 @bp.response(200, ListingList)
@@ -120,6 +136,7 @@ def my_listings(args):
 
 
 @bp.route("/users/<handle:handle>", methods=["GET"])
+@bp.doc(operationId="getUser")
 @token_optional
 @bp.response(200, UserPublicOut)
 def profile(handle: str):
@@ -128,6 +145,7 @@ def profile(handle: str):
 
 
 @bp.route("/users/<handle:handle>/reputation", methods=["GET"])
+@bp.doc(operationId="getUserReputation")
 @token_optional
 @bp.response(200, ReputationOut)
 def reputation(handle: str):
@@ -136,6 +154,7 @@ def reputation(handle: str):
 
 
 @bp.route("/users/<handle:handle>/feedback", methods=["GET"])
+@bp.doc(operationId="listUserFeedback")
 @token_optional
 @bp.arguments(ReceivedFeedbackArgs, location="query")
 @bp.response(200, FeedbackList)
@@ -147,6 +166,7 @@ def received_feedback(args, handle: str):
 
 
 @bp.route("/users/<handle:handle>/listings", methods=["GET"])
+@bp.doc(operationId="listUserListings")
 @token_optional
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, ListingList)

@@ -12,13 +12,13 @@ from sqlalchemy import Float, Integer, func, literal_column, select, text
 from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
+from app import media
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.listings import photos as photo_files
 from app.listings.models import Category, Condition, Listing, ListingPhoto, ListingStatus
 from app.listings.search import PG_TSVECTOR
 from app.money import MAX_CENTS
-from app.pagination import Page
+from app.pagination import Page, page_number, per_page_count
 
 logger = logging.getLogger(__name__)
 
@@ -46,9 +46,9 @@ SORT_LABELS = {
     "price_asc": "Price: low to high",
     "price_desc": "Price: high to low",
 }
-MAX_PER_PAGE = 100
-MAX_PAGE = 10_000
 MAX_QUERY_CHARS = 200
+# Every photo is kept in two sizes: the whole picture within 1600px, and a 480x360 card crop.
+PHOTO_SIZES = (media.Size("full", 1600, 1600), media.Size("thumb", 480, 360, crop=True))
 MAX_QUERY_TOKENS = 16
 EDITABLE_FIELDS = frozenset(
     {"title", "description", "category_slug", "condition", "price_cents", "quantity"}
@@ -146,8 +146,8 @@ def search_listings(
         raise ValidationFailed("Unknown sort order.", fields={"sort": ["Choose a sort order."]})
     if condition and condition not in {c.value for c in Condition}:
         raise ValidationFailed("Unknown condition.", fields={"condition": ["Choose a condition."]})
-    page = min(MAX_PAGE, max(1, int(page or 1)))
-    per_page = min(MAX_PER_PAGE, max(1, int(per_page or 24)))
+    page = page_number(page)
+    per_page = per_page_count(per_page, 24)
 
     stmt = _buyable(select(Listing))
     if category:
@@ -351,7 +351,7 @@ def remove_photo(photo_id: int, editor_id: int) -> None:
     for position, other in enumerate(listing.photos):
         other.position = position
     db.session.commit()
-    photo_files.delete_files(current_app.config["UPLOAD_DIR"], paths)
+    media.delete_files(current_app.config["UPLOAD_DIR"], paths)
     logger.info("photo %s removed from listing %s", photo_id, listing.id)
 
 
@@ -463,41 +463,40 @@ def _real_uploads(files: Iterable[FileStorage] | None) -> list[FileStorage]:
     return [f for f in (files or ()) if f is not None and (f.filename or "").strip()]
 
 
-def _process_all(uploads: list[FileStorage]) -> tuple[list[photo_files.ProcessedPhoto], list[str]]:
+def _process_all(uploads: list[FileStorage]) -> tuple[list[list[media.Rendition]], list[str]]:
     processed, errors = [], []
     max_bytes = int(current_app.config["MAX_PHOTO_BYTES"])
     for upload in uploads:
         try:
-            processed.append(photo_files.process(upload, max_bytes=max_bytes))
-        except photo_files.PhotoRejected as rejected:
+            processed.append(media.process(upload, PHOTO_SIZES, max_bytes=max_bytes))
+        except media.ImageRejected as rejected:
             errors.append(str(rejected))
     return processed, errors
 
 
-def _store_photos(
-    listing: Listing, processed: list[photo_files.ProcessedPhoto]
-) -> list[ListingPhoto]:
+def _store_photos(listing: Listing, processed: list[list[media.Rendition]]) -> list[ListingPhoto]:
     """Write the files, add the rows and commit; on failure remove the files again."""
     upload_dir = current_app.config["UPLOAD_DIR"]
     start = max((p.position for p in listing.photos), default=-1) + 1
     written: list[str] = []
     rows: list[ListingPhoto] = []
     try:
-        for offset, item in enumerate(processed):
-            image_path, thumb_path = photo_files.save(upload_dir, listing.id, item)
-            written += [image_path, thumb_path]
+        for offset, renditions in enumerate(processed):
+            paths = media.store(upload_dir, f"listings/{int(listing.id)}", renditions)
+            written += paths.values()
+            full = renditions[0]
             row = ListingPhoto(
                 position=start + offset,
-                image_path=image_path,
-                thumb_path=thumb_path,
-                width=item.width,
-                height=item.height,
+                image_path=paths["full"],
+                thumb_path=paths["thumb"],
+                width=full.width,
+                height=full.height,
             )
             listing.photos.append(row)
             rows.append(row)
         db.session.commit()
     except BaseException:
         db.session.rollback()
-        photo_files.delete_files(upload_dir, written)
+        media.delete_files(upload_dir, written)
         raise
     return rows

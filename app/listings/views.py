@@ -20,6 +20,7 @@ from app.listings import services
 from app.listings.forms import BrowseForm, EditListingForm, NewListingForm, PhotoUploadForm
 from app.listings.models import ListingStatus
 from app.money import minor_per_major
+from app.pagination import page_number
 from app.reviews.services import reputation_summary
 
 bp = Blueprint("listings", __name__)
@@ -32,9 +33,10 @@ MY_TABS = (("all", "All"), ("active", "Active"), ("sold_out", "Sold out"), ("pau
 def browse():
     form = BrowseForm(formdata=request.args)
     form.validate()
-    page = request.args.get("page", default=1, type=int)
     results = services.search_listings(
-        **form.filters(), page=max(1, page), per_page=current_app.config["LISTINGS_PER_PAGE"]
+        **form.filters(),
+        page=page_number(request.args.get("page")),
+        per_page=current_app.config["LISTINGS_PER_PAGE"],
     )
     problems = [error for field in form for error in field.errors]
     return render_template("listings/browse.html", form=form, results=results, problems=problems)

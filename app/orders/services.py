@@ -269,7 +269,7 @@ def orders_for(
     """One page of the user's purchases (role 'buyer'), sales ('seller') or both (None), latest
     activity first, optionally in one state, parties loaded (and the history, with_events).
     Returns app.pagination.Page."""
-    from app.pagination import Page
+    from app.pagination import Page, page_number
 
     if role is None:
         query = select(Order).where(or_(Order.buyer_id == user_id, Order.seller_id == user_id))
@@ -279,7 +279,7 @@ def orders_for(
     if state in states.STATES:
         query = query.where(Order.state == state)
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = max(1, page)
+    page = page_number(page)
     loads = [joinedload(Order.buyer), joinedload(Order.seller)]
     if with_events:
         loads.append(selectinload(Order.events).selectinload(OrderEvent.actor))

@@ -11,6 +11,7 @@ from app.orders import states
 from app.orders.forms import PlaceOrderForm
 from app.orders.pages import action_form, render_order_page
 from app.orders.services import order_counts, orders_for, place_order, transition
+from app.pagination import page_number
 from app.payments.services import settles_in_person
 
 bp = Blueprint("orders", __name__)
@@ -56,8 +57,9 @@ def index():
     state = request.args.get("state") or None
     if state not in states.STATES:
         state = None
-    page_number = request.args.get("page", 1, type=int) or 1
-    page = orders_for(current_user.id, TABS[tab], state=state, page=page_number)
+    page = orders_for(
+        current_user.id, TABS[tab], state=state, page=page_number(request.args.get("page"))
+    )
     return render_template(
         "orders/index.html",
         tab=tab,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
+from app.pagination import page_number
 from app.payments import ledger, operations
 from app.payments.fees import platform_fee_cents
 from app.payments.models import (
@@ -623,7 +624,7 @@ def statement_for(user_id: int, page: int = 1, per_page: int = 50) -> Statement:
     the user's side (+ came to them, - left them): what they paid and got back as a buyer;
     as a seller, what they received in person and gave back, or by card the buyer's payment
     held by the site, the proceeds credited after the fee and the payouts."""
-    page = max(1, int(page))
+    page = page_number(page)
     per_page = max(1, min(int(per_page), 200))
     own_accounts = select(LedgerAccount.id).where(LedgerAccount.user_id == user_id)
     as_party = select(Payment.id).where(

@@ -20,6 +20,7 @@ from flask_login import current_user, login_required
 from app.errors import DomainError, ValidationFailed
 from app.extensions import csrf, db
 from app.money import format_money, parse_money
+from app.pagination import page_number
 from app.payments import operations, services, webhooks
 from app.payments.forms import EmptyForm, RefundForm
 from app.payments.providers import get_provider
@@ -123,8 +124,7 @@ def _refund_done(op) -> str:
 @bp.get("/me/statement")
 @login_required
 def statement():
-    page = request.args.get("page", 1, type=int) or 1
-    data = services.statement_for(current_user.id, page=page)
+    data = services.statement_for(current_user.id, page=page_number(request.args.get("page")))
     return render_template("payments/statement.html", statement=data)
 
 

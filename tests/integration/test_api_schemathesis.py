@@ -8,18 +8,20 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import response_schema_conformance
 
 from app import create_app
 from app.messaging import services as messaging
+from app.orders.states import TRANSITIONS
 from app.reviews import services as reviews
 from config import TestConfig
 from tests.factories import ListingFactory, UserFactory
 from tests.integration.api_support import COMPLETE, bearer, order_between
 
 CHECKS = [not_a_server_error, response_schema_conformance]
+ACTION_ACTORS = {action: rule.actor for (_state, action), rule in TRANSITIONS.items()}
 MAX_EXAMPLES = 10
 
 
@@ -60,3 +62,52 @@ def test_api_operation_conforms_to_its_openapi_document(app, auth_headers, metho
         case.call_and_validate(headers=auth_headers, checks=CHECKS)
 
     check()
+
+
+# -- stateful: follow the document's links (create listing -> order it -> act -> feedback) ---
+
+SELLER_OPERATIONS = {"createListing", "updateListing", "addListingPhotos", "getListing"}
+FLOW_OPERATIONS = SELLER_OPERATIONS | {
+    "createOrder",
+    "getOrder",
+    "takeOrderAction",
+    "startOrderPayment",
+    "createRefund",
+    "getOrderFeedback",
+    "createFeedback",
+    "listOrderMessages",
+    "sendOrderMessage",
+}
+STATEFUL_SETTINGS = settings(
+    max_examples=15,
+    stateful_step_count=6,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+    phases=[Phase.generate],
+)
+
+
+def test_api_links_hold_up_under_stateful_testing(app):
+    """Schemathesis chains real calls through the OpenAPI links; the seller lists, the buyer
+    orders, each order action is taken by the party the state machine names."""
+    seller, buyer = UserFactory(handle="linkseller"), UserFactory(handle="linkbuyer")
+    tokens = {"seller": bearer(seller), "buyer": bearer(buyer)}
+    schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    base = schema.include(operation_id=sorted(FLOW_OPERATIONS)).as_state_machine()
+    assert base.bundles, "the document has no links to follow"
+
+    class Marketplace(base):
+        def before_call(self, case):
+            operation_id = case.operation.definition.raw.get("operationId")
+            role = "buyer"
+            if operation_id in SELLER_OPERATIONS:
+                role = "seller"
+            elif operation_id == "takeOrderAction":
+                actor = ACTION_ACTORS.get((case.path_parameters or {}).get("action"))
+                role = "seller" if actor == "seller" else "buyer"
+            case.headers = {**(case.headers or {}), **tokens[role]}
+
+        def validate_response(self, response, case, **kwargs):
+            case.validate_response(response, checks=CHECKS)
+
+    Marketplace.run(settings=STATEFUL_SETTINGS)

@@ -89,7 +89,7 @@ def test_add_photo_rejects_files_over_the_size_limit(app):
     assert len(big) > 20_000
     with pytest.raises(ValidationFailed) as caught:
         services.add_photo(listing.id, listing.seller_id, upload(big, filename="big.jpg"))
-    assert "big.jpg is larger than" in caught.value.fields["photos"][0]
+    assert "big.jpg is too large: the limit is 19 KB." in caught.value.fields["photos"][0]
 
 
 def test_the_ninth_photo_is_refused(app, make_client):
