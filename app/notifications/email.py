@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import current_app
 from flask_mailman import EmailMessage
 
 SUBJECT_MAX = 90
@@ -16,6 +16,11 @@ def _subject(text: str) -> str:
 
 def _site_url() -> str:
     return current_app.config["SITE_URL"].rstrip("/")
+
+
+def render_template(name: str, **context) -> str:
+    """Render an email template: no request, so none of the pages' context processors."""
+    return current_app.jinja_env.get_template(name).render(**context)
 
 
 def send_notification(user, notification) -> None:

@@ -170,5 +170,5 @@ def test_a_request_delivers_the_events_it_committed_before_answering(
         events.unregister_consumer("message.sent", f"{HERE}:steady")
     assert response.status_code in (302, 303)
     sent = db.session.scalar(select(DomainEvent).where(DomainEvent.name == "message.sent"))
-    assert CALLS == [("steady", sent.id)]
+    assert list(CALLS) == [("steady", sent.id)]
     assert {r.status for r in _deliveries(sent.id).values()} == {"delivered"}
