@@ -172,3 +172,39 @@ def test_a_request_delivers_the_events_it_committed_before_answering(
     sent = db.session.scalar(select(DomainEvent).where(DomainEvent.name == "message.sent"))
     assert list(CALLS) == [("steady", sent.id)]
     assert {r.status for r in _deliveries(sent.id).values()} == {"delivered"}
+
+
+def test_every_order_step_records_order_action_in_the_same_unit_of_work(order, buyer, seller):
+    from app.orders.services import transition
+
+    transition(order.id, "mark_paid", seller.id)
+    transition(order.id, "ship", seller.id, "Tracking 123")
+    transition(order.id, "confirm_delivery", buyer.id)
+    recorded = db.session.scalars(
+        select(DomainEvent)
+        .where(DomainEvent.subject_kind == "order", DomainEvent.subject_id == order.id)
+        .order_by(DomainEvent.id)
+    ).all()
+    assert [(e.name, e.payload.get("to_state")) for e in recorded] == [
+        ("order.placed", None),
+        ("order.mark_paid", "paid"),
+        ("order.ship", "shipped"),
+        ("order.confirm_delivery", "delivered"),
+        ("order.complete", "completed"),
+    ]
+    assert recorded[2].payload["note"] == "Tracking 123"
+    assert [e.actor_id for e in recorded] == [buyer.id, seller.id, seller.id, buyer.id, None]
+    events.deliver_committed()  # the completion opens the feedback window
+    assert db.session.scalar(select(DomainEvent.name).order_by(DomainEvent.id.desc())) == (
+        "feedback.due"
+    )
+
+
+def test_a_refused_step_records_no_event(order, buyer):
+    from app.errors import Forbidden
+    from app.orders.services import transition
+
+    with pytest.raises(Forbidden):
+        transition(order.id, "mark_paid", buyer.id)
+    db.session.rollback()
+    assert db.session.scalars(select(DomainEvent.name)).all() == ["order.placed"]
