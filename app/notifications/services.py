@@ -44,6 +44,7 @@ CHANNEL_LABELS = {
 DEFAULT_CHANNEL = "app"
 DIGEST_INTERVAL = timedelta(days=1)
 TEXT_MAX = 300
+MAX_PAGE = 100_000
 
 
 def unread_count(user_id: int) -> int:
@@ -66,7 +67,7 @@ def notifications_for(
     if unread_only:
         query = query.where(Notification.read_at.is_(None))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    page = max(1, page)
+    page = min(max(1, page), MAX_PAGE)  # past the last page is empty, never an overflow
     items = list(
         db.session.scalars(
             query.order_by(Notification.created_at.desc(), Notification.id.desc())

@@ -351,3 +351,10 @@ def test_api_operations_have_stable_operation_ids(client):
         ("get", "/api/v1/notification_preferences"): "getNotificationPreferences",
         ("put", "/api/v1/notification_preferences"): "setNotificationPreferences",
     }
+
+
+@pytest.mark.parametrize("page", ["0", "-3", "abc", "99999999999999999999"])
+def test_the_list_answers_any_page_number_without_an_error(make_client, buyer, page):
+    response = make_client(buyer).get(f"/notifications?page={page}")
+    assert response.status_code == 200
+    assert "No notifications yet" in response.text
