@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField
+from wtforms.fields.choices import SelectChoice
 
 from app.notifications.models import CHANNELS
 from app.notifications.services import CHANNEL_LABELS, KINDS
@@ -19,7 +20,7 @@ def preferences_form(current: dict[str, str], formdata=None) -> FlaskForm:
     class PreferencesForm(FlaskForm):
         pass
 
-    choices = [(channel, CHANNEL_LABELS[channel]) for channel in CHANNELS]
+    choices = [SelectChoice(channel, CHANNEL_LABELS[channel]) for channel in CHANNELS]
     for kind, label in KINDS.items():
         setattr(PreferencesForm, kind, RadioField(label, choices=choices, default=current[kind]))
     return PreferencesForm(formdata=formdata) if formdata is not None else PreferencesForm()
