@@ -33,6 +33,22 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     SITE_NAME = os.environ.get("SITE_NAME", "Mutual")
     SITE_CURRENCY = os.environ.get("SITE_CURRENCY", "USD").upper()
+    # Where the site is reached from outside: the links in emails start with it.
+    SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+
+    # Email (Flask-Mailman): "console" prints each message (no mail server needed), "file"
+    # writes them under MAIL_FILE_PATH, "smtp" sends through MAIL_SERVER (the default once
+    # MAIL_SERVER is set), "locmem" keeps them in memory (tests).
+    MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp" if MAIL_SERVER else "console")
+    MAIL_PORT = _int("MAIL_PORT", 587)
+    MAIL_USERNAME = os.environ.get("MAIL_USERNAME") or None
+    MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD") or None
+    MAIL_USE_TLS = _bool("MAIL_USE_TLS", True)
+    MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
+    MAIL_TIMEOUT = _int("MAIL_TIMEOUT", 10)
+    MAIL_FILE_PATH = os.environ.get("MAIL_FILE_PATH", str(INSTANCE_DIR / "mail"))
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "Mutual <noreply@localhost>")
 
     PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "manual")
     STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
@@ -123,6 +139,8 @@ class TestConfig(Config):
     DEMO_DATA_ON_FIRST_START = False
     REPUTATION_MIN_GAP_SECONDS = 0
     SERVER_NAME = None
+    MAIL_BACKEND = "locmem"
+    SITE_URL = "http://mutual.test"
 
 
 class ProductionConfig(Config):

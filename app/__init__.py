@@ -20,6 +20,7 @@ BLUEPRINT_MODULES = (
     "app.reviews.views",
     "app.messaging.views",
     "app.payments.views",
+    "app.notifications.views",
 )
 
 MODEL_MODULES = (
@@ -30,6 +31,8 @@ MODEL_MODULES = (
     "app.messaging.models",
     "app.api.models",
     "app.payments.models",
+    "app.transactions.events",
+    "app.notifications.models",
 )
 
 
@@ -45,7 +48,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     os.makedirs(app.config["UPLOAD_DIR"], exist_ok=True)
     _configure_proxies(app)
 
-    from app.extensions import csrf, db, limiter, login_manager, migrate
+    from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 
     for module in MODEL_MODULES:
         importlib.import_module(module)
@@ -60,6 +63,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     limiter.init_app(app)
+    mail.init_app(app)
     _configure_sqlite(app)
 
     from app.errors import register_error_handlers
@@ -80,6 +84,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
     payments_cli.init_app(app)
+    importlib.import_module("app.transactions.events").init_app(app)  # consumers after commit
     _configure_logging(app)
     _configure_security_headers(app)
     return app

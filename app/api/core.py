@@ -35,6 +35,7 @@ RESOURCE_MODULES = (
     "app.api.payments",
     "app.api.feedback",
     "app.api.messages",
+    "app.api.notifications",
 )
 
 

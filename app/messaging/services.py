@@ -13,7 +13,8 @@ from app.errors import ValidationFailed
 from app.extensions import db
 from app.messaging.models import Message
 from app.orders.models import Order
-from app.orders.services import get_order_for
+from app.orders.services import event_payload, get_order_for
+from app.transactions.events import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,17 @@ def send_message(order_id: int, sender_id: int, body: str) -> Message:
     )
     db.session.add(message)
     order.updated_at = now  # a new message is activity: the order rises in both lists
+    db.session.flush()
+    record_event(
+        "message.sent",
+        subject_kind="order",
+        subject_id=order.id,
+        actor_id=sender_id,
+        payload=event_payload(order)
+        | {"path": f"/orders/{order.id}#messages", "message_id": message.id}
+        | {"recipient_id": recipient_id, "excerpt": body[:140]},
+        now=now,
+    )
     db.session.commit()
     logger.info("message %s on order %s", message.id, order.id)
     return message

@@ -15,6 +15,7 @@ from app.extensions import db
 from app.listings.models import Listing, ListingStatus
 from app.orders import states
 from app.orders.models import Order, OrderEvent
+from app.transactions.events import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -81,10 +82,11 @@ def place_order(buyer_id: int, listing_id: int, quantity: int) -> Order:
         state=states.PENDING_PAYMENT,
     )
     db.session.add(order)
+    db.session.flush()
+    _record(order, "placed", buyer_id)
     if order.is_free:
         # A giveaway: nothing to pay, so the system takes it past payment in the same unit of
         # work. No payment, no provider call, no ledger entry (see app.payments.services).
-        db.session.flush()
         action = "nothing_to_pay"
         _apply(order, action, states.TRANSITIONS[(order.state, action)], None, None, utcnow())
     db.session.commit()
@@ -207,9 +209,35 @@ def _apply(
             created_at=now,
         )
     )
+    _record(order, action, actor_id, now, from_state=from_state, to_state=rule.to, note=note)
     _payment_side_effects(order, action, from_state, now)
     if rule.to == states.CANCELLED:
         _return_stock(order)
+
+
+def _record(order: Order, what: str, actor_id: int | None, now=None, **details) -> None:
+    """Record `order.<what>` with what its followers need, so none of them reads the order."""
+    record_event(
+        f"order.{what}",
+        subject_kind="order",
+        subject_id=order.id,
+        actor_id=actor_id,
+        payload=event_payload(order) | details,
+        now=now,
+    )
+
+
+def event_payload(order: Order) -> dict:
+    """What every order event carries: the parties, the title, the amount and its page."""
+    return {
+        "title": order.title,
+        "path": f"/orders/{order.id}",
+        "buyer_id": order.buyer_id,
+        "seller_id": order.seller_id,
+        "quantity": order.quantity,
+        "total_cents": order.total_cents,
+        "currency": order.currency,
+    }
 
 
 def _payment_side_effects(order: Order, action: str, from_state: str, now: datetime) -> None:

@@ -532,6 +532,7 @@ def refund_order(
         raise ValidationFailed(message, fields={"amount": [message]})
     payment = payments[0]
     op = _decide_refund(payment, amount_cents, reason=reason or "Partial refund")
+    _record_refund(order, actor_id, amount_cents)
     db.session.commit()
     return operations.run(op.id)
 
@@ -970,3 +971,17 @@ def reconcile() -> ReconcileReport:
                     f"we recorded {payment.captured_cents}"
                 )
     return report
+
+
+def _record_refund(order, actor_id: int, amount_cents: int) -> None:
+    """Record `order.refunded` in the refund's unit of work, for those who follow orders."""
+    from app.orders.services import event_payload
+    from app.transactions.events import record_event
+
+    record_event(
+        "order.refunded",
+        subject_kind="order",
+        subject_id=order.id,
+        actor_id=actor_id,
+        payload=event_payload(order) | {"amount_cents": amount_cents},
+    )

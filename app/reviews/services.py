@@ -23,6 +23,7 @@ from app.extensions import db
 from app.orders.models import Order
 from app.reviews import reputation
 from app.reviews.models import RATINGS, Feedback
+from app.transactions.events import DomainEvent, record_event
 
 logger = logging.getLogger(__name__)
 
@@ -174,6 +175,7 @@ def leave_feedback(
             feedback.revealed_at = now
             if other.revealed_at is None:
                 other.revealed_at = now
+            _record_reveals([order], now)
         db.session.commit()
     except IntegrityError:
         # Two submissions from the same author raced past the check: the UNIQUE constraint won.
@@ -293,6 +295,11 @@ def reveal_expired(now: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     revealed = result.rowcount
+    if revealed:
+        orders = select(Order).where(
+            Order.id.in_(select(Feedback.order_id).where(Feedback.revealed_at == now))
+        )
+        _record_reveals(db.session.scalars(orders.order_by(Order.id)), now)
     db.session.commit()
     if revealed:
         logger.info("revealed %s feedback after their window closed", revealed)
@@ -301,3 +308,35 @@ def reveal_expired(now: datetime) -> int:
         )
         reputation.refresh_after_reveal({user_id for pair in parties for user_id in pair}, now)
     return revealed
+
+
+def _record_reveals(orders, now: datetime) -> None:
+    """Record `feedback.revealed` for each order whose feedback both parties may now see."""
+    from app.orders.services import event_payload
+
+    for order in orders:
+        record_event(
+            "feedback.revealed",
+            subject_kind="order",
+            subject_id=order.id,
+            actor_id=None,
+            payload=event_payload(order) | {"path": f"/orders/{order.id}#feedback"},
+            now=now,
+        )
+
+
+def open_feedback_window(event: DomainEvent) -> None:
+    """Event consumer (order.complete, order.auto_complete): the feedback window of a completed
+    order opens; record `feedback.due` for both parties, with when it closes."""
+    days = current_app.config["FEEDBACK_WINDOW_DAYS"]
+    record_event(
+        "feedback.due",
+        subject_kind=event.subject_kind,
+        subject_id=event.subject_id,
+        actor_id=None,
+        payload=event.payload
+        | {
+            "path": f"/orders/{event.subject_id}#feedback",
+            "closes_at": (event.created_at + timedelta(days=days)).isoformat(),
+        },
+    )

@@ -2,6 +2,7 @@
 
 Every page is requested once over a realistic marketplace and once after the marketplace has
 doubled; the number of statements must not grow (no N+1) and must stay under a ceiling.
+Signed-in pages count one statement more for the bell's unread count in the header.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from app.messaging.services import send_message
 from app.orders.services import place_order, transition
 from app.reviews.reputation import recompute_all
 from app.reviews.services import leave_feedback
+from app.transactions import events
 from tests.factories import ListingFactory, UserFactory, category
 
 LISTINGS_PER_BATCH = 15
@@ -89,6 +91,7 @@ class Market:
             send_message(self.first_order_id, self.alice.id, f"Still happy, batch {self.batches}.")
             send_message(self.first_order_id, self.bob.id, "Glad to hear it.")
         recompute_all()
+        events.deliver_committed()  # notifications grow with the market
 
     def _order(self, buyer_id: int, listing, plan: str) -> None:
         order = place_order(buyer_id, listing.id, 1)
@@ -156,22 +159,24 @@ NEW = "Walnut desk lamp 2-"  # a title from the second batch
 PAGES = [
     ("home", None, lambda m: "/", NEW, 5),
     # Signed in: one statement checks the session key (it used to hide in the identity map when
-    # the viewer was among the sellers on the page).
-    ("home signed in", "alice", lambda m: "/", NEW, 7),
+    # the viewer was among the sellers on the page), one counts unread notifications.
+    ("home signed in", "alice", lambda m: "/", NEW, 8),
     ("browse", None, lambda m: "/listings", NEW, 5),
     ("browse search", None, lambda m: "/listings?q=lamp", NEW, 5),
     ("listing detail", None, lambda m: f"/listings/{m.first_listing_id}", NEW, 5),
     ("public profile", None, lambda m: "/u/bob", NEW, 8),
-    ("purchases", "alice", lambda m: "/orders?tab=purchases", NEW, 6),
-    ("sales", "alice", lambda m: "/orders?tab=sales", NEW, 6),
-    ("order detail", "alice", lambda m: f"/orders/{m.first_order_id}", "batch 2", 12),
-    ("inbox", "alice", lambda m: "/messages", NEW, 5),
-    ("statement", "alice", lambda m: "/me/statement", None, 10),
+    ("purchases", "alice", lambda m: "/orders?tab=purchases", NEW, 7),
+    ("sales", "alice", lambda m: "/orders?tab=sales", NEW, 7),
+    ("order detail", "alice", lambda m: f"/orders/{m.first_order_id}", "batch 2", 13),
+    ("inbox", "alice", lambda m: "/messages", NEW, 6),
+    ("statement", "alice", lambda m: "/me/statement", None, 11),
+    ("notifications", "alice", lambda m: "/notifications", NEW, 7),
 ]
 API_PAGES = [
     ("api listings", lambda m: "/api/v1/listings", 6),
     ("api listings search", lambda m: "/api/v1/listings?q=lamp", 6),
     ("api orders", lambda m: "/api/v1/orders", 6),
+    ("api notifications", lambda m: "/api/v1/notifications", 6),
 ]
 
 

@@ -1,0 +1,1 @@
+"""The platform every kind of transaction shares: recorded domain events (an outbox)."""
