@@ -31,6 +31,7 @@ RESOURCE_MODULES = (
     "app.api.payments",
     "app.api.feedback",
     "app.api.messages",
+    "app.api.conversations",
 )
 
 MAX_ID = 2**31 - 1  # ids past a 32-bit integer do not exist and would overflow some databases

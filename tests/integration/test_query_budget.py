@@ -86,8 +86,10 @@ class Market:
                 buyer = self.alice
             self._order(buyer.id, listing, plan)
         if self.first_order_id is not None:  # the first order's thread grows too
-            send_message(self.first_order_id, self.alice.id, f"Still happy, batch {self.batches}.")
-            send_message(self.first_order_id, self.bob.id, "Glad to hear it.")
+            send_message(
+                "order", self.first_order_id, self.alice.id, f"Still happy, batch {self.batches}."
+            )
+            send_message("order", self.first_order_id, self.bob.id, "Glad to hear it.")
         recompute_all()
 
     def _order(self, buyer_id: int, listing, plan: str) -> None:
@@ -97,8 +99,8 @@ class Market:
             self.bob.id,
         }:
             self.first_order_id = order.id
-        send_message(order.id, buyer_id, "Hi! Is this still available?")
-        send_message(order.id, listing.seller_id, "Yes, thanks for buying!")
+        send_message("order", order.id, buyer_id, "Hi! Is this still available?")
+        send_message("order", order.id, listing.seller_id, "Yes, thanks for buying!")
         for action in STEPS[plan]:
             actor = listing.seller_id if action in ("mark_paid", "ship") else buyer_id
             transition(order.id, action, actor)
