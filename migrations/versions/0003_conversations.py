@@ -90,7 +90,8 @@ MOVE_UP = (
     # One conversation per order that has messages, titled by the order's snapshot title.
     "INSERT INTO conversations (subject_kind, subject_id, title, created_at, last_message_at) "
     "SELECT 'order', o.id, o.title, MIN(m.created_at), MAX(m.created_at) "
-    "FROM messages m JOIN orders o ON o.id = m.order_id GROUP BY o.id, o.title",
+    "FROM messages m JOIN orders o ON o.id = m.order_id GROUP BY o.id, o.title "
+    "ORDER BY MIN(m.id)",
     "UPDATE messages SET conversation_id = (SELECT c.id FROM conversations c "
     "WHERE c.subject_kind = 'order' AND c.subject_id = messages.order_id)",
     # Buyer and seller; each one's marker sits just before the first message still unread to
