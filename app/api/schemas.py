@@ -12,7 +12,7 @@ from flask import url_for
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
-from app.api.core import Id, PageArgs, Text, list_schema
+from app.api.core import MAX_ID, Id, PageArgs, Text, list_schema
 from app.api.models import SCOPES
 from app.listings.models import Condition
 from app.orders import states
@@ -434,8 +434,11 @@ class ConversationDetailOut(ConversationBaseOut):
 
 
 class ConversationArgs(ma.Schema):
-    limit = _int(load_default=50, validate=validate.Range(1, 100))
-    before_id = Id(metadata={"description": "only messages older than this one"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
+    before_id = fields.Integer(
+        validate=validate.Range(1, MAX_ID),
+        metadata={"description": "only messages older than this one"},
+    )
 
 
 ListingList = list_schema(ListingOut, "ListingList")

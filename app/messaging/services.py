@@ -104,6 +104,7 @@ def send_message(subject_kind: str, subject_id: int, sender_id: int, body: str) 
         except IntegrityError:
             # Somebody started the same conversation at this very moment: use theirs.
             db.session.rollback()
+            logger.info("conversation about %s %s began twice at once", subject_kind, subject_id)
             if attempt:
                 raise
             continue

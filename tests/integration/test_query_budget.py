@@ -165,13 +165,15 @@ PAGES = [
     ("purchases", "alice", lambda m: "/orders?tab=purchases", NEW, 6),
     ("sales", "alice", lambda m: "/orders?tab=sales", NEW, 6),
     ("order detail", "alice", lambda m: f"/orders/{m.first_order_id}", "batch 2", 12),
-    ("inbox", "alice", lambda m: "/messages", NEW, 5),
+    ("inbox", "alice", lambda m: "/messages", NEW, 4),
     ("statement", "alice", lambda m: "/me/statement", None, 10),
 ]
 API_PAGES = [
     ("api listings", lambda m: "/api/v1/listings", 6),
     ("api listings search", lambda m: "/api/v1/listings?q=lamp", 6),
     ("api orders", lambda m: "/api/v1/orders", 6),
+    ("api conversations", lambda m: "/api/v1/conversations", 5),
+    ("api order messages inbox", lambda m: "/api/v1/messages", 4),
 ]
 
 
