@@ -129,12 +129,11 @@ def _post(conversation: Conversation, sender_id: int, body: str) -> Message:
         update(Conversation)
         .where(Conversation.id == conversation.id)
         .values(last_message_at=now)
-        .execution_options(synchronize_session=False)
+        .execution_options(synchronize_session="evaluate")
     )
     message = Message(conversation_id=conversation.id, sender_id=sender_id, body=body)
     message.created_at = now
     db.session.add(message)
-    conversation.last_message_at = now
     subject_had_activity(conversation.subject_kind, conversation.subject_id, now)
     db.session.flush()
     db.session.commit()
@@ -184,7 +183,9 @@ def _note_read_times(messages: list[Message], markers: list[ConversationParticip
         if message.sender_id == viewer_id:
             others = [mark for user_id, mark in seen.items() if user_id != viewer_id]
             done = others and all(up_to >= message.id for up_to, _at in others)
-            message.read_at = max(at for _up_to, at in others if at) if done else None
+            message.read_at = (
+                max((at for _up_to, at in others if at), default=None) if done else None
+            )
         else:
             up_to, at = seen.get(viewer_id, (0, None))
             message.read_at = at if up_to >= message.id else None
