@@ -133,3 +133,13 @@ def test_inbox_shows_only_my_conversations(make_client, order, buyer, stranger, 
 def test_empty_inbox_explains_where_messages_come_from(make_client, buyer):
     page = make_client(buyer).get("/messages").get_data(as_text=True)
     assert "No messages yet" in page
+
+
+def test_a_message_moves_its_order_to_the_top_of_both_parties_lists(order, buyer, seller):
+    from app.orders.services import orders_for
+
+    newer = place_order(buyer.id, ListingFactory(seller=seller, title="Oak stool").id, 1)
+    assert [o.id for o in orders_for(buyer.id, "buyer").items] == [newer.id, order.id]
+    send_message("order", order.id, seller.id, "Your lamp is packed")
+    assert [o.id for o in orders_for(buyer.id, "buyer").items] == [order.id, newer.id]
+    assert [o.id for o in orders_for(seller.id, "seller").items] == [order.id, newer.id]
