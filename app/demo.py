@@ -21,8 +21,9 @@ from app.extensions import db
 from app.listings import services as listing_services
 from app.listings.models import Condition, Listing
 from app.messaging import services as messaging
-from app.messaging.models import Message
+from app.messaging.models import Conversation, Message
 from app.orders import services as orders
+from app.orders.conversation import KIND as ORDER
 from app.orders.models import Order, OrderEvent
 from app.reviews import services as reviews
 from app.reviews.models import Feedback
@@ -269,10 +270,24 @@ def _age_order(order_id: int, started_days_ago: float, rng: random.Random) -> No
         if column:
             setattr(order, column, at)
     order.updated_at = at
-    for n, message in enumerate(
-        db.session.scalars(select(Message).where(Message.order_id == order_id))
-    ):
-        message.created_at = start + timedelta(minutes=5 + 40 * n)
+    conversation = db.session.scalar(
+        select(Conversation).where(
+            Conversation.subject_kind == ORDER, Conversation.subject_id == order_id
+        )
+    )
+    if conversation is not None:
+        conversation.created_at = start
+        for person in conversation.participants:
+            person.joined_at = start
+        for n, message in enumerate(
+            db.session.scalars(
+                select(Message)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(Message.id)
+            )
+        ):
+            message.created_at = start + timedelta(minutes=5 + 40 * n)
+            conversation.last_message_at = message.created_at
     for feedback in db.session.scalars(select(Feedback).where(Feedback.order_id == order_id)):
         feedback.created_at = min(at + timedelta(hours=rng.uniform(2, 30)), utcnow())
         if feedback.revealed_at is not None:
@@ -349,8 +364,10 @@ def seed_demo(users: int = 30, listings: int = 200, seed: int = 7) -> dict[str, 
         buyer = rng.choice([p for p in people if p.id != listing.seller_id])
         order = orders.place_order(buyer.id, listing.id, 1)
         order_count += 1
-        messaging.send_message(order.id, buyer.id, "Hi! Is this still available? I can pay today.")
-        messaging.send_message(order.id, listing.seller_id, "Yes it is, thanks for buying!")
+        messaging.send_message(
+            ORDER, order.id, buyer.id, "Hi! Is this still available? I can pay today."
+        )
+        messaging.send_message(ORDER, order.id, listing.seller_id, "Yes it is, thanks for buying!")
         if plan == "cancelled":
             orders.transition(order.id, "cancel", buyer.id, note="Found one closer to home.")
         if plan in ("paid", "shipped", "completed"):

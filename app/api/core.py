@@ -36,6 +36,7 @@ RESOURCE_MODULES = (
     "app.api.feedback",
     "app.api.messages",
     "app.api.notifications",
+    "app.api.conversations",
 )
 
 

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from app.api.core import PageArgs, api_blueprint, api_user_id, paginate, token_required, write_limit
+from app.api.core import (
+    PageArgs,
+    api_blueprint,
+    api_user_id,
+    page_of,
+    paginate,
+    token_required,
+    write_limit,
+)
 from app.api.schemas import ConversationList, MessageIn, MessageList, MessageOut
 from app.messaging import services as messaging
+from app.orders.conversation import KIND
 
 bp = api_blueprint("messages", __name__, "Conversations about orders.")
-
-INBOX_MAX = 1000
 
 
 @bp.route("/orders/<id:order_id>/messages", methods=["GET"])
@@ -18,7 +25,7 @@ INBOX_MAX = 1000
 @bp.response(200, MessageList)
 def thread(args, order_id: int):
     """The order's messages, oldest first; those sent to you are marked read."""
-    items = messaging.thread(order_id, api_user_id())
+    items = messaging.thread(KIND, order_id, api_user_id())
     return paginate(items, args["page"], args["per_page"])
 
 
@@ -30,7 +37,7 @@ def thread(args, order_id: int):
 @bp.response(201, MessageOut)
 def send(data, order_id: int):
     """Write to the other party of the order."""
-    return messaging.send_message(order_id, api_user_id(), data["body"])
+    return messaging.send_message(KIND, order_id, api_user_id(), data["body"])
 
 
 @bp.route("/messages", methods=["GET"])
@@ -40,5 +47,5 @@ def send(data, order_id: int):
 @bp.response(200, ConversationList)
 def inbox(args):
     """Your conversations, one per order, the most recent first, with unread counts."""
-    items = messaging.inbox(api_user_id(), limit=INBOX_MAX)
-    return paginate(items, args["page"], args["per_page"])
+    page = messaging.inbox(api_user_id(), args["page"], args["per_page"], subject_kind=KIND)
+    return page_of(page.items, page.page, page.per_page, page.total)

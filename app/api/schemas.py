@@ -16,11 +16,13 @@ from app.accounts import services as accounts
 from app.api.core import Id, PageArgs, PatchIn, Text, list_schema
 from app.api.models import SCOPES
 from app.api.services import NAME_MAX_LENGTH
+from app.inputs import MAX_ID
 from app.listings import services as listings
 from app.listings.models import Condition
 from app.messaging.services import MAX_BODY_LENGTH
 from app.money import MAX_CENTS
 from app.orders import states
+from app.orders.conversation import KIND as ORDER
 from app.orders.services import MAX_NOTE_LENGTH
 from app.reviews.services import COMMENT_MAX, REPLY_MAX
 
@@ -414,13 +416,31 @@ class ReceivedFeedbackArgs(PageArgs):
 # -- messages ------------------------------------------------------------------------------
 
 
+class _SubjectIdOf(fields.Integer):
+    """The id of a message's or conversation's subject when it is of `kind`, else null."""
+
+    def __init__(self, kind: str, **kwargs):
+        super().__init__(strict=True, allow_none=True, dump_only=True, **kwargs)
+        self.kind = kind
+
+    def get_value(self, obj, attr, accessor=None, default=ma.missing):
+        conversation = getattr(obj, "conversation", obj)
+        return conversation.subject_id if conversation.subject_kind == self.kind else None
+
+
 class MessageOut(ma.Schema):
     id = _int(dump_only=True)
-    order_id = _int()
+    conversation_id = _int(dump_only=True)
+    order_id = _SubjectIdOf(ORDER, metadata={"description": "null unless about an order"})
     sender = fields.Nested(UserBriefOut)
     body = fields.String()
     created_at = fields.DateTime()
-    read_at = _when()
+    read_at = _when(
+        metadata={
+            "description": "yours: when all others had read it; others': when you read it; "
+            "null while unread"
+        }
+    )
 
 
 class MessageIn(ma.Schema):
@@ -430,11 +450,55 @@ class MessageIn(ma.Schema):
 
 
 class ConversationOut(ma.Schema):
-    order_id = fields.Function(lambda c: c.order.id)
-    title = fields.Function(lambda c: c.order.title)
-    state = fields.Function(lambda c: c.order.state)
+    """A conversation about an order, as /messages has always listed them."""
+
+    order_id = _SubjectIdOf(ORDER)
+    title = fields.String(attribute="conversation.title")
+    state = fields.Function(lambda c: c.subject.state if c.subject else None)
     unread = _int()
     last_message = fields.Nested(MessageOut)
+
+
+class SubjectOut(ma.Schema):
+    kind = fields.String(metadata={"description": "order, ... (what the conversation is about)"})
+    id = _int()
+    state = fields.String(allow_none=True)
+    label = fields.String(metadata={"description": "how you stand in it, e.g. Purchase or Sale"})
+    page_url = fields.Method("_page_url", metadata={"description": "its page on the web"})
+
+    def _page_url(self, subject) -> str:
+        return url_for(subject.endpoint, **subject.url_values, _external=True)
+
+
+class ConversationBaseOut(ma.Schema):
+    id = _int(attribute="conversation.id", dump_only=True)
+    subject_kind = fields.String(attribute="conversation.subject_kind")
+    subject_id = _int(attribute="conversation.subject_id")
+    title = fields.String(attribute="conversation.title")
+    subject = fields.Nested(SubjectOut, allow_none=True)
+    participants = fields.List(fields.Nested(UserBriefOut))
+    unread = _int(metadata={"description": "messages from others you have not read"})
+    created_at = fields.DateTime(attribute="conversation.created_at")
+    last_message_at = _when(attribute="conversation.last_message_at")
+
+
+class ConversationSummaryOut(ConversationBaseOut):
+    last_message = fields.Nested(MessageOut)
+
+
+class ConversationDetailOut(ConversationBaseOut):
+    messages = fields.List(
+        fields.Nested(MessageOut), metadata={"description": "the latest ones, oldest first"}
+    )
+    has_more = fields.Boolean(metadata={"description": "older messages exist (use before_id)"})
+
+
+class ConversationArgs(ma.Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 100))
+    before_id = fields.Integer(
+        validate=validate.Range(1, MAX_ID),
+        metadata={"description": "only messages older than this one"},
+    )
 
 
 ListingList = list_schema(ListingOut, "ListingList")
@@ -442,5 +506,6 @@ OrderList = list_schema(OrderOut, "OrderList")
 FeedbackList = list_schema(FeedbackOut, "FeedbackList")
 MessageList = list_schema(MessageOut, "MessageList")
 ConversationList = list_schema(ConversationOut, "ConversationList")
+ConversationSummaryList = list_schema(ConversationSummaryOut, "ConversationSummaryList")
 TokenList = list_schema(TokenOut, "TokenList")
 CategoryList = list_schema(CategoryOut, "CategoryList")

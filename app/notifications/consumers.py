@@ -86,8 +86,8 @@ RULES: dict[str, Rule] = {
          f"for “{p['title']}”."),
     ],
     "message.sent": lambda p, actor, handle: [
-        (p["recipient_id"], "message",
-         f"{handle(actor)} wrote about “{p['title']}”: {p['excerpt']}"),
+        (user_id, "message", f"{handle(actor)} wrote about “{p['title']}”: {p['excerpt']}")
+        for user_id in p["recipient_ids"]
     ],
     "feedback.due": _feedback_due,
     "feedback.revealed": _feedback_revealed,

@@ -10,6 +10,7 @@ from app.messaging.forms import MessageForm
 from app.messaging.services import thread
 from app.money import format_money
 from app.orders import states
+from app.orders.conversation import KIND
 from app.orders.forms import NOTE_LABELS, MarkPaidForm, OrderActionForm
 from app.orders.services import auto_complete_at, available_actions, get_order_for
 from app.payments.services import settles_in_person
@@ -57,7 +58,7 @@ def render_order_page(
         from app.reviews.services import order_feedback_view
 
         feedback = order_feedback_view(order, current_user.id)
-    messages = thread(order.id, current_user.id)
+    messages = thread(KIND, order.id, current_user.id)
     page = render_template(
         "orders/detail.html",
         order=order,

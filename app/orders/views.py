@@ -6,8 +6,10 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.messaging.services import unread_by_order
+from app.messaging.forms import MessageForm
+from app.messaging.services import send_message, unread_by_subject
 from app.orders import states
+from app.orders.conversation import KIND
 from app.orders.forms import PlaceOrderForm
 from app.orders.pages import action_form, render_order_page
 from app.orders.services import order_counts, orders_for, place_order, transition
@@ -66,7 +68,7 @@ def index():
         state=state,
         page=page,
         counts=order_counts(current_user.id),
-        unread=unread_by_order(current_user.id, [o.id for o in page.items]),
+        unread=unread_by_subject(current_user.id, KIND, [o.id for o in page.items]),
         state_labels=states.STATE_LABELS,
     )
 
@@ -75,6 +77,22 @@ def index():
 @login_required
 def detail(order_id: int):
     return render_order_page(order_id)
+
+
+@bp.post("/orders/<int:order_id>/messages")
+@login_required
+def send(order_id: int):
+    form = MessageForm()
+    if form.validate():
+        try:
+            send_message(KIND, order_id, current_user.id, form.body.data)
+        except ValidationFailed as error:
+            form.body.errors = [*form.body.errors, error.fields.get("body", [error.message])[0]]
+        else:
+            return redirect(url_for("orders.detail", order_id=order_id, _anchor="messages"), 303)
+    if "csrf_token" in form.errors:
+        flash(_expired(), "error")
+    return render_order_page(order_id, message_form=form, status=422)
 
 
 @bp.post("/orders/<int:order_id>/<action>")

@@ -31,7 +31,7 @@ EXPECTED_READ = {"anonymous": 401, "stranger": 404, "buyer": 200, "seller": 200}
 @pytest.mark.parametrize("suffix", ["", "/messages", "/feedback"])
 def test_order_reads_are_for_its_parties_only(client, who, suffix):
     order = order_between(steps=COMPLETE)
-    messaging.send_message(order.id, order.buyer_id, "Private: my address is 1 Elm St.")
+    messaging.send_message("order", order.id, order.buyer_id, "Private: my address is 1 Elm St.")
     response = client.get(f"/api/v1/orders/{order.id}{suffix}", headers=_headers(who, order))
     assert response.status_code == EXPECTED_READ[who]
     assert "Elm St" not in response.get_data(as_text=True) or who in ("buyer", "seller")
@@ -57,7 +57,7 @@ def test_outsiders_cannot_act_on_an_order(client, who, suffix, body):
     assert response.status_code == (401 if who == "anonymous" else 404)
     db.session.expire_all()
     assert db.session.get(Order, order.id).state == before
-    assert messaging.thread(order.id, order.buyer_id) == []
+    assert messaging.thread("order", order.id, order.buyer_id) == []
     assert db.session.scalars(select(Feedback)).all() == []
 
 
@@ -175,8 +175,8 @@ def test_changing_settings_touches_only_my_account(client):
 def test_inbox_lists_only_my_conversations(client):
     mine = order_between()
     theirs = order_between()
-    messaging.send_message(mine.id, mine.seller_id, "Yours")
-    messaging.send_message(theirs.id, theirs.seller_id, "Not yours")
+    messaging.send_message("order", mine.id, mine.seller_id, "Yours")
+    messaging.send_message("order", theirs.id, theirs.seller_id, "Not yours")
     inbox = client.get("/api/v1/messages", headers=bearer(mine.buyer)).json
     assert [c["order_id"] for c in inbox["items"]] == [mine.id]
     assert inbox["items"][0]["unread"] == 1

@@ -45,7 +45,7 @@ def auth_headers(app):
     done = order_between(buyer, seller, steps=COMPLETE)
     order_between(buyer, seller, steps=("mark_paid",))
     order_between(seller, buyer)  # the buyer sells too
-    messaging.send_message(done.id, seller.id, "Thanks for buying!")
+    messaging.send_message("order", done.id, seller.id, "Thanks for buying!")
     reviews.leave_feedback(done.id, buyer.id, "positive", "Great", described=5)
     reviews.leave_feedback(done.id, seller.id, "neutral", "Slow payment")
     ListingFactory(seller=buyer, title="Old lamp")

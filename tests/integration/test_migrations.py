@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from app import create_app
 from app.extensions import db
@@ -106,3 +108,168 @@ def test_the_test_schema_search_ddl_is_the_migrations():
 
     assert squash(search.SQLITE_DDL) == squash(migration.SQLITE_UP)[: len(search.SQLITE_DDL)]
     assert squash(search.POSTGRES_DDL) == squash(migration.POSTGRES_UP)
+
+
+# -- 0005: order messages move into conversations ------------------------------------------
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+def _at(minutes: int) -> datetime:
+    return T0 + timedelta(minutes=minutes)
+
+
+# (id, order_id, sender, recipient, minutes after T0, read after minutes or None)
+OLD_MESSAGES = [
+    (1, 1, "alice", "bob", 0, 5),
+    (2, 1, "bob", "alice", 10, 12),
+    (3, 1, "alice", "bob", 20, None),
+    (4, 1, "alice", "bob", 30, None),
+    (5, 2, "carol", "bob", 40, 45),
+    (6, 2, "bob", "carol", 50, None),
+]
+
+
+def _insert_old_marketplace(conn) -> dict[str, int]:
+    """At revision 0002: three people, a listing, three orders and messages with read_at."""
+    people = {"alice": 1, "bob": 2, "carol": 3}
+    for handle, user_id in people.items():
+        conn.execute(
+            text(
+                "INSERT INTO users (id, email, handle, password_hash, is_moderator, is_admin,"
+                " is_suspended, created_at) VALUES (:id, :email, :handle, 'x', false, false,"
+                " false, :at)"
+            ),
+            {"id": user_id, "email": f"{handle}@example.com", "handle": handle, "at": T0},
+        )
+    conn.execute(
+        text("INSERT INTO categories (id, slug, name, position) VALUES (1, 'home', 'Home', 1)")
+    )
+    conn.execute(
+        text(
+            "INSERT INTO listings (id, seller_id, category_id, title, description, condition,"
+            " price_cents, currency, quantity, status, created_at, updated_at) VALUES"
+            " (1, 2, 1, 'Oak chair', 'Sturdy.', 'good', 1000, 'USD', 5, 'active', :at, :at)"
+        ),
+        {"at": T0},
+    )
+    for order_id, buyer in ((1, "alice"), (2, "carol"), (3, "alice")):
+        conn.execute(
+            text(
+                "INSERT INTO orders (id, listing_id, buyer_id, seller_id, title, quantity,"
+                " unit_price_cents, total_cents, currency, state, created_at, updated_at)"
+                " VALUES (:id, 1, :buyer, 2, :title, 1, 1000, 1000, 'USD', 'pending_payment',"
+                " :at, :at)"
+            ),
+            {"id": order_id, "buyer": people[buyer], "title": f"Oak chair {order_id}", "at": T0},
+        )
+    for message_id, order_id, sender, recipient, sent, read in OLD_MESSAGES:
+        conn.execute(
+            text(
+                "INSERT INTO messages (id, order_id, sender_id, recipient_id, body, created_at,"
+                " read_at) VALUES (:id, :order_id, :sender, :recipient, :body, :at, :read_at)"
+            ),
+            {
+                "id": message_id,
+                "order_id": order_id,
+                "sender": people[sender],
+                "recipient": people[recipient],
+                "body": f"Message {message_id}",
+                "at": _at(sent),
+                "read_at": None if read is None else _at(read),
+            },
+        )
+    return people
+
+
+@pytest.fixture(params=BACKENDS)
+def app_at_0002(request, tmp_path):
+    app = create_app(
+        TestConfig,
+        SQLALCHEMY_DATABASE_URI=_url(request.param, tmp_path),
+        UPLOAD_DIR=str(tmp_path / "uploads"),
+    )
+    with app.app_context():
+        upgrade(revision="0002")
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_upgrade_moves_order_messages_into_conversations_with_read_state(app_at_0002):
+    from app.messaging import services as messaging
+    from app.messaging.models import Conversation, ConversationParticipant, Message
+
+    with db.engine.begin() as conn:
+        people = _insert_old_marketplace(conn)
+    upgrade()
+    db.session.remove()
+
+    conversations = db.session.scalars(select(Conversation).order_by(Conversation.id)).all()
+    assert [(c.subject_kind, c.subject_id, c.title) for c in conversations] == [
+        ("order", 1, "Oak chair 1"),
+        ("order", 2, "Oak chair 2"),
+    ]  # order 3 had no messages, so it has no conversation
+    assert [(c.created_at, c.last_message_at) for c in conversations] == [
+        (_at(0), _at(30)),
+        (_at(40), _at(50)),
+    ]
+    members = db.session.execute(
+        select(
+            ConversationParticipant.conversation_id,
+            ConversationParticipant.user_id,
+            ConversationParticipant.last_read_message_id,
+        ).order_by(ConversationParticipant.conversation_id, ConversationParticipant.user_id)
+    ).all()
+    first, second = conversations[0].id, conversations[1].id
+    assert members == [(first, 1, 4), (first, 2, 2), (second, 2, 6), (second, 3, 5)]
+    moved = db.session.execute(
+        select(Message.id, Message.conversation_id, Message.sender_id, Message.body).order_by(
+            Message.id
+        )
+    ).all()
+    assert moved == [
+        (m_id, first if order_id == 1 else second, people[sender], f"Message {m_id}")
+        for m_id, order_id, sender, *_ in OLD_MESSAGES
+    ]
+    # What people see is what they saw before: the same unread counts, per order and in all.
+    assert {h: messaging.unread_count(i) for h, i in people.items()} == {
+        "alice": 0,
+        "bob": 2,
+        "carol": 1,
+    }
+    assert messaging.unread_by_subject(people["bob"], "order", [1, 2, 3]) == {1: 2}
+    view = messaging.conversation_view(first, people["alice"])
+    assert [(m.id, m.read_at) for m in view.messages] == [
+        (1, _at(5)),  # alice's own, read by bob at 5
+        (2, _at(12)),  # bob's, read by alice at 12
+        (3, None),
+        (4, None),
+    ]
+
+
+def test_downgrade_puts_conversations_back_into_order_messages(app_at_0002):
+    with db.engine.begin() as conn:
+        _insert_old_marketplace(conn)
+    upgrade()
+    downgrade(revision="0002")
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, order_id, sender_id, recipient_id, read_at FROM messages ORDER BY id")
+        ).all()
+    people = {"alice": 1, "bob": 2, "carol": 3}
+    expected = [
+        (m_id, order_id, people[sender], people[recipient], None if read is None else _at(read))
+        for m_id, order_id, sender, recipient, _sent, read in OLD_MESSAGES
+    ]
+    assert [(*row[:4], _aware(row[4])) for row in rows] == expected
+    assert "conversations" not in inspect(db.engine).get_table_names()
+
+
+def _aware(value):
+    """SQLite hands back naive text-parsed times from raw SQL; compare as UTC."""
+    if value is None or (isinstance(value, datetime) and value.tzinfo):
+        return value
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -229,8 +229,8 @@ def test_orders_list_filters_by_state(make_client, listing, buyer):
 def test_orders_list_shows_unread_message_counts(make_client, order, buyer, seller):
     from app.messaging.services import send_message
 
-    send_message(order.id, buyer.id, "Hello")
-    send_message(order.id, buyer.id, "Still there?")
+    send_message("order", order.id, buyer.id, "Hello")
+    send_message("order", order.id, buyer.id, "Still there?")
     page = make_client(seller).get("/orders?tab=sales").get_data(as_text=True)
     assert '<span class="pill">2</span> <span class="small">new messages</span>' in page
 

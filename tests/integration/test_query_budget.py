@@ -88,8 +88,10 @@ class Market:
                 buyer = self.alice
             self._order(buyer.id, listing, plan)
         if self.first_order_id is not None:  # the first order's thread grows too
-            send_message(self.first_order_id, self.alice.id, f"Still happy, batch {self.batches}.")
-            send_message(self.first_order_id, self.bob.id, "Glad to hear it.")
+            send_message(
+                "order", self.first_order_id, self.alice.id, f"Still happy, batch {self.batches}."
+            )
+            send_message("order", self.first_order_id, self.bob.id, "Glad to hear it.")
         recompute_all()
         events.deliver_committed()  # notifications grow with the market
 
@@ -100,8 +102,8 @@ class Market:
             self.bob.id,
         }:
             self.first_order_id = order.id
-        send_message(order.id, buyer_id, "Hi! Is this still available?")
-        send_message(order.id, listing.seller_id, "Yes, thanks for buying!")
+        send_message("order", order.id, buyer_id, "Hi! Is this still available?")
+        send_message("order", order.id, listing.seller_id, "Yes, thanks for buying!")
         for action in STEPS[plan]:
             actor = listing.seller_id if action in ("mark_paid", "ship") else buyer_id
             transition(order.id, action, actor)
@@ -168,7 +170,7 @@ PAGES = [
     ("purchases", "alice", lambda m: "/orders?tab=purchases", NEW, 7),
     ("sales", "alice", lambda m: "/orders?tab=sales", NEW, 7),
     ("order detail", "alice", lambda m: f"/orders/{m.first_order_id}", "batch 2", 13),
-    ("inbox", "alice", lambda m: "/messages", NEW, 6),
+    ("inbox", "alice", lambda m: "/messages", NEW, 5),
     ("statement", "alice", lambda m: "/me/statement", None, 11),
     ("notifications", "alice", lambda m: "/notifications", NEW, 7),
 ]
@@ -177,6 +179,8 @@ API_PAGES = [
     ("api listings search", lambda m: "/api/v1/listings?q=lamp", 6),
     ("api orders", lambda m: "/api/v1/orders", 6),
     ("api notifications", lambda m: "/api/v1/notifications", 6),
+    ("api conversations", lambda m: "/api/v1/conversations", 5),
+    ("api order messages inbox", lambda m: "/api/v1/messages", 4),
 ]
 
 

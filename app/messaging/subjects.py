@@ -1,0 +1,97 @@
+"""What a conversation can be about: each kind (orders, later loans and clubs) registers how to
+describe its subjects, so messaging never imports a kind.
+
+A kind registers once at app start (see app/orders/conversation.py):
+
+    register_subject("order", describe_orders, not_found="We could not find that order.",
+                     on_message=order_had_activity)
+
+`describe(ids, viewer_id)` answers {id: Subject} for the subjects among `ids` the viewer may talk
+about (one query for all of them: the inbox describes a whole page at once); an id it leaves out
+is unknown or not the viewer's business, which callers turn into NotFound.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from app.errors import NotFound
+
+if TYPE_CHECKING:
+    from app.accounts.models import User
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A subject as one viewer sees it."""
+
+    kind: str
+    id: int
+    title: str  # what it is about, e.g. the item bought
+    participant_ids: tuple[int, ...]  # who talks about it (two for an order, many for a club)
+    endpoint: str  # the page that shows the conversation, for url_for
+    url_values: dict[str, Any] = field(default_factory=dict)
+    label: str = ""  # how the viewer stands in it, e.g. "Purchase" or "Sale"
+    state: str | None = None  # the subject's state, when it has one
+    counterpart: User | None = None  # whom the viewer talks to, in a two-party subject
+
+
+Describe = Callable[[Sequence[int], int], dict[int, Subject]]
+OnMessage = Callable[[int, datetime], None]
+
+
+@dataclass(frozen=True)
+class SubjectKind:
+    describe: Describe
+    not_found: str
+    on_message: OnMessage | None = None  # a message is activity on the subject (lists sort by it)
+
+
+_KINDS: dict[str, SubjectKind] = {}
+
+
+def register_subject(
+    kind: str,
+    describe: Describe,
+    *,
+    not_found: str = "We could not find that conversation.",
+    on_message: OnMessage | None = None,
+) -> None:
+    """Let conversations be about subjects of `kind` (registering again replaces it)."""
+    _KINDS[kind] = SubjectKind(describe=describe, not_found=not_found, on_message=on_message)
+
+
+def kind_of(kind: str) -> SubjectKind:
+    """The registered kind; NotFound for a kind nobody registered."""
+    registered = _KINDS.get(kind)
+    if registered is None:
+        raise NotFound("We could not find that conversation.")
+    return registered
+
+
+def subject_had_activity(kind: str, subject_id: int, at: datetime) -> None:
+    """Tell the subject's kind a message was written about it (when it wants to know)."""
+    registered = _KINDS.get(kind)
+    if registered is not None and registered.on_message is not None:
+        registered.on_message(subject_id, at)
+
+
+def describe(kind: str, ids: Iterable[int], viewer_id: int) -> dict[int, Subject]:
+    """The subjects of `kind` among `ids` this viewer may see ({} for an unknown kind)."""
+    registered = _KINDS.get(kind)
+    ids = sorted(set(ids))
+    if registered is None or not ids:
+        return {}
+    return registered.describe(ids, viewer_id)
+
+
+def subject_for(kind: str, subject_id: int, viewer_id: int) -> Subject:
+    """One subject for a viewer who takes part in it; NotFound otherwise (never a hint)."""
+    registered = kind_of(kind)
+    subject = registered.describe([subject_id], viewer_id).get(subject_id)
+    if subject is None or viewer_id not in subject.participant_ids:
+        raise NotFound(registered.not_found)
+    return subject
