@@ -61,6 +61,7 @@ def test_the_bell_leads_each_party_to_the_order_that_needs_them(
     seller.get_by_role("link", name=re.compile("@nico ordered “Enamel teapot, sky blue”")).click()
     expect(seller).to_have_url(order_url)
     expect(seller.locator(".bell .bell-count")).to_have_count(0)  # opening it read it
+    seller.get_by_label(re.compile(r"I have received .* from @")).check()
     seller.get_by_role("button", name="Mark as paid").click()
     expect(seller.get_by_role("button", name="Mark as shipped")).to_be_visible()
     seller.get_by_role("button", name="Mark as shipped").click()
