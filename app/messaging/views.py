@@ -6,10 +6,11 @@ from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from app.errors import ValidationFailed
+from app.form_drafts import keep_failed_form
 from app.messaging.forms import MessageForm
 from app.messaging.services import inbox as inbox_of
 from app.messaging.services import send_message
-from app.orders.pages import render_order_page
+from app.orders.pages import message_form_key
 
 bp = Blueprint("messaging", __name__)
 
@@ -18,16 +19,18 @@ bp = Blueprint("messaging", __name__)
 @login_required
 def send(order_id: int):
     form = MessageForm()
-    if form.validate():
-        try:
-            send_message(order_id, current_user.id, form.body.data)
-        except ValidationFailed as error:
-            form.body.errors = [*form.body.errors, error.fields.get("body", [error.message])[0]]
+    back = redirect(url_for("orders.detail", order_id=order_id, _anchor="messages"), 303)
+    if not form.validate():
+        if "csrf_token" in form.errors:
+            flash("Your session expired. Please try again.", "error")
         else:
-            return redirect(url_for("orders.detail", order_id=order_id, _anchor="messages"), 303)
-    if "csrf_token" in form.errors:
-        flash("Your session expired. Please try again.", "error")
-    return render_order_page(order_id, message_form=form, status=422)
+            keep_failed_form(message_form_key(order_id), form)
+        return back
+    try:
+        send_message(order_id, current_user.id, form.body.data)
+    except ValidationFailed as error:
+        keep_failed_form(message_form_key(order_id), form, error.fields)
+    return back
 
 
 @bp.get("/messages")
