@@ -8,6 +8,7 @@ with `refilled_form`, which puts them back once.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
@@ -16,9 +17,10 @@ from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
 SESSION_KEY = "form_draft"
-# The session is a cookie (about 4 kB once signed): keep one draft, each value cut to a length
-# above every field's own limit, so an over-long text still comes back with its error.
-MAX_KEPT_CHARS = 2100
+# The session is a cookie, which browsers drop above 4 kB (signing the person out): keep one
+# draft of at most this much escaped JSON. That is above every field's own limit in plain text,
+# so an over-long text still comes back with its error; a long non-Latin text comes back cut.
+MAX_KEPT_JSON = 2400
 FormT = TypeVar("FormT", bound=FlaskForm)
 
 
@@ -27,11 +29,12 @@ def keep_failed_form(
 ) -> None:
     """Keep what was posted to `form` and its field errors (by field name) for the next page."""
     errors = form.errors if errors is None else errors
-    data = {
-        field.name: request.form.get(field.name, "")[:MAX_KEPT_CHARS]
-        for field in form
-        if field.type != "CSRFTokenField"
-    }
+    data: dict[str, str] = {}
+    budget = MAX_KEPT_JSON
+    for field in form:
+        if field.type != "CSRFTokenField":
+            data[field.name] = _cut(request.form.get(field.name, ""), budget)
+            budget -= len(json.dumps(data[field.name]))
     session[SESSION_KEY] = {
         "key": key,
         "data": data,
@@ -41,6 +44,14 @@ def keep_failed_form(
             if name in form and messages
         },
     }
+
+
+def _cut(value: str, budget: int) -> str:
+    """`value`, shortened until it takes at most `budget` characters as escaped JSON."""
+    value = value[: max(budget, 0)]
+    while value and len(json.dumps(value)) > budget:
+        value = value[: len(value) * 3 // 4]
+    return value
 
 
 def refilled_form(key: str, make: Callable[[MultiDict | None], FormT]) -> FormT:

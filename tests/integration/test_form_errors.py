@@ -4,6 +4,7 @@ shows what was typed and the error next to its field, once, in plain words."""
 from __future__ import annotations
 
 import html
+import random
 import re
 
 import pytest
@@ -156,3 +157,18 @@ def test_a_failed_message_returns_to_the_thread_with_the_text(make_client, order
     assert_failed_post_returns_to(response, f"/orders/{order.id}")
     assert response.headers["Location"].endswith("#messages")
     assert_shown_once(client, f"/orders/{order.id}", "body", body, "At most 2000 characters.")
+
+
+def test_a_long_non_latin_draft_keeps_the_person_signed_in(make_client, order, buyer):
+    client = make_client(buyer)
+    rng = random.Random(9)  # text that compresses badly: any CJK character, an emoji now and then
+    letters = [chr(rng.randrange(0x4E00, 0x9FFF)) for _ in range(3000)] + ["🚲", "🪑"]
+    body = "Можно забрать в субботу? " + "".join(rng.choice(letters) for _ in range(2100))
+    response = client.post(f"/orders/{order.id}/messages", data={"body": body})
+    assert response.status_code == 303
+    cookie = client.get_cookie("session")
+    assert len(cookie.value) < 4000
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "At most 2000 characters." in field_block(page, "body")
+    assert "Можно забрать в субботу?" in page
+    assert client.get("/orders").status_code == 200  # still signed in
