@@ -32,14 +32,15 @@ def list_jobs_command() -> None:
 
 
 @click.command("demo")
-@click.option("--users", default=30, show_default=True)
-@click.option("--listings", default=200, show_default=True)
+@click.option("--users", default=40, show_default=True)
+@click.option("--listings", default=200, show_default=True, help="Listings on sale.")
+@click.option("--trades", default=260, show_default=True, help="Finished, rated trades.")
 @click.option("--seed", default=7, show_default=True, help="Random seed, for repeatable data.")
-def demo_command(users: int, listings: int, seed: int) -> None:
+def demo_command(users: int, listings: int, trades: int, seed: int) -> None:
     """Fill the database with a living demo marketplace."""
     from app.demo import seed_demo
 
-    summary = seed_demo(users=users, listings=listings, seed=seed)
+    summary = seed_demo(users=users, listings=listings, trades=trades, seed=seed)
     click.echo(", ".join(f"{n} {what}" for what, n in summary.items()))
 
 
