@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from app.accounts import services as accounts
@@ -68,6 +69,16 @@ PEOPLE = [
     ("lucia", "Lucía Romero"),
     ("milan", "Milan Horvat"),
     ("noor", "Noor Khalil"),
+    ("olga", "Olga Ivanova"),
+    ("pablo", "Pablo Ortiz"),
+    ("rania", "Rania Aziz"),
+    ("soren", "Søren Dahl"),
+    ("tariq", "Tariq Aziz"),
+    ("ugo", "Ugo Bianchi"),
+    ("valeria", "Valeria Ruiz"),
+    ("wiktor", "Wiktor Nowak"),
+    ("yusuf", "Yusuf Demir"),
+    ("zainab", "Zainab Bello"),
 ]
 PLACES = [
     "Riverside",
@@ -177,9 +188,50 @@ CONDITION_WORDS: dict[str, tuple[list[str], list[str]]] = {
     ),
 }
 CONDITION_WEIGHTS = {"new": 8, "like_new": 22, "good": 42, "fair": 20, "for_parts": 8}
-PRICES = [8, 12, 15, 20, 25, 35, 40, 60, 75, 90, 120, 180]
-# What sold: mostly the things worth the trip.
-SOLD_PRICES = [25, 35, 40, 60, 75, 90, 120, 150, 180, 240]
+# What each thing costs new, in whole currency units; a listing asks a share of it.
+NEW_PRICE = {
+    "Bluetooth speaker": 80,
+    "Over-ear headphones": 180,
+    "35 mm film camera": 220,
+    "Belt-drive turntable": 250,
+    "Mechanical keyboard": 120,
+    "Bedside reading lamp": 45,
+    "Cast-iron skillet": 50,
+    "Oak side table": 160,
+    "Herb planter set": 35,
+    "Set of four mugs": 30,
+    "Kitchen chair": 70,
+    "Denim jacket": 90,
+    "Leather boots": 160,
+    "Canvas backpack": 70,
+    "Wool scarf": 40,
+    "Sci-fi paperbacks": 45,
+    "Cookbook collection": 90,
+    "Vinyl record box": 300,
+    "Two-person tent": 200,
+    "Tennis racket": 130,
+    "Bike helmet": 60,
+    "Yoga mat": 35,
+    "Wooden chess set": 60,
+    "Building blocks": 40,
+    "Diamond kite": 30,
+    "Wooden train set": 55,
+    "Cordless drill": 140,
+    "Aluminium step ladder": 90,
+    "Metal toolbox": 110,
+    "Ceramic vase": 65,
+    "Brass compass": 45,
+    "Framed art print": 80,
+    "Desk globe": 70,
+    "City bike": 450,
+    "Bike lights set": 35,
+    "Car roof box": 380,
+    "Floor bike pump": 40,
+    "Sewing machine": 240,
+    "Portable typewriter": 150,
+    "Picnic basket": 75,
+    "Large umbrella": 35,
+}
 PRICE_FACTOR = {"new": 1.0, "like_new": 0.85, "good": 0.7, "fair": 0.5, "for_parts": 0.25}
 PALETTE = [
     "#0f766e",
@@ -250,7 +302,7 @@ FEEDBACK_TEXT = {
 # The first members are regulars: old accounts that trade a lot, so their ratings are many,
 # recent and from credible members, and their scores rest on high confidence.
 REGULARS = 4
-REGULAR_WEIGHT = 25
+REGULAR_WEIGHT = 40
 
 STATE_COLUMNS = {
     "paid": "paid_at",
@@ -278,10 +330,12 @@ def _age_order(order_id: int, started_days_ago: float, rng: random.Random) -> No
         if column:
             setattr(order, column, at)
     order.updated_at = at
-    for n, message in enumerate(
-        db.session.scalars(select(Message).where(Message.order_id == order_id))
-    ):
+    messages = list(db.session.scalars(select(Message).where(Message.order_id == order_id)))
+    for n, message in enumerate(messages):
         message.created_at = start + timedelta(minutes=5 + 40 * n)
+        # Read within the hour; on an open order the last message may still be waiting.
+        is_waiting = order.state not in ("completed", "cancelled") and n == len(messages) - 1
+        message.read_at = None if is_waiting else message.created_at + timedelta(minutes=30)
     for feedback in db.session.scalars(select(Feedback).where(Feedback.order_id == order_id)):
         feedback.created_at = min(at + timedelta(hours=rng.uniform(2, 30)), utcnow())
         if feedback.revealed_at is not None:
@@ -306,22 +360,20 @@ def _listing_text(
     return title, description
 
 
-def _make_listing(
-    seller: User, slug: str, n: int, rng: random.Random, prices: list[int] = PRICES
-) -> Listing:
+def _make_listing(seller: User, slug: str, n: int, rng: random.Random) -> Listing:
     thing, drawing, blurb, can_post = rng.choice(ITEMS[slug])
     condition = rng.choices(list(CONDITION_WEIGHTS), list(CONDITION_WEIGHTS.values()))[0]
     title, description = _listing_text(
         thing, blurb, condition, seller.location or "town", can_post, rng
     )
-    base = rng.choice(prices)
+    price = NEW_PRICE[thing] * PRICE_FACTOR[condition] * rng.uniform(0.6, 1.0)
     listing = listing_services.create_listing(
         seller.id,
         title=title,
         description=description,
         category_slug=slug,
         condition=condition,
-        price_cents=max(3, round(base * PRICE_FACTOR[condition])) * 100 + rng.choice([0, 0, 50]),
+        price_cents=max(2, round(price)) * 100 + rng.choice([0, 0, 0, 50]),
         quantity=rng.choice([1, 1, 1, 2, 3]),
     )
     listing_services.add_photo(listing.id, seller.id, picture(drawing, PALETTE[n % 10], rng))
@@ -329,10 +381,15 @@ def _make_listing(
 
 
 def _trade(
-    listing: Listing, buyer: User, plan: str, rng: random.Random, busy_sellers: set[str]
+    listing: Listing, buyer: User, plan: str, rng: random.Random, busy_sellers: set[int]
 ) -> int:
     """One order on `listing`, taken as far as `plan`, with a short varied exchange of messages;
     returns how much feedback was left."""
+    # Finished trades spread over the past three months, so reputations have a recent history.
+    if plan != "completed":
+        days_ago = rng.uniform(0.2, 3)
+    else:
+        days_ago = rng.uniform(2, 30) if rng.random() < 0.2 else rng.uniform(31, 100)
     order = orders.place_order(buyer.id, listing.id, 1)
     seller_id = listing.seller_id
     place = listing.seller.location or "town"
@@ -352,8 +409,10 @@ def _trade(
     left = 0
     if plan == "completed":
         orders.transition(order.id, "confirm_delivery", buyer.id)
-        # Busy sellers do not always rate their buyers back.
-        rates_back = rng.random() < (0.35 if listing.seller.handle in busy_sellers else 0.9)
+        # Busy sellers rate their recent buyers back, older ones not always (that feedback was
+        # revealed when its window closed).
+        is_recent = days_ago < current_app.config["FEEDBACK_WINDOW_DAYS"] + 1
+        rates_back = is_recent or rng.random() < (0.2 if seller_id in busy_sellers else 0.9)
         for author in (buyer.id, seller_id) if rates_back else (buyer.id,):
             rating = rng.choices(["positive", "neutral", "negative"], [92, 5, 3])[0]
             reviews.leave_feedback(
@@ -364,13 +423,12 @@ def _trade(
                 communication=rng.choice([None, 4, 5, 5]),
             )
             left += 1
-    # Finished trades spread over the past months, so reputations have a recent history.
-    _age_order(order.id, rng.uniform(2, 90) if plan == "completed" else rng.uniform(0.2, 3), rng)
+    _age_order(order.id, days_ago, rng)
     return left
 
 
 def seed_demo(
-    users: int = 40, listings: int = 200, seed: int = 7, trades: int = 260
+    users: int = 50, listings: int = 200, seed: int = 7, trades: int = 320
 ) -> dict[str, int]:
     """Members, `listings` listings with pictures, open orders in every state, and `trades`
     finished and rated trades on items since sold, most of them by a few regulars."""
@@ -402,7 +460,7 @@ def seed_demo(
     weights = [REGULAR_WEIGHT if person in regulars else 1 for person in people]
     slugs = list(ITEMS)
 
-    busy = {person.handle for person in regulars}
+    busy = {person.id for person in regulars}
     # Each seller's buyers come round in a shuffled cycle: many different people rate them.
     next_buyers: dict[int, list[User]] = {}
 
@@ -417,7 +475,7 @@ def seed_demo(
     feedback_count = 0
     for n in range(trades):
         seller = rng.choices(people, weights)[0]
-        sold = _make_listing(seller, slugs[n % len(slugs)], n, rng, SOLD_PRICES)
+        sold = _make_listing(seller, slugs[n % len(slugs)], n, rng)
         feedback_count += _trade(sold, buyer_for(seller), "completed", rng, busy)
         sold.created_at = db.session.get(Order, _last_order_id(sold.id)).created_at - timedelta(
             days=rng.uniform(1, 20)
