@@ -476,6 +476,8 @@ def seed_demo(
     for n in range(trades):
         seller = rng.choices(people, weights)[0]
         sold = _make_listing(seller, slugs[n % len(slugs)], n, rng)
+        sold.quantity = 1  # sold out by the trade: history, not stock
+        db.session.commit()
         feedback_count += _trade(sold, buyer_for(seller), "completed", rng, busy)
         sold.created_at = db.session.get(Order, _last_order_id(sold.id)).created_at - timedelta(
             days=rng.uniform(1, 20)
