@@ -29,7 +29,9 @@ def send(order_id: int):
     try:
         send_message(order_id, current_user.id, form.body.data)
     except ValidationFailed as error:
-        keep_failed_form(message_form_key(order_id), form, error.fields)
+        keep_failed_form(
+            message_form_key(order_id), form, error.fields or {"body": [error.message]}
+        )
     return back
 
 

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from app.errors import Conflict, NotFound, ValidationFailed
 from app.form_drafts import keep_failed_form, refilled_form
+from app.listings.services import get_listing
 from app.messaging.services import unread_by_order
 from app.orders import states
 from app.orders.forms import PlaceOrderForm
@@ -41,8 +42,12 @@ def place(listing_id: int):
     except CannotBuyOwnListing as error:
         flash(error.message, "error")
         return back
-    except (Conflict, ValidationFailed) as error:  # the quantity: say so under the field
-        keep_failed_form(_buy_key(listing_id), form, error.fields or {"quantity": [error.message]})
+    except (Conflict, ValidationFailed) as error:
+        if not get_listing(listing_id).is_buyable:  # sold out meanwhile: the form is gone
+            flash(error.message, "error")
+        else:  # the quantity: say so under the field
+            errors = error.fields or {"quantity": [error.message]}
+            keep_failed_form(_buy_key(listing_id), form, errors)
         return back
     if settles_in_person():
         flash("Order placed. Arrange payment with the seller in the messages below.", "success")
@@ -106,7 +111,8 @@ def act(order_id: int, action: str):
     try:
         transition(order_id, action, current_user.id, note=form.note.data)
     except ValidationFailed as error:  # the note: show it again under the field
-        keep_failed_form(action_form_key(action, order_id), form, error.fields)
+        errors = error.fields or {"note": [error.message]}
+        keep_failed_form(action_form_key(action, order_id), form, errors)
         return back
     except Conflict as error:  # the order moved on: explain, show it
         flash(error.message, "error")

@@ -172,3 +172,13 @@ def test_a_long_non_latin_draft_keeps_the_person_signed_in(make_client, order, b
     assert "At most 2000 characters." in field_block(page, "body")
     assert "Можно забрать в субботу?" in page
     assert client.get("/orders").status_code == 200  # still signed in
+
+
+def test_buying_what_just_sold_out_says_so_at_the_top(make_client, listing, buyer):
+    other = UserFactory()
+    orders.place_order(other.id, listing.id, 3)
+    client = make_client(buyer)
+    response = client.post(f"/listings/{listing.id}/buy", data={"quantity": "1"})
+    assert_failed_post_returns_to(response, f"/listings/{listing.id}")
+    page = client.get(f"/listings/{listing.id}").get_data(as_text=True)
+    assert "flash-error" in page and "no longer available" in page
