@@ -17,7 +17,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from app.errors import DomainError, ValidationFailed
+from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import csrf, db
 from app.form_drafts import keep_failed_form
 from app.money import parse_money
@@ -109,6 +109,10 @@ def refund(order_id: int):
         keep_failed_form(
             refund_form_key(order_id), form, error.fields or {"amount": [error.message]}
         )
+        return _to_order(order_id)
+    except Conflict as error:  # the order moved on (completed, refunded): explain, show it
+        db.session.rollback()
+        flash(error.message, "error")
         return _to_order(order_id)
     if op.status == "succeeded":
         flash("Refund sent to the buyer.", "success")

@@ -182,3 +182,15 @@ def test_buying_what_just_sold_out_says_so_at_the_top(make_client, listing, buye
     assert_failed_post_returns_to(response, f"/listings/{listing.id}")
     page = client.get(f"/listings/{listing.id}").get_data(as_text=True)
     assert "flash-error" in page and "no longer available" in page
+
+
+def test_a_refund_the_order_no_longer_allows_returns_to_the_order_with_the_reason(
+    make_client, paid
+):
+    orders.transition(paid.id, "ship", paid.seller_id)
+    orders.transition(paid.id, "confirm_delivery", paid.buyer_id)
+    client = make_client(paid.seller)
+    response = client.post(f"/orders/{paid.id}/refund", data={"amount": "5", "reason": "Late"})
+    assert_failed_post_returns_to(response, f"/orders/{paid.id}")
+    page = client.get(f"/orders/{paid.id}").get_data(as_text=True)
+    assert "flash-error" in page and "Refunds are possible while the payment is held" in page
