@@ -198,10 +198,13 @@ def _configure_logging(app: Flask) -> None:
         return response
 
     if not app.testing and not logging.getLogger().handlers:
+        # On the root logger, so migrations (alembic), the dev server's request lines (werkzeug)
+        # and the app share one format; migrations/env.py then leaves logging alone.
         handler = logging.StreamHandler()
         handler.addFilter(_RequestIdFilter())
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
         )
-        logging.getLogger("app").addHandler(handler)
-        logging.getLogger("app").setLevel(logging.INFO)
+        logging.getLogger().addHandler(handler)
+        for name in ("app", "alembic", "werkzeug"):
+            logging.getLogger(name).setLevel(logging.INFO)

@@ -32,14 +32,15 @@ def list_jobs_command() -> None:
 
 
 @click.command("demo")
-@click.option("--users", default=30, show_default=True)
-@click.option("--listings", default=200, show_default=True)
+@click.option("--users", default=50, show_default=True)
+@click.option("--listings", default=200, show_default=True, help="Listings on sale.")
+@click.option("--trades", default=320, show_default=True, help="Finished, rated trades.")
 @click.option("--seed", default=7, show_default=True, help="Random seed, for repeatable data.")
-def demo_command(users: int, listings: int, seed: int) -> None:
+def demo_command(users: int, listings: int, trades: int, seed: int) -> None:
     """Fill the database with a living demo marketplace."""
     from app.demo import seed_demo
 
-    summary = seed_demo(users=users, listings=listings, seed=seed)
+    summary = seed_demo(users=users, listings=listings, trades=trades, seed=seed)
     click.echo(", ".join(f"{n} {what}" for what, n in summary.items()))
 
 
@@ -70,7 +71,7 @@ def _prepare_database(app: Flask) -> None:
     if app.config["DEMO_DATA_ON_FIRST_START"] and is_empty:
         from app.demo import seed_demo
 
-        click.echo(" * First start: creating demo data (about half a minute) ...")
+        click.echo(" * First start: creating demo data (a minute or two) ...")
         summary = seed_demo()
         click.echo(" * Demo data: " + ", ".join(f"{n} {w}" for w, n in summary.items()))
         click.echo(" * Sign in as any demo user, e.g. alice@example.com / demo-password")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, g, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 logger = logging.getLogger(__name__)
@@ -131,5 +131,11 @@ def register_error_handlers(app: Flask) -> None:
         from app.extensions import db
 
         db.session.rollback()
-        logger.exception("unhandled error on %s %s", request.method, request.path)
+        # The request id is in the message itself, so any handler (gunicorn's, pytest's) shows it.
+        logger.exception(
+            "unhandled error on %s %s (request %s)",
+            request.method,
+            request.path,
+            g.get("request_id", "-"),
+        )
         return _respond(500, "internal_error", HTTP_MESSAGES[500])

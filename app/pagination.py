@@ -33,6 +33,24 @@ def per_page_count(raw: object, default: int) -> int:
     return min(MAX_PER_PAGE, max(1, number))
 
 
+def page_window(page: int, pages: int, around: int = 1) -> list[int | None]:
+    """The page numbers a pager shows: the first, the last and `around` on each side of `page`,
+    with None where numbers are left out (shown as "…"). A gap of one number shows the number."""
+    page = min(max(page, 1), pages)
+    shown = {1, pages, *range(page - around, page + around + 1)}
+    numbers = sorted(n for n in shown if 1 <= n <= pages)
+    window: list[int | None] = []
+    last = 0
+    for number in numbers:
+        if number - last == 2:
+            window.append(number - 1)
+        elif number - last > 2:
+            window.append(None)
+        window.append(number)
+        last = number
+    return window
+
+
 @dataclass
 class Page(Generic[T]):
     """The items of page `page` (1-based) out of `total` results, `per_page` at a time."""

@@ -9,6 +9,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 
 from app.money import format_money, format_price
+from app.pagination import page_window
 
 
 def _datetime(value: datetime | None, fmt: str = "%b %-d, %Y %H:%M") -> str:
@@ -55,6 +56,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["date"] = _date
     app.jinja_env.filters["timeago"] = _timeago
     app.jinja_env.filters["nl2br"] = _nl2br
+    app.jinja_env.globals["page_window"] = page_window
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -8,9 +8,12 @@ from flask import current_app
 # access to the values within the .ini file in use.
 config = context.config
 
-# Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# alembic.ini's logging only when nobody configured logging: the app does (app/__init__.py) under
+# `flask serve`, `flask db` and gunicorn, and pytest does in tests. fileConfig() would replace
+# their handlers, and by default it disables every logger that already exists, the app's too:
+# a 500 after an in-process upgrade would then go unlogged.
+if not logging.getLogger().handlers:
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger("alembic.env")
 
 

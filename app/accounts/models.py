@@ -46,6 +46,16 @@ class User(UserMixin, db.Model):
             raise RuntimeError("Open a session with accounts.services.open_session() first.")
         return self.session_key
 
+    # Flask-Login's UserMixin compares users by get_id(), which is a sign-in's key here: two
+    # objects are the same member when they are the same row, signed in or not.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, User):
+            return NotImplemented
+        return self is other or (self.id is not None and self.id == other.id)
+
+    def __hash__(self) -> int:
+        return hash((User, self.id)) if self.id is not None else id(self)
+
     @property
     def name(self) -> str:
         """What to call this person on a page."""

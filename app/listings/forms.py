@@ -72,6 +72,7 @@ class ListingForm(FlaskForm):
         "Quantity available",
         default=1,
         validators=[InputRequired("Enter how many you have.")],
+        invalid_value_message="Enter a whole number, like 3.",
         render_kw={"min": 1, "max": QUANTITY_MAX},
     )
 

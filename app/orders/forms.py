@@ -22,8 +22,10 @@ class PlaceOrderForm(FlaskForm):
 
     quantity = IntegerField(
         "Quantity",
+        id="buy-quantity",
         default=1,
         validators=[InputRequired("Choose how many you want.")],
+        invalid_value_message="Enter a whole number, like 2.",
         render_kw={"min": 1},
     )
 

@@ -1,11 +1,14 @@
-"""Renders the order page; shared by the order views and the message view, which both show it
-again with their form's errors."""
+"""Renders the order page with every form on it: action notes, messages, refund. A failed post
+to any of them comes back here (303) and finds what was typed and its errors."""
 
 from __future__ import annotations
+
+from functools import partial
 
 from flask import current_app, render_template
 from flask_login import current_user
 
+from app.form_drafts import refilled_form
 from app.messaging.forms import MessageForm
 from app.messaging.services import thread
 from app.money import format_money
@@ -13,6 +16,7 @@ from app.orders import states
 from app.orders.conversation import KIND
 from app.orders.forms import NOTE_LABELS, MarkPaidForm, OrderActionForm
 from app.orders.services import auto_complete_at, available_actions, get_order_for
+from app.payments.forms import RefundForm
 from app.payments.services import settles_in_person
 
 
@@ -25,22 +29,27 @@ def action_form(action: str, formdata=None) -> OrderActionForm:
     return form
 
 
-def render_order_page(
-    order_id: int,
-    *,
-    message_form: MessageForm | None = None,
-    failed_action: tuple[str, OrderActionForm] | None = None,
-    status: int = 200,
-):
-    """The order detail page for the signed-in party (NotFound for anyone else)."""
+def action_form_key(action: str, order_id: int) -> str:
+    """Where a failed action's note waits for the order page (app.form_drafts)."""
+    return f"{action}:{order_id}"
+
+
+def message_form_key(order_id: int) -> str:
+    return f"message:{order_id}"
+
+
+def refund_form_key(order_id: int) -> str:
+    return f"refund:{order_id}"
+
+
+def render_order_page(order_id: int):
+    """The order detail page for the signed-in party (NotFound for anyone else), its forms
+    refilled with what a failed post kept."""
     order = get_order_for(order_id, current_user.id)
     role = order.role_of(current_user.id)
     buttons = []
     for action in available_actions(order, current_user.id):
-        if failed_action and failed_action[0] == action:
-            form = failed_action[1]
-        else:
-            form = action_form(action, formdata=None)
+        form = refilled_form(action_form_key(action, order.id), partial(action_form, action))
         if action == "mark_paid":
             form.confirm.label.text = _received_label(order)
         buttons.append(
@@ -75,10 +84,15 @@ def render_order_page(
         buttons=buttons,
         event_labels=states.EVENT_LABELS,
         messages=messages,
-        message_form=message_form or MessageForm(formdata=None),
+        message_form=refilled_form(
+            message_form_key(order.id), lambda data: MessageForm(formdata=data)
+        ),
+        refund_form=refilled_form(
+            refund_form_key(order.id), lambda data: RefundForm(formdata=data)
+        ),
         feedback=feedback,
     )
-    return page, status
+    return page
 
 
 def _received_label(order) -> str:

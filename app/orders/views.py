@@ -6,13 +6,21 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.errors import Conflict, NotFound, ValidationFailed
+from app.form_drafts import keep_failed_form, refilled_form
+from app.listings.services import get_listing
 from app.messaging.forms import MessageForm
 from app.messaging.services import send_message, unread_by_subject
 from app.orders import states
 from app.orders.conversation import KIND
 from app.orders.forms import PlaceOrderForm
-from app.orders.pages import action_form, render_order_page
-from app.orders.services import order_counts, orders_for, place_order, transition
+from app.orders.pages import action_form, action_form_key, message_form_key, render_order_page
+from app.orders.services import (
+    CannotBuyOwnListing,
+    order_counts,
+    orders_for,
+    place_order,
+    transition,
+)
 from app.pagination import page_number
 from app.payments.services import settles_in_person
 
@@ -25,16 +33,25 @@ TABS = {"purchases": "buyer", "sales": "seller"}
 @login_required
 def place(listing_id: int):
     form = PlaceOrderForm()
-    back = url_for("listings.detail", listing_id=listing_id)
+    back = redirect(url_for("listings.detail", listing_id=listing_id), code=303)
     if not form.validate():
-        errors = [_expired()] if "csrf_token" in form.errors else form.quantity.errors
-        flash(errors[0], "error")
-        return redirect(back, code=303)
+        if "csrf_token" in form.errors:
+            flash(_expired(), "error")
+        else:
+            keep_failed_form(_buy_key(listing_id), form)
+        return back
     try:
         order = place_order(current_user.id, listing_id, form.quantity.data)
-    except (Conflict, ValidationFailed) as error:
+    except CannotBuyOwnListing as error:
         flash(error.message, "error")
-        return redirect(back, code=303)
+        return back
+    except (Conflict, ValidationFailed) as error:
+        if not get_listing(listing_id).is_buyable:  # sold out meanwhile: the form is gone
+            flash(error.message, "error")
+        else:  # the quantity: say so under the field
+            errors = error.fields or {"quantity": [error.message]}
+            keep_failed_form(_buy_key(listing_id), form, errors)
+        return back
     if order.is_free:
         flash(
             "Order placed. It's free: no payment needed. Agree on the hand-over below.", "success"
@@ -44,6 +61,16 @@ def place(listing_id: int):
     else:
         flash("Order placed. Pay by card below to confirm it.", "success")
     return redirect(url_for("orders.detail", order_id=order.id), code=303)
+
+
+def _buy_key(listing_id: int) -> str:
+    return f"buy:{listing_id}"
+
+
+@bp.app_template_global()
+def buy_form(listing) -> PlaceOrderForm:
+    """The listing page's buy form, refilled after a failed purchase."""
+    return refilled_form(_buy_key(listing.id), lambda data: PlaceOrderForm(formdata=data))
 
 
 def _expired() -> str:
@@ -83,16 +110,20 @@ def detail(order_id: int):
 @login_required
 def send(order_id: int):
     form = MessageForm()
-    if form.validate():
-        try:
-            send_message(KIND, order_id, current_user.id, form.body.data)
-        except ValidationFailed as error:
-            form.body.errors = [*form.body.errors, error.fields.get("body", [error.message])[0]]
+    back = redirect(url_for("orders.detail", order_id=order_id, _anchor="messages"), 303)
+    if not form.validate():
+        if "csrf_token" in form.errors:
+            flash(_expired(), "error")
         else:
-            return redirect(url_for("orders.detail", order_id=order_id, _anchor="messages"), 303)
-    if "csrf_token" in form.errors:
-        flash(_expired(), "error")
-    return render_order_page(order_id, message_form=form, status=422)
+            keep_failed_form(message_form_key(order_id), form)
+        return back
+    try:
+        send_message(KIND, order_id, current_user.id, form.body.data)
+    except ValidationFailed as error:
+        keep_failed_form(
+            message_form_key(order_id), form, error.fields or {"body": [error.message]}
+        )
+    return back
 
 
 @bp.post("/orders/<int:order_id>/<action>")
@@ -101,22 +132,24 @@ def act(order_id: int, action: str):
     if action not in states.ACTION_LABELS:
         raise NotFound("That is not something you can do with an order.")
     form = action_form(action, formdata=request.form)
-    back = url_for("orders.detail", order_id=order_id)
+    back = redirect(url_for("orders.detail", order_id=order_id), code=303)
     if not form.validate():
         if "csrf_token" in form.errors:
             flash(_expired(), "error")
-            return redirect(back, code=303)
-        return render_order_page(order_id, failed_action=(action, form), status=422)
+        else:  # the mark-paid confirmation box: say so under it
+            keep_failed_form(action_form_key(action, order_id), form)
+        return back
     try:
         transition(order_id, action, current_user.id, note=form.note.data)
     except ValidationFailed as error:  # the note: show it again under the field
-        form.note.errors = error.fields.get("note") or [error.message]
-        return render_order_page(order_id, failed_action=(action, form), status=422)
+        errors = error.fields or {"note": [error.message]}
+        keep_failed_form(action_form_key(action, order_id), form, errors)
+        return back
     except Conflict as error:  # the order moved on: explain, show it
         flash(error.message, "error")
-        return redirect(back, code=303)
+        return back
     flash(_DONE.get(action, "Done."), "success")
-    return redirect(back, code=303)
+    return back
 
 
 _DONE = {

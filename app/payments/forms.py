@@ -10,9 +10,13 @@ from app.payments.services import REASON_MAX
 
 
 class RefundForm(FlaskForm):
-    amount = StringField("Amount to refund", validators=[DataRequired("Enter an amount.")])
+    amount = StringField(
+        "Amount to refund", id="refund-amount", validators=[DataRequired("Enter an amount.")]
+    )
     # The length is refund_order's rule (the API gets the same answer); maxlength only helps.
-    reason = TextAreaField("Reason (the buyer sees it)", render_kw={"maxlength": REASON_MAX})
+    reason = TextAreaField(
+        "Reason (the buyer sees it)", id="refund-reason", render_kw={"maxlength": REASON_MAX}
+    )
 
 
 class EmptyForm(FlaskForm):

@@ -17,8 +17,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from app.errors import DomainError, ValidationFailed
+from app.errors import Conflict, DomainError, ValidationFailed
 from app.extensions import csrf, db
+from app.form_drafts import keep_failed_form
 from app.money import format_money, parse_money
 from app.pagination import page_number
 from app.payments import operations, services, webhooks
@@ -85,21 +86,32 @@ def pay_return(order_id: int):
 @bp.post("/orders/<int:order_id>/refund")
 @login_required
 def refund(order_id: int):
+    from app.orders.pages import refund_form_key
     from app.orders.services import get_order_for
 
     order = get_order_for(order_id, current_user.id)
     form = RefundForm()
     if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0], "error")
+        if "csrf_token" in form.errors:
+            flash("Your session expired. Please try again.", "error")
+        else:
+            keep_failed_form(refund_form_key(order_id), form)
         return _to_order(order_id)
     try:
         amount = parse_money(form.amount.data, order.currency)
     except ValueError as error:
-        flash(str(error).replace("a price", "an amount").replace("price", "amount"), "error")
+        message = str(error).replace("a price", "an amount").replace("price", "amount")
+        keep_failed_form(refund_form_key(order_id), form, {"amount": [message]})
         return _to_order(order_id)
     try:
         op = services.refund_order(order_id, current_user.id, amount, form.reason.data or "")
     except ValidationFailed as error:
+        db.session.rollback()
+        keep_failed_form(
+            refund_form_key(order_id), form, error.fields or {"amount": [error.message]}
+        )
+        return _to_order(order_id)
+    except Conflict as error:  # the order moved on (completed, refunded): explain, show it
         db.session.rollback()
         flash(error.message, "error")
         return _to_order(order_id)

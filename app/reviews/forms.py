@@ -43,4 +43,6 @@ class FeedbackForm(FlaskForm):
 
 
 class ReplyForm(FlaskForm):
-    text = TextAreaField("Your reply", render_kw={"maxlength": REPLY_MAX, "rows": 3})
+    text = TextAreaField(
+        "Your reply", id="reply-text", render_kw={"maxlength": REPLY_MAX, "rows": 3}
+    )

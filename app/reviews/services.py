@@ -130,8 +130,11 @@ def leave_feedback(
     described: int | None = None,
     communication: int | None = None,
     speed: int | None = None,
+    *,
+    now: datetime | None = None,
 ) -> Feedback:
-    """Rate the other party of a completed order, once, within the feedback window.
+    """Rate the other party of a completed order, once, within the feedback window (`now`: when
+    it is written, for seeding a history; default the present).
 
     Raises NotFound (not a party), Conflict (not completed, window closed, already rated),
     ValidationFailed (bad rating, comment or details).
@@ -142,7 +145,7 @@ def leave_feedback(
         raise NotFound("Order not found.")
     if order.state != "completed" or order.completed_at is None:
         raise Conflict("You can leave feedback once the order is completed.")
-    now = utcnow()
+    now = now or utcnow()
     closes_at = feedback_window_closes_at(order)
     if now >= closes_at:
         raise Conflict(f"The feedback window for this order closed on {closes_at:%b %-d, %Y}.")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, url_for
 from flask_login import current_user, login_required
 
 from app.errors import Conflict, ValidationFailed
 from app.extensions import db
+from app.form_drafts import keep_failed_form, refilled_form
 from app.reviews import services
 from app.reviews.badges import BADGE_RULES, NEW_MEMBER_RULE
 from app.reviews.forms import FeedbackForm, ReplyForm
@@ -14,7 +15,6 @@ from app.reviews.models import Feedback
 
 bp = Blueprint("reviews", __name__)
 
-DRAFT_KEY = "feedback_draft"
 DETAIL_FIELDS = ("described", "communication", "speed")
 DETAIL_CHOICE_ERROR = "Choose a rating from 1 to 5, or skip it."
 
@@ -30,19 +30,12 @@ def _first_error(errors: dict) -> str:
     return "Please check the form."
 
 
-def _keep_draft(order_id: int, errors: dict) -> None:
-    """Keep what was typed across the redirect, so a form error never loses the comment."""
-    session[DRAFT_KEY] = {
-        "order_id": order_id,
-        "data": {
-            "rating": request.form.get("rating", "")[:10],
-            "described": request.form.get("described", "")[:2],
-            "communication": request.form.get("communication", "")[:2],
-            "speed": request.form.get("speed", "")[:2],
-            "comment": request.form.get("comment", "")[: services.COMMENT_MAX],
-        },
-        "errors": {name: [str(m) for m in messages][:1] for name, messages in errors.items()},
-    }
+def _feedback_key(order_id: int) -> str:
+    return f"feedback:{order_id}"
+
+
+def _reply_key(feedback_id: int) -> str:
+    return f"reply:{feedback_id}"
 
 
 @bp.post("/orders/<int:order_id>/feedback")
@@ -52,7 +45,7 @@ def leave(order_id: int):
     if not form.validate_on_submit():
         # Only a detail that is not a number gets here: the rules themselves are the service's.
         errors = {name: [DETAIL_CHOICE_ERROR] for name in form.errors if name in DETAIL_FIELDS}
-        _keep_draft(order_id, errors or form.errors)
+        keep_failed_form(_feedback_key(order_id), form, errors or form.errors)
         flash(_first_error(errors or form.errors), "error")
         return _back_to_order(order_id)
     try:
@@ -66,13 +59,12 @@ def leave(order_id: int):
             speed=form.speed.data,
         )
     except ValidationFailed as error:
-        _keep_draft(order_id, error.fields)
+        keep_failed_form(_feedback_key(order_id), form, error.fields)
         flash(error.message, "error")
         return _back_to_order(order_id)
     except Conflict as error:
         flash(error.message, "error")
         return _back_to_order(order_id)
-    session.pop(DRAFT_KEY, None)
     other = feedback.subject.handle
     if feedback.is_revealed:
         flash(f"Thank you. Your feedback is posted, and you can now read @{other}'s.", "success")
@@ -93,7 +85,13 @@ def reply(feedback_id: int):
     # NotFound and Forbidden answer 404/403: a stranger gets no redirect into someone's order.
     try:
         feedback = services.reply_to_feedback(feedback_id, current_user.id, form.text.data or "")
-    except (ValidationFailed, Conflict) as error:
+    except ValidationFailed as error:  # the text: show it again under the reply box
+        feedback = db.session.get(Feedback, feedback_id)
+        keep_failed_form(
+            _reply_key(feedback_id), form, {"text": error.fields.get("reply") or [error.message]}
+        )
+        return _back_to_order(feedback.order_id)
+    except Conflict as error:
         feedback = db.session.get(Feedback, feedback_id)
         flash(error.message, "error")
         return _back_to_order(feedback.order_id)
@@ -102,21 +100,17 @@ def reply(feedback_id: int):
 
 
 @bp.app_template_global()
+def reply_form(feedback: Feedback) -> ReplyForm:
+    """The reply box under `feedback`, refilled after a failed reply."""
+    form = refilled_form(_reply_key(feedback.id), lambda data: ReplyForm(formdata=data))
+    form.text.label.text = f"Reply to @{feedback.author.handle}"
+    return form
+
+
+@bp.app_template_global()
 def feedback_form(order) -> FeedbackForm:
     """The feedback form for `order`, refilled with the draft and errors of a failed attempt."""
-    draft = session.get(DRAFT_KEY)
-    if draft and draft.get("order_id") == order.id:
-        session.pop(DRAFT_KEY, None)
-        data = dict(draft.get("data") or {})
-        for name in ("described", "communication", "speed"):
-            data[name] = data.get(name) or ""
-        form = FeedbackForm(formdata=None, data=data)
-        for name, messages in (draft.get("errors") or {}).items():
-            if name in form:
-                form[name].errors = list(messages)
-    else:
-        form = FeedbackForm(formdata=None)
-    return form
+    return refilled_form(_feedback_key(order.id), lambda data: FeedbackForm(formdata=data))
 
 
 @bp.app_template_global()

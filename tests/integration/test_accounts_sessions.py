@@ -225,3 +225,16 @@ def test_end_all_sessions_is_the_service_a_password_reset_calls(app):
     keys = [services.open_session(user.id).session_key for _ in range(3)]
     assert services.end_all_sessions(user.id) == 3
     assert all(services.user_for_session(key) is None for key in keys)
+
+
+def test_members_compare_as_rows_whether_signed_in_or_not(app):
+    from app.accounts.models import User
+
+    first, second = UserFactory(), UserFactory()
+    first_id = first.id
+    db.session.expunge(first)
+    again = db.session.get(User, first_id)  # the same row, loaded again: another object
+    assert again is not first
+
+    assert first == again and first != second
+    assert first in [second, again] and len({first, again, second}) == 2

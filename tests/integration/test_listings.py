@@ -229,7 +229,7 @@ def test_sell_form_creates_a_listing_with_photos_and_shows_it(app, make_client):
         ("price", "1.234", "Use at most 2 decimal places."),
         ("price", "", "Enter a price."),
         ("quantity", "0", "from 1 to 999"),
-        ("quantity", "lots", "Not a valid integer value"),
+        ("quantity", "lots", "Enter a whole number, like 3."),
         ("category", "spaceships", "not one of the options"),
         ("description", "x" * 5001, "at most 5000 characters"),
     ],

@@ -101,9 +101,10 @@ def test_sending_returns_to_the_thread(make_client, order, buyer):
     [("", "Write a message."), ("   ", "Write a message."), ("x" * 2001, "At most 2000")],
 )
 def test_bad_message_is_a_form_error_on_the_order_page(make_client, order, buyer, body, error):
-    response = make_client(buyer).post(f"/orders/{order.id}/messages", data={"body": body})
-    assert response.status_code == 422
-    page = response.get_data(as_text=True)
+    client = make_client(buyer)
+    response = client.post(f"/orders/{order.id}/messages", data={"body": body})
+    assert response.status_code == 303
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert error in page
     assert "Walnut desk lamp" in page
     assert message_count() == 0
