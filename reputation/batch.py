@@ -1,13 +1,15 @@
 """Batch computation of every score from event arrays, vectorised with numpy and scipy.sparse.
 
 The pipeline, in order:
-1. edge weights: time decay x log-scaled transaction value, retaliatory negatives discounted;
+1. edge weights: log-scaled transaction value, retaliatory negatives discounted, and a
+   recency weight for the recent estimate;
 2. rater -> ratee pairs: repeated ratings merged and capped, reciprocal praise and praise inside
    dense mutual clusters discounted;
 3. rater credibility: account maturity (age, breadth) x standing (praise from mature,
    vouched-for accounts, propagated over the positive ratings, EigenTrust-style) x fairness
    (REV2: how well a rater's ratings agree with the consensus), iterated with goodness;
-4. goodness per user and per role: credibility-weighted mean shrunk to a cautious prior;
+4. goodness per user and per role: a lifetime and a recent credibility-weighted mean, each
+   shrunk to a cautious prior, blended;
 5. eBay feedback counts, flags and the factors of each score's explanation.
 """
 
@@ -111,11 +113,13 @@ class _Blocks:
     trust: np.ndarray
     confidence: np.ndarray
     n_ratings: np.ndarray
-    n_eff: np.ndarray
-    t_plain: np.ndarray
-    t_weighted: np.ndarray
-    t_cred: np.ndarray
-    kept_by_age: np.ndarray
+    n_eff: np.ndarray  # lifetime credibility-weighted ratings (the evidence)
+    n_recent: np.ndarray  # the same, weighted by recency
+    t_plain: np.ndarray  # trust from the plain average of the ratings
+    t_cred: np.ndarray  # ... weighted by rater credibility, size and reciprocity
+    t_life: np.ndarray  # ... shrunk towards the newcomer's trust by the amount of evidence
+    t_recent: np.ndarray  # the recent estimate, shrunk likewise
+    ratings: np.ndarray  # (n, 3) positive, neutral, negative ratings received (not units)
     n_small: np.ndarray
     w_reciprocal: np.ndarray
     w_cluster: np.ndarray
@@ -158,6 +162,7 @@ class ScoreTable:
         standing: np.ndarray,
         fairness: np.ndarray,
         has_data: np.ndarray,
+        from_roles: np.ndarray,
     ) -> None:
         self.users = users
         self.roles = roles
@@ -173,6 +178,8 @@ class ScoreTable:
         self.standing = standing
         self.fairness = fairness
         self.has_data = has_data
+        # Users whose overall trust is the evidence-weighted mean of their role scores.
+        self.from_roles = from_roles
         self._user_index: dict[Hashable, int] | None = None
         self._role_index: dict[tuple[int, int], int] | None = None
         self._role_codes = {r: i for i, r in enumerate(roles)}
@@ -274,55 +281,135 @@ class ScoreTable:
         )
 
     def _explain(self, bl: _Blocks, b: int, i: int, flags: frozenset[str]) -> tuple[Factor, ...]:
+        """The steps from a newcomer's trust to this score, in plain words, in order.
+
+        The impacts are consecutive differences of a chain of scores (plain average, weighted
+        by who rated, pulled towards the start by the amount of evidence, blended with recent
+        conduct), so `prior + sum(impacts) == trust`, and the figure each description quotes
+        is the chain's value at that step, in points out of 100.
+        """
         n = int(bl.n_ratings[b])
         if n == 0:
-            return (Factor("no ratings yet", 0.0, "No ratings received: newcomer's trust."),)
-        prior = self.prior_trust
+            return (Factor("no ratings yet", 0.0, "No ratings received yet: everyone starts at "
+                           f"{_points(self.prior_trust)}."),)  # fmt: skip
+        if bl is self.overall and self.from_roles[b]:
+            items = self._explain_roles(i)
+        else:
+            items = self._explain_chain(bl, b)
+        return tuple(items + self._notes(i, flags))
+
+    def _explain_chain(self, bl: _Blocks, b: int) -> list[Factor]:
+        cfg = self.config
+        pos, neu, neg = (int(x) for x in bl.ratings[b])
+        plain = float(bl.t_plain[b])
+        counted = ", ".join(
+            f"{k} {word}" for k, word in ((pos, "positive"), (neu, "neutral"), (neg, "negative"))
+            if k
+        )  # fmt: skip
         items = [
             Factor(
                 "ratings received",
-                float(bl.t_plain[b] - prior),
-                f"{n} ratings received, plain average {2 * bl.t_plain[b] - 1:+.2f} on -1..+1.",
+                plain - self.prior_trust,
+                f"{_ratings(pos + neu + neg)} received ({counted}). Taken at face value they "
+                f"give {_points(plain)}.",
             )
         ]
-        notes = [f"{100 * bl.kept_by_age[b]:.0f}% of rating weight kept after ageing"]
-        if bl.n_small[b]:
-            notes.append(f"{int(bl.n_small[b])} small transactions weigh less")
-        if bl.w_reciprocal[b] > 0:
-            notes.append("reciprocal praise discounted")
-        if bl.w_cluster[b] > 0:
-            notes.append("praise inside a dense mutual-praise cluster discounted")
-        items.append(
-            Factor("age, size and reciprocity", float(bl.t_weighted[b] - bl.t_plain[b]),
-                   "; ".join(notes) + ".")
-        )  # fmt: skip
-        cred = f"Raters weighed by their credibility: {bl.n_eff[b]:.1f} effective ratings"
+        reasons = ["established members with a fair rating record count fully"]
         if bl.n_new_raters[b]:
-            cred += f"; {int(bl.n_new_raters[b])} raters are new accounts and count less"
+            reasons.append(f"{_raters(int(bl.n_new_raters[b]))} new, so they count for little")
+        if bl.w_reciprocal[b] > 0:
+            reasons.append("praise given in return for praise counts half")
+        if bl.w_cluster[b] > 0:
+            reasons.append("praise from a tight circle praising each other counts less")
+        if bl.n_small[b]:
+            reasons.append(f"{_ratings(int(bl.n_small[b]))} for small sales count less")
         items.append(
-            Factor("rater credibility", float(bl.t_cred[b] - bl.t_weighted[b]), cred + ".")
+            Factor(
+                "who rated",
+                float(bl.t_cred[b]) - plain,
+                "Each rating counts by how far its rater can be trusted: "
+                + "; ".join(reasons)
+                + f". Weighted this way they give {_points(bl.t_cred[b])}.",
+            )
         )
+        n_eff = float(bl.n_eff[b])
         items.append(
             Factor(
                 "amount of evidence",
-                float(bl.trust[b] - bl.t_cred[b]),
-                f"Few or old ratings are pulled towards a newcomer's trust ({prior:.2f}); "
-                f"confidence {bl.confidence[b]:.2f}.",
+                float(bl.t_life[b] - bl.t_cred[b]),
+                f"Together the ratings are worth {n_eff:.1f} full rating"
+                f"{'' if round(n_eff, 1) == 1 else 's'}. A score rests near "
+                f"{_points(self.prior_trust)}, where everyone starts, until there is plenty of "
+                f"evidence: {_points(bl.t_life[b])}.",
             )
         )
-        items.sort(key=lambda f: -abs(f.impact))
+        share = f"{100 * cfg.recent_share:.0f}%"
+        if bl.n_recent[b] >= 0.05:
+            recent = (
+                f"the recent ratings (worth {float(bl.n_recent[b]):.1f} full ratings) give "
+                f"{_points(bl.t_recent[b])}"
+            )
+        else:
+            recent = f"with hardly any recent ratings that part rests at {_points(bl.t_recent[b])}"
+        items.append(
+            Factor(
+                "recent conduct",
+                float(bl.trust[b] - bl.t_life[b]),
+                f"{share} of the score is about recent conduct (a rating loses half its weight "
+                f"every {cfg.half_life_days:g} days): {recent}. Blended: "
+                f"{_points(bl.trust[b])}.",
+            )
+        )
+        return items
+
+    def _explain_roles(self, i: int) -> list[Factor]:
+        lo, hi = np.searchsorted(self.role_user, [i, i + 1])
+        weights = self.by_role.n_eff[lo:hi] + self.config.prior_strength
+        shares = weights / weights.sum()
+        items = []
+        for b, share in zip(range(lo, hi), shares, strict=True):
+            role = self.roles[int(self.role_code[b])]
+            trust = float(self.by_role.trust[b])
+            items.append(
+                Factor(
+                    f"as {role}",
+                    float(share * (trust - self.prior_trust)),
+                    f"As {_article(role)} {role}: {_points(trust)} from "
+                    f"{_ratings(int(self.by_role.n_ratings[b]))}, weighing {100 * share:.0f}% of "
+                    "the overall score (each role weighs by how much evidence it rests on).",
+                )
+            )
+        return items
+
+    def _notes(self, i: int, flags: frozenset[str]) -> list[Factor]:
         context = {
-            FLAG_NEW: f"New account ({self.age_days[i]:.0f} days): its ratings of others count "
-            "less until it matures.",
-            FLAG_SYBIL: "Suspected Sybil: most of its counterparties are new or unvouched "
-            "accounts; its ratings count for almost nothing.",
-            FLAG_SYBIL_PRAISE: "Much of its praise comes from suspected Sybil accounts, "
-            "which is ignored.",
-            FLAG_RING: "Part of a dense cluster of accounts praising each other; that praise "
+            FLAG_NEW: f"New account ({self.age_days[i]:.0f} days old): its ratings of others "
+            "count for little until it is a month old.",
+            FLAG_SYBIL: "Looks like a fake account: most of the accounts it dealt with are new "
+            "or unknown, so its ratings of others count for almost nothing.",
+            FLAG_SYBIL_PRAISE: "Much of its praise comes from accounts that look fake; that "
+            "praise is ignored.",
+            FLAG_RING: "Part of a tight circle of accounts praising each other; that praise "
             "counts less.",
         }
-        items += [Factor(name, 0.0, context[name]) for name in _FLAG_BITS if name in flags]
-        return tuple(items)
+        return [Factor(name, 0.0, context[name]) for name in _FLAG_BITS if name in flags]
+
+
+def _points(trust: float) -> str:
+    """A trust in points out of 100, as every page shows it."""
+    return f"{round(float(trust) * 100)} out of 100"
+
+
+def _ratings(k: int) -> str:
+    return f"{k} rating{'' if k == 1 else 's'}"
+
+
+def _raters(k: int) -> str:
+    return "1 rater is" if k == 1 else f"{k} raters are"
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
 
 
 def _fields(score: Score) -> dict:
@@ -356,22 +443,18 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
     n = len(ev.users)
     src, dst, val, t = ev.rater, ev.ratee, ev.value, ev.time
     sign = signs(val, cfg.neutral_band)
-    if cfg.value_power != 1.0:
-        # Raters use the scale inconsistently (some give +1 of 10 for every good trade): the
-        # sign carries more information than the magnitude, so magnitudes are compressed.
-        val = np.sign(val) * np.abs(val) ** cfg.value_power
+    # Raters use the scale inconsistently (some give +1 of 10 for every good trade): for the
+    # recent estimate the sign carries more information than the magnitude, so magnitudes are
+    # compressed there.
+    val_r = np.sign(val) * np.abs(val) ** cfg.value_power
     band = cfg.neutral_band
 
     # 1. Edge weights.
     amount_w = amount_weights(ev.amount, cfg)
-    # Old ratings fade towards a floor rather than to nothing: a fraud exposed years ago is
-    # still evidence, but recent behaviour dominates (on-off attacks).
-    # Negatives fade more slowly than praise: a standing reputation has to be kept up, while a
-    # fraud exposed long ago remains a warning.
-    half_life = np.where(sign < 0, cfg.negative_half_life_days, cfg.half_life_days)
-    fade = np.exp2(-np.maximum(now - t, 0.0) / DAY / half_life)
-    decay = cfg.decay_floor + (1.0 - cfg.decay_floor) * fade
-    w = decay * amount_w
+    # The lifetime estimate counts every rating at full weight; the recent one weighs it by
+    # its age: 0.5 ** (age / half-life).
+    fade = np.exp2(-np.maximum(now - t, 0.0) / DAY / cfg.half_life_days)
+    w = amount_w.copy()
     neg = np.nonzero(sign < 0)[0]
     if len(neg):
         # A negative answered by a negative soon after is likely retaliation: the first one
@@ -393,6 +476,9 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
     w_raw = np.bincount(pinv, w, n_pairs)
     v_pair = np.bincount(pinv, w * val, n_pairs) / w_raw
     w_cap = np.minimum(w_raw, cfg.pair_weight_cap)
+    r_raw = np.bincount(pinv, w * fade, n_pairs)
+    vr_pair = np.bincount(pinv, w * fade * val_r, n_pairs) / np.where(r_raw > 0, r_raw, 1.0)
+    r_cap = np.minimum(r_raw, cfg.pair_weight_cap)
     ps, pd = pair_keys // n, pair_keys % n
     rpos, rfound = _lookup(pair_keys, pd * n + ps)
     mutual = rfound & (v_pair > band) & (v_pair[rpos] > band)
@@ -506,10 +592,10 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
     small = amount_w < 0.5
     overall = _blocks(
         cfg, n, now, n,
-        ev_block=dst, ev_src=src, ev_val=val, ev_t=t, ev_sign=sign, ev_decay=decay,
+        ev_block=dst, ev_src=src, ev_val=val, ev_t=t, ev_sign=sign,
         ev_amount_w=amount_w, ev_small=small,
         p_src=ps, p_block=pd, w_cap=w_cap, recip_f=recip_f, cluster_f=cluster_f,
-        v_pair=v_pair, cred=cred, new_rater_pair=new_rater_pair,
+        v_pair=v_pair, r_cap=r_cap, vr_pair=vr_pair, cred=cred, new_rater_pair=new_rater_pair,
     )  # fmt: skip
 
     rm = np.nonzero(ev.ratee_role >= 0)[0]
@@ -520,16 +606,31 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
     rps, rpb = rp_keys // max(nb, 1), rp_keys % max(nb, 1)
     rw = np.bincount(rpinv, w[rm], len(rp_keys))
     rv = np.bincount(rpinv, w[rm] * val[rm], len(rp_keys)) / np.where(rw > 0, rw, 1.0)
+    rr = np.bincount(rpinv, w[rm] * fade[rm], len(rp_keys))
+    rvr = np.bincount(rpinv, w[rm] * fade[rm] * val_r[rm], len(rp_keys)) / np.where(rr > 0, rr, 1.0)
     role_user = block_keys // n_roles
     opos, _ = _lookup(pair_keys, rps * n + role_user[rpb])
     by_role = _blocks(
         cfg, nb, now, n,
         ev_block=binv, ev_src=src[rm], ev_val=val[rm], ev_t=t[rm], ev_sign=sign[rm],
-        ev_decay=decay[rm], ev_amount_w=amount_w[rm], ev_small=small[rm],
+        ev_amount_w=amount_w[rm], ev_small=small[rm],
         p_src=rps, p_block=rpb, w_cap=np.minimum(rw, cfg.pair_weight_cap),
-        recip_f=recip_f[opos], cluster_f=cluster_f[opos], v_pair=rv, cred=cred,
+        recip_f=recip_f[opos], cluster_f=cluster_f[opos], v_pair=rv,
+        r_cap=np.minimum(rr, cfg.pair_weight_cap), vr_pair=rvr, cred=cred,
         new_rater_pair=is_new[rps],
     )  # fmt: skip
+
+    # Overall = the role scores' mean weighted by the evidence each rests on (n_eff + the
+    # prior's weight), for users rated in roles only: it always lies between their role scores.
+    from_roles = np.zeros(n, dtype=bool)
+    if nb:
+        role_weight = by_role.n_eff + cfg.prior_strength
+        weight_sum = np.bincount(role_user, role_weight, n)
+        from_roles = (weight_sum > 0) & (np.bincount(dst, ev.ratee_role < 0, n) == 0)
+        blended = np.bincount(role_user, role_weight * by_role.trust, n) / np.where(
+            from_roles, weight_sum, 1.0
+        )
+        overall.trust = np.where(from_roles, blended, overall.trust)
 
     return ScoreTable(
         users=ev.users,
@@ -546,6 +647,7 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
         standing=standing,
         fairness=fairness,
         has_data=has_data,
+        from_roles=from_roles,
     )
 
 
@@ -560,7 +662,6 @@ def _blocks(
     ev_val: np.ndarray,
     ev_t: np.ndarray,
     ev_sign: np.ndarray,
-    ev_decay: np.ndarray,
     ev_amount_w: np.ndarray,
     ev_small: np.ndarray,
     p_src: np.ndarray,
@@ -569,34 +670,31 @@ def _blocks(
     recip_f: np.ndarray,
     cluster_f: np.ndarray,
     v_pair: np.ndarray,
+    r_cap: np.ndarray,
+    vr_pair: np.ndarray,
     cred: np.ndarray,
     new_rater_pair: np.ndarray,
 ) -> _Blocks:
     """Aggregate pair weights into trust, confidence, feedback and explanation figures."""
     k, g0 = cfg.prior_strength, cfg.prior_goodness
     prior_t = (g0 + 1.0) / 2.0
-    weight = w_cap * recip_f * cluster_f
-    wc = weight * cred[p_src]
+    discount = recip_f * cluster_f
+    wc = w_cap * discount * cred[p_src]
     den = np.bincount(p_block, wc, nb)
     num = np.bincount(p_block, wc * v_pair, nb)
-    goodness = (num + k * g0) / (den + k)
+    life = (num + k * g0) / (den + k)
+    rc = r_cap * discount * cred[p_src]
+    den_r = np.bincount(p_block, rc, nb)
+    kr = cfg.recent_prior_strength
+    recent = (np.bincount(p_block, rc * vr_pair, nb) + kr * g0) / (den_r + kr)
+    goodness = (1.0 - cfg.recent_share) * life + cfg.recent_share * recent
     trust = np.clip((goodness + 1.0) / 2.0, 0.0, 1.0)
     confidence = den / (den + cfg.confidence_half)
 
     n_ratings = np.bincount(ev_block, minlength=nb)
     plain = np.bincount(ev_block, ev_val, nb)
     t_plain = np.where(n_ratings > 0, (plain / np.maximum(n_ratings, 1) + 1.0) / 2.0, prior_t)
-    w_sum = np.bincount(p_block, weight, nb)
-    w_mean = np.bincount(p_block, weight * v_pair, nb)
-    t_weighted = np.where(w_sum > 0, (w_mean / np.where(w_sum > 0, w_sum, 1) + 1) / 2, t_plain)
-    t_cred = np.where(den > 1e-12, (num / np.where(den > 1e-12, den, 1) + 1) / 2, t_weighted)
-    amt_sum = np.bincount(ev_block, ev_amount_w, nb)
-    kept = np.divide(
-        np.bincount(ev_block, ev_amount_w * ev_decay, nb),
-        amt_sum,
-        out=np.ones(nb),
-        where=amt_sum > 0,
-    )
+    t_cred = np.where(den > 1e-12, (num / np.where(den > 1e-12, den, 1) + 1) / 2, t_plain)
     total, windows = feedback_arrays(
         ev_block, ev_src, ev_t, ev_sign, nb, n_users, now, cfg.windows_days
     )
@@ -605,10 +703,14 @@ def _blocks(
         confidence=confidence,
         n_ratings=n_ratings,
         n_eff=den,
+        n_recent=den_r,
         t_plain=t_plain,
-        t_weighted=t_weighted,
         t_cred=t_cred,
-        kept_by_age=kept,
+        t_life=(life + 1.0) / 2.0,
+        t_recent=(recent + 1.0) / 2.0,
+        ratings=np.stack(
+            [np.bincount(ev_block, ev_sign == s, nb) for s in (1, 0, -1)], axis=1
+        ).astype(np.int64),
         n_small=np.bincount(ev_block, ev_small, nb),
         w_reciprocal=np.bincount(p_block, w_cap * (1 - recip_f), nb),
         w_cluster=np.bincount(p_block, w_cap * recip_f * (1 - cluster_f), nb),
