@@ -26,6 +26,7 @@ from app.reviews.badges import (
     TrustChart,
     confidence_level,
     earned_badges,
+    effective_ratings,
     trust_chart,
 )
 from app.reviews.models import Feedback, ReputationRun, ReputationScore, ReputationSnapshot
@@ -387,8 +388,15 @@ def _block(row: ReputationScore | None) -> dict:
         "negative": row.negative if rated else 0,
         "trust": row.trust if rated else None,
         "confidence": row.confidence if rated else 0.0,
+        "confidence_level": confidence_level(row.confidence) if rated else None,
+        "effective_ratings": round(effective_ratings(row.confidence), 1) if rated else 0.0,
         "flags": list(row.flags) if row is not None else [],
-        "explanation": list(row.explanation) if rated else [],
+        "explanation": [
+            {k: f[k] for k in ("name", "impact", "description", "points")}
+            for f in format_explanation(row.explanation)
+        ]
+        if rated
+        else [],
     }
 
 
@@ -409,9 +417,16 @@ def _summary_of(scores: dict[str, ReputationScore]) -> dict:
     }
 
 
-def trust_history(user_id: int, role: str = OVERALL, days: int = 365) -> list[tuple[date, float]]:
-    """(day, trust) of one user and role over the last `days` days, oldest first."""
+def trust_history(
+    user_id: int, role: str = OVERALL, days: int = 365, joined: date | None = None
+) -> list[tuple[date, float]]:
+    """(day, trust) of one user and role over the last `days` days, oldest first.
+
+    Never before `joined`: a chart of a member must not start before they did.
+    """
     since = utcnow().date() - timedelta(days=days)
+    if joined is not None:
+        since = max(since, joined)
     rows = db.session.execute(
         select(ReputationSnapshot.day, ReputationSnapshot.trust)
         .where(
@@ -445,6 +460,11 @@ class ProfileReputation:
     @property
     def is_rated(self) -> bool:
         return self.overall is not None
+
+    @property
+    def evidence(self) -> float:
+        """The overall score's evidence in full ratings."""
+        return effective_ratings(self.overall.confidence) if self.overall else 0.0
 
     @property
     def factors(self) -> list[dict]:
@@ -482,21 +502,36 @@ def profile_reputation(user: User, now: datetime | None = None) -> ProfileReputa
             for role in rated_roles
         ],
         badges=earned_badges(standings, age_days),
-        chart=trust_chart(trust_history(user.id)) if overall is not None else None,
+        chart=trust_chart(trust_history(user.id, joined=user.created_at.date()))
+        if overall is not None
+        else None,
         summary=_summary_of(scores),
     )
 
 
 def format_explanation(explanation: list[dict]) -> list[dict]:
-    """Explanation factors for a page: a label, the impact in points out of 100, and whether
-    the factor is a warning note (a flag) rather than a part of the score; notes last."""
-    factors = [
-        {
-            **factor,
-            "label": FLAG_LABELS.get(factor["name"], factor["name"].capitalize()),
-            "points": round(factor["impact"] * 100, 1),
-            "is_note": factor["name"] in FLAG_LABELS,
-        }
-        for factor in explanation
-    ]
-    return sorted(factors, key=lambda f: (f["is_note"], -abs(f["impact"])))
+    """Explanation factors for a page, in the engine's order: a label, the impact in whole
+    points out of 100, and whether the factor is a warning note (a flag); notes last.
+
+    Points are differences of the running score rounded to whole points, so 50 plus the
+    points shown is exactly the score shown, and each step's points match the running figure
+    its description quotes.
+    """
+    start = ENGINE_CONFIG.prior_goodness / 2 + 0.5
+    running, shown = start, round(start * 100)
+    factors = []
+    for factor in explanation:
+        is_note = factor["name"] in FLAG_LABELS
+        points = 0
+        if not is_note:
+            running += factor["impact"]
+            points, shown = round(running * 100) - shown, round(running * 100)
+        factors.append(
+            {
+                **factor,
+                "label": FLAG_LABELS.get(factor["name"], factor["name"].capitalize()),
+                "points": points,
+                "is_note": is_note,
+            }
+        )
+    return sorted(factors, key=lambda f: f["is_note"])

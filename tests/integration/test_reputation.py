@@ -20,6 +20,8 @@ from tests.factories import ListingFactory, OrderFactory, UserFactory
 
 SECRET = "Never arrived, seller stopped answering"
 BLOCK_KEYS = {
+    "confidence_level",
+    "effective_ratings",
     "feedback_score",
     "percent_positive",
     "positive",
@@ -289,7 +291,7 @@ def test_show_command_prints_a_members_scores(app, order):
     assert f"@{order.seller.handle}" in result.output
     assert re.search(r"^seller\s+\d+\s+0\.\d\d\s+-1\s+0\s+0\s+0\s+1$", result.output, re.M)
     assert "buyer" in result.output and "no ratings yet" in result.output
-    assert "ratings received" in result.output
+    assert "as seller" in result.output
 
 
 def test_show_command_refuses_an_unknown_handle(app):
@@ -312,8 +314,10 @@ def test_reputation_summary_has_trust_and_confidence_in_every_block(order):
     assert 0 < seller["trust"] <= 1 and 0 <= seller["confidence"] < 1
     assert summary["roles"]["buyer"]["trust"] is None  # never rated as a buyer
     names = {factor["name"] for factor in summary["overall"]["explanation"]}
-    assert "ratings received" in names
-    assert all(set(f) == {"name", "impact", "description"} for f in seller["explanation"])
+    assert "as seller" in names
+    assert {"ratings received", "who rated"} <= {f["name"] for f in seller["explanation"]}
+    keys = {"name", "impact", "description", "points"}
+    assert all(set(f) == keys for f in seller["explanation"])
 
 
 def test_reputation_summary_of_a_member_never_rated(app):
@@ -326,6 +330,8 @@ def test_reputation_summary_of_a_member_never_rated(app):
         "negative": 0,
         "trust": None,
         "confidence": 0.0,
+        "confidence_level": None,
+        "effective_ratings": 0.0,
         "flags": [],
         "explanation": [],
     }
@@ -370,17 +376,18 @@ def test_profile_shows_trust_confidence_and_explanation(make_client, order):
     html = profile_html(make_client, order.seller)
     assert "Trust score" in html
     assert f'<span class="reputation-number">{round(row.trust * 100)}</span>' in html
-    assert "Low confidence" in html and "based on 1 rating<" in html
+    assert "Low confidence" in html and "based on 1 rating," in html
     assert "<summary>Why this score</summary>" in html
-    assert "Ratings received." in html
-    assert "Rater credibility." in html
+    assert "As seller." in html
+    assert "rating" in html and "worth" in html
 
 
 def test_the_page_shows_the_engines_numbers(make_client, app):
     seller = UserFactory()
     for says in ("positive", "positive", "positive", "negative"):
         rate_both(OrderFactory(listing=ListingFactory(seller=seller)), buyer_says=says)
-    now = utcnow()
+    # Six weeks on, the buyers are no longer brand-new accounts and their ratings count.
+    now = utcnow() + timedelta(days=45)
     reputation.recompute_all(now)
     table = compute(reputation.load_events(), now=now)
     overall, as_seller = table.get(seller.id), table.get(seller.id, "seller")
@@ -390,13 +397,37 @@ def test_the_page_shows_the_engines_numbers(make_client, app):
     assert f"<strong>{round(as_seller.trust * 100)}</strong>" in row
     assert f'data-label="Feedback score">{as_seller.feedback_score}<' in row
     assert f"{as_seller.percent_positive:g}%" in row
-    for factor in overall.explanation:
-        if factor.impact:
-            assert f"{round(factor.impact * 100, 1):+.1f}" in html
+    why = re.search(r'<ul class="reputation-factors">(.*?)</ul>', html, re.S).group(1)
+    steps = re.findall(r'class="factor-impact factor-(?:up|down)">([+-]\d+)<', why)
+    assert steps, why
+    # The points shown add up to the score shown, and nothing says "±0".
+    assert 50 + sum(int(p) for p in steps) == round(overall.trust * 100)
+    assert "±" not in why
+
+
+def test_the_chart_never_starts_before_the_member_joined(make_client, order):
+    rate_both(order)
+    seller = order.seller
+    joined = seller.created_at.date()
+    for back in (40, 20):
+        db.session.add(
+            ReputationSnapshot(
+                user_id=seller.id,
+                role="overall",
+                day=joined - timedelta(days=back),
+                trust=0.9,
+                confidence=0.2,
+                feedback_score=1,
+            )
+        )
+    db.session.commit()
+    history = reputation.trust_history(seller.id, joined=joined)
+    assert all(day >= joined for day, _trust in history)
 
 
 def test_profile_draws_the_trust_chart_from_snapshots(make_client, order):
     rate_both(order)
+    order.seller.created_at = utcnow() - timedelta(days=60)
     today = utcnow().date()
     for back, trust in ((20, 0.52), (10, 0.61)):
         db.session.add(
@@ -438,8 +469,8 @@ def test_profile_shows_a_badge_when_earned(make_client, app):
     "change",
     [
         {"percent_positive": 97.0},
-        {"confidence": 0.4},
-        {"trust": 0.79},
+        {"confidence": 0.2},
+        {"trust": 0.69},
         {"counts": {"1": [1, 0, 0], "6": [5, 0, 0], "12": [9, 0, 0]}},
     ],
     ids=["percent", "confidence", "trust", "ratings"],
@@ -490,7 +521,7 @@ def test_warning_flags_read_as_notes_in_words(make_client, app):
     store_score(seller, flags=["collusion_ring"], explanation=explanation)
     html = profile_html(make_client, seller)
     assert "<strong>Mutual-praise ring.</strong> Part of a dense cluster." in html
-    assert ">note<" in html and ">+30.0<" in html
+    assert ">note<" in html and ">+30<" in html
     assert "collusion_ring" not in html
 
 
