@@ -23,13 +23,19 @@ import scipy.sparse as sp
 
 from .config import EngineConfig
 from .events import DAY, MONDAY_EPOCH, WEEK, EventArrays, RatingEvent, to_unix
-from .scores import Factor, Feedback, Score, WindowCounts
+from .explain import (
+    FLAG_NAMES,
+    FLAG_NEW,
+    FLAG_RING,
+    FLAG_SYBIL,
+    FLAG_SYBIL_PRAISE,
+    RoleShare,
+    explain,
+)
+from .scores import Feedback, Score, WindowCounts
 
-FLAG_NEW = "new_account"
-FLAG_SYBIL = "sybil_suspect"
-FLAG_SYBIL_PRAISE = "praised_by_sybils"
-FLAG_RING = "collusion_ring"
-_FLAG_BITS = (FLAG_NEW, FLAG_SYBIL, FLAG_SYBIL_PRAISE, FLAG_RING)
+__all__ = ["FLAG_NEW", "FLAG_RING", "FLAG_SYBIL", "FLAG_SYBIL_PRAISE", "ScoreColumns", "compute"]
+_FLAG_BITS = FLAG_NAMES
 _MONTHS = (1, 6, 12)
 
 
@@ -241,15 +247,14 @@ class ScoreTable:
     def empty(self, user: Hashable, role: str | None) -> Score:
         """Return the score of a user without any rating."""
         zero = tuple(WindowCounts(m, 0, 0, 0) for m in _MONTHS)
-        explanation = (Factor("no ratings yet", 0.0, "No ratings received: newcomer's trust."),)
+        explanation = explain(None, self.config)
         return Score(
             user, role, self.prior_trust, 0.0, 0, None, 0, 0, 0, zero,  # type: ignore[arg-type]
             frozenset({FLAG_NEW}), explanation,
         )  # fmt: skip
 
     def _flags(self, i: int) -> frozenset[str]:
-        bits = int(self.flag_bits[i])
-        return frozenset(name for k, name in enumerate(_FLAG_BITS) if bits >> k & 1)
+        return flag_names(int(self.flag_bits[i]))
 
     def feedback(self, blocks: _Blocks, b: int) -> Feedback:
         """Return the feedback counts of block `b`."""
@@ -265,6 +270,7 @@ class ScoreTable:
     def _score(self, blocks: _Blocks, b: int, i: int, role: str | None) -> Score:
         fb = self.feedback(blocks, b)
         flags = self._flags(i)
+        figures = self.figures(blocks, b)
         return Score(
             user=self.users[i],
             role=role,
@@ -278,138 +284,121 @@ class ScoreTable:
             counts=fb.counts,
             flags=flags,
             explanation=self._explain(blocks, b, i, flags),
+            figures=figures,
         )
 
-    def _explain(self, bl: _Blocks, b: int, i: int, flags: frozenset[str]) -> tuple[Factor, ...]:
-        """The steps from a newcomer's trust to this score, in plain words, in order.
-
-        The impacts are consecutive differences of a chain of scores (plain average, weighted
-        by who rated, pulled towards the start by the amount of evidence, blended with recent
-        conduct), so `prior + sum(impacts) == trust`, and the figure each description quotes
-        is the chain's value at that step, in points out of 100.
-        """
-        n = int(bl.n_ratings[b])
-        if n == 0:
-            return (Factor("no ratings yet", 0.0, "No ratings received yet: everyone starts at "
-                           f"{_points(self.prior_trust)}."),)  # fmt: skip
-        if bl is self.overall and self.from_roles[b]:
-            items = self._explain_roles(i)
-        else:
-            items = self._explain_chain(bl, b)
-        return tuple(items + self._notes(i, flags))
-
-    def _explain_chain(self, bl: _Blocks, b: int) -> list[Factor]:
-        cfg = self.config
-        pos, neu, neg = (int(x) for x in bl.ratings[b])
-        plain = float(bl.t_plain[b])
-        counted = ", ".join(
-            f"{k} {word}" for k, word in ((pos, "positive"), (neu, "neutral"), (neg, "negative"))
-            if k
+    def figures(self, bl: _Blocks, b: int) -> tuple[float, ...]:
+        """The numbers the explanation of block `b` is rendered from (explain.FIGURES)."""
+        pos, neu, neg = bl.ratings[b].tolist()
+        return (
+            float(pos), float(neu), float(neg),
+            float(bl.t_plain[b]), float(bl.t_cred[b]), float(bl.t_life[b]),
+            float(bl.t_recent[b]), float(bl.trust[b]), float(bl.n_eff[b]),
+            float(bl.n_recent[b]), float(bl.n_new_raters[b]), float(bl.w_reciprocal[b] > 0),
+            float(bl.w_cluster[b] > 0), float(bl.n_small[b]),
         )  # fmt: skip
-        items = [
-            Factor(
-                "ratings received",
-                plain - self.prior_trust,
-                f"{_ratings(pos + neu + neg)} received ({counted}). Taken at face value they "
-                f"give {_points(plain)}.",
-            )
-        ]
-        reasons = ["established members with a fair rating record count fully"]
-        if bl.n_new_raters[b]:
-            reasons.append(f"{_raters(int(bl.n_new_raters[b]))} new, so they count for little")
-        if bl.w_reciprocal[b] > 0:
-            reasons.append("praise given in return for praise counts half")
-        if bl.w_cluster[b] > 0:
-            reasons.append("praise from a tight circle praising each other counts less")
-        if bl.n_small[b]:
-            reasons.append(f"{_ratings(int(bl.n_small[b]))} for small sales count less")
-        items.append(
-            Factor(
-                "who rated",
-                float(bl.t_cred[b]) - plain,
-                "Each rating counts by how far its rater can be trusted: "
-                + "; ".join(reasons)
-                + f". Weighted this way they give {_points(bl.t_cred[b])}.",
-            )
-        )
-        n_eff = float(bl.n_eff[b])
-        items.append(
-            Factor(
-                "amount of evidence",
-                float(bl.t_life[b] - bl.t_cred[b]),
-                f"Together the ratings are worth {n_eff:.1f} full rating"
-                f"{'' if round(n_eff, 1) == 1 else 's'}. A score rests near "
-                f"{_points(self.prior_trust)}, where everyone starts, until there is plenty of "
-                f"evidence: {_points(bl.t_life[b])}.",
-            )
-        )
-        share = f"{100 * cfg.recent_share:.0f}%"
-        if bl.n_recent[b] >= 0.05:
-            recent = (
-                f"the recent ratings (worth {float(bl.n_recent[b]):.1f} full ratings) give "
-                f"{_points(bl.t_recent[b])}"
-            )
-        else:
-            recent = f"with hardly any recent ratings that part rests at {_points(bl.t_recent[b])}"
-        items.append(
-            Factor(
-                "recent conduct",
-                float(bl.trust[b] - bl.t_life[b]),
-                f"{share} of the score is about recent conduct (a rating loses half its weight "
-                f"every {cfg.half_life_days:g} days): {recent}. Blended: "
-                f"{_points(bl.trust[b])}.",
-            )
-        )
-        return items
 
-    def _explain_roles(self, i: int) -> list[Factor]:
+    def role_shares(self, i: int) -> list[RoleShare]:
+        """The role scores of user `i`, for an overall score made of them."""
         lo, hi = np.searchsorted(self.role_user, [i, i + 1])
-        weights = self.by_role.n_eff[lo:hi] + self.config.prior_strength
-        shares = weights / weights.sum()
-        items = []
-        for b, share in zip(range(lo, hi), shares, strict=True):
-            role = self.roles[int(self.role_code[b])]
-            trust = float(self.by_role.trust[b])
-            items.append(
-                Factor(
-                    f"as {role}",
-                    float(share * (trust - self.prior_trust)),
-                    f"As {_article(role)} {role}: {_points(trust)} from "
-                    f"{_ratings(int(self.by_role.n_ratings[b]))}, weighing {100 * share:.0f}% of "
-                    "the overall score (each role weighs by how much evidence it rests on).",
-                )
+        shares = [
+            RoleShare(
+                self.roles[int(self.role_code[b])],
+                float(self.by_role.trust[b]),
+                int(self.by_role.n_ratings[b]),
+                float(self.by_role.n_eff[b]),
             )
-        return items
+            for b in range(lo, hi)
+        ]
+        return sorted(shares, key=lambda share: share.role)
 
-    def _notes(self, i: int, flags: frozenset[str]) -> list[Factor]:
-        context = {
-            FLAG_NEW: f"New account ({self.age_days[i]:.0f} days old): its ratings of others "
-            "count for little until it is a month old.",
-            FLAG_SYBIL: "Looks like a fake account: most of the accounts it dealt with are new "
-            "or unknown, so its ratings of others count for almost nothing.",
-            FLAG_SYBIL_PRAISE: "Much of its praise comes from accounts that look fake; that "
-            "praise is ignored.",
-            FLAG_RING: "Part of a tight circle of accounts praising each other; that praise "
-            "counts less.",
-        }
-        return [Factor(name, 0.0, context[name]) for name in _FLAG_BITS if name in flags]
+    def _explain(self, bl: _Blocks, b: int, i: int, flags: frozenset[str]) -> tuple:
+        roles = self.role_shares(i) if bl is self.overall and self.from_roles[b] else None
+        return explain(
+            self.figures(bl, b), self.config, flags=flags, age_days=float(self.age_days[i]),
+            roles=roles,
+        )  # fmt: skip
+
+    def columns(self) -> ScoreColumns:
+        """Every score as arrays, for bulk storage: the overall rows of every user who rated
+        or was rated, then one row per user and role. No per-score Python objects."""
+        users = np.nonzero(self.has_data)[0]
+        ov, br = self.overall, self.by_role
+        user = np.r_[users, self.role_user].astype(np.int64)
+
+        def both(name: str) -> np.ndarray:
+            return np.r_[getattr(ov, name)[users], getattr(br, name)]
+
+        total = np.concatenate([ov.total[users], br.total])
+        windows = np.concatenate([ov.windows[users], br.windows])
+        year = windows[:, -1]
+        rated = year[:, 0] + year[:, 2]
+        percent = np.full(len(user), np.nan)
+        np.divide(100.0 * year[:, 0], rated, out=percent, where=rated > 0)
+        figures = np.concatenate(
+            [_figure_matrix(ov, users), _figure_matrix(br, np.arange(len(self.role_user)))]
+        )
+        return ScoreColumns(
+            user=user,
+            role=np.r_[np.full(len(users), -1), self.role_code].astype(np.int64),
+            trust=both("trust"),
+            confidence=both("confidence"),
+            feedback_score=total[:, 0] - total[:, 2],
+            percent_positive=percent,
+            total=total,
+            windows=windows,
+            flags=self.flag_bits[user],
+            figures=figures,
+            from_roles=np.r_[self.from_roles[users], np.zeros(len(self.role_user), bool)],
+            age_days=self.age_days[user],
+        )
 
 
-def _points(trust: float) -> str:
-    """A trust in points out of 100, as every page shows it."""
-    return f"{round(float(trust) * 100)} out of 100"
+@dataclass(slots=True)
+class ScoreColumns:
+    """All scores of a ScoreTable as aligned arrays (see ScoreTable.columns)."""
+
+    user: np.ndarray  # index into ScoreTable.users
+    role: np.ndarray  # index into ScoreTable.roles, -1 = the overall row
+    trust: np.ndarray
+    confidence: np.ndarray
+    feedback_score: np.ndarray
+    percent_positive: np.ndarray  # NaN = no positive or negative in 12 months
+    total: np.ndarray  # (n, 3) all-time positive, neutral, negative units
+    windows: np.ndarray  # (n, 3 windows, 3)
+    flags: np.ndarray  # bit k = explain.FLAG_NAMES[k]
+    figures: np.ndarray  # (n, len(explain.FIGURES))
+    from_roles: np.ndarray  # overall rows explained by their role rows
+    age_days: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.user)
 
 
-def _ratings(k: int) -> str:
-    return f"{k} rating{'' if k == 1 else 's'}"
+def flag_names(bits: int) -> frozenset[str]:
+    """The flag names set in `bits`."""
+    return frozenset(name for k, name in enumerate(_FLAG_BITS) if bits >> k & 1)
 
 
-def _raters(k: int) -> str:
-    return "1 rater is" if k == 1 else f"{k} raters are"
-
-
-def _article(word: str) -> str:
-    return "an" if word[:1] in "aeiou" else "a"
+def _figure_matrix(bl: _Blocks, b: np.ndarray) -> np.ndarray:
+    return np.column_stack(
+        [
+            bl.ratings[b, 0],
+            bl.ratings[b, 1],
+            bl.ratings[b, 2],
+            bl.t_plain[b],
+            bl.t_cred[b],
+            bl.t_life[b],
+            bl.t_recent[b],
+            bl.trust[b],
+            bl.n_eff[b],
+            bl.n_recent[b],
+            bl.n_new_raters[b],
+            bl.w_reciprocal[b] > 0,
+            bl.w_cluster[b] > 0,
+            bl.n_small[b],
+        ]
+    ).astype(np.float64)
 
 
 def _fields(score: Score) -> dict:

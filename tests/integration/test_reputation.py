@@ -163,7 +163,10 @@ def test_above_the_sync_limit_a_reveal_updates_counts_and_leaves_trust_to_the_jo
     assert stored(order.seller_id, "seller").positive == 1
     assert count(ReputationRun) == 0
     assert reputation.recompute_due(utcnow()) == 2
-    assert stored(order.seller_id).explanation[0]["name"] != "not scored yet"
+    row = stored(order.seller_id)
+    assert reputation.explanation_of(row, reputation.scores_of(order.seller_id))[0]["name"] != (
+        "not scored yet"
+    )
 
 
 def test_above_the_sync_limit_existing_trust_stays_until_the_next_pass(app):
