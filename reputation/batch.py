@@ -134,6 +134,36 @@ class _Blocks:
     windows: np.ndarray
 
 
+# Most entries of (A @ A) computed at once when counting triangles: it bounds the memory of
+# the product (a member with thousands of partners makes A @ A far denser than A).
+_TRIANGLE_CHUNK = 4_000_000
+
+
+def _triangles(adj: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted keys (row * n + col) of the edges of `adj` and the common neighbours of each.
+
+    (A @ A) masked by A, computed over row ranges whose product has at most about
+    _TRIANGLE_CHUNK entries, so memory stays bounded however skewed the degrees are.
+    """
+    n = adj.shape[0]
+    degree = np.diff(adj.indptr).astype(np.float64)
+    # Entries of row u of A @ A: at most sum of its neighbours' degrees, and at most n.
+    cost = np.minimum(adj @ degree, n)
+    ends = np.searchsorted(np.cumsum(cost), np.arange(_TRIANGLE_CHUNK, cost.sum(), _TRIANGLE_CHUNK))
+    keys, counts = [], []
+    for a, b in zip(np.r_[0, ends + 1], np.r_[ends + 1, n], strict=True):
+        if a >= b:
+            continue
+        rows = adj[a:b]
+        tri = (rows @ adj).multiply(rows).tocoo()
+        keys.append((tri.row.astype(np.int64) + a) * n + tri.col)
+        counts.append(np.asarray(tri.data, dtype=np.float64))
+    all_keys = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    all_counts = np.concatenate(counts) if counts else np.zeros(0)
+    order = np.argsort(all_keys)
+    return all_keys[order], all_counts[order]
+
+
 def _unique_sorted(keys: np.ndarray) -> np.ndarray:
     """Return the sorted unique keys (a sort is much faster here than numpy's hash unique)."""
     ordered = np.sort(keys)
@@ -482,12 +512,10 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
             (np.ones(len(mi), np.float32), (ps[mi], pd[mi])), shape=(n, n), dtype=np.float32
         )
         # Common mutual partners of each mutual pair (triangles through the edge).
-        tri = (adj @ adj).multiply(adj).tocoo()
-        tri_keys = tri.row.astype(np.int64) * n + tri.col
-        order = np.argsort(tri_keys)
-        tpos, tfound = _lookup(tri_keys[order], pair_keys[mi])
+        tri_keys, tri_count = _triangles(adj)
+        tpos, tfound = _lookup(tri_keys, pair_keys[mi])
         if len(tri_keys):
-            common[mi] = np.where(tfound, tri.data[order][tpos], 0.0)
+            common[mi] = np.where(tfound, tri_count[tpos], 0.0)
         smaller = np.minimum(mutual_deg[ps[mi]], mutual_deg[pd[mi]]) - 1
         density = common[mi] / np.maximum(smaller, 1)
         cluster_f[mi] = 1.0 / (1.0 + cfg.cluster_penalty * common[mi] * density)

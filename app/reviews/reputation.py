@@ -40,6 +40,7 @@ from app.reviews.reputation_io import (
     snapshot_rows,
     store_all,
     store_rows,
+    stored_figures,
 )
 from reputation import (
     FIGURES,
@@ -335,10 +336,10 @@ def explanation_of(row: ReputationScore, scores: dict[str, ReputationScore]) -> 
             for role, other in sorted(scores.items())
             if role != OVERALL
             and isinstance(other.explanation, dict)
-            and (figures := other.explanation["figures"])
+            and (figures := stored_figures(other.explanation))
         ]
     factors = explain(
-        data["figures"],
+        stored_figures(data),
         ENGINE_CONFIG,
         flags=frozenset(row.flags or ()),
         age_days=data.get("age_days", 0.0),

@@ -160,12 +160,25 @@ def _load_arrays_copy(roles: list[str]) -> EventArrays:
 
 
 def explanation_json(figures: np.ndarray, from_roles: bool, age_days: float) -> dict:
-    """What a score row stores to render its explanation later (reputation.explain)."""
+    """What a score row stores to render its explanation later (reputation.explain).
+
+    The figures are stored as integers in millionths: PostgreSQL writes a million integers
+    into JSON several times faster than a million floats.
+    """
     return {
-        "figures": [round(float(x), 6) for x in figures],
+        "millionths": _millionths(figures).tolist(),
         "roles": bool(from_roles),
         "age_days": round(float(age_days), 1),
     }
+
+
+def _millionths(figures: np.ndarray) -> np.ndarray:
+    return np.rint(np.asarray(figures, dtype=np.float64) * 1e6).astype(np.int64)
+
+
+def stored_figures(explanation: dict) -> list[float]:
+    """The figures of a stored explanation (see explanation_json)."""
+    return [x / 1e6 for x in explanation["millionths"]]
 
 
 def score_rows(
@@ -255,7 +268,7 @@ _STAGE_FIELDS = (
     ]
     + [(f"w{k}", ">i8") for k in range(9)]
     + [("flags", ">i4"), ("from_roles", ">i2"), ("age_days", ">f8")]
-    + [(f"f{k}", ">f8") for k in range(len(FIGURES))]
+    + [(f"f{k}", ">i8") for k in range(len(FIGURES))]
 )  # fmt: skip
 _SQL_TYPES = {">i2": "int2", ">i4": "int4", ">i8": "int8", ">f8": "float8"}
 
@@ -280,9 +293,15 @@ def _store_all_copy(table: ScoreTable, cols: ScoreColumns, computed_at: datetime
     records["flags"] = cols.flags
     records["from_roles"] = cols.from_roles
     records["age_days"] = np.round(cols.age_days, 1)
-    figures = np.round(cols.figures, 6)
+    figures = _millionths(cols.figures)
     for k in range(len(FIGURES)):
         records[f"f{k}"] = figures[:, k]
+
+    # In the order of the unique index (user_id, role): the index is then filled page by page
+    # instead of at random places, which roughly halves the INSERT's cost.
+    names = [*table.roles, OVERALL]
+    rank = np.argsort(np.argsort(np.array(names, dtype=object)))
+    records = records[np.lexsort((rank[cols.role], records["user_id"]))]
 
     session = db.session
     columns = ", ".join(f"{name} {_SQL_TYPES[kind]}" for name, kind in _STAGE_FIELDS)
@@ -309,12 +328,13 @@ def _store_all_copy(table: ScoreTable, cols: ScoreColumns, computed_at: datetime
         text(
             "INSERT INTO reputation_scores (user_id, role, trust, confidence, feedback_score, "
             "percent_positive, positive, neutral, negative, counts, flags, explanation, "
-            f"computed_at) SELECT user_id, {role_name}, trust, confidence, feedback_score, "
-            "NULLIF(percent, 'NaN'::float8), positive, neutral, negative, "
-            f"json_build_object({counts}), CASE flags {flag_cases} END, "
-            f"json_build_object('figures', json_build_array({figure_list}), "
-            "'roles', from_roles = 1, 'age_days', age_days), :computed_at "
-            "FROM reputation_stage"
+            f"computed_at) SELECT user_id, {role_name} AS role, trust, confidence, "
+            "feedback_score, NULLIF(percent, 'NaN'::float8) AS percent_positive, positive, "
+            f"neutral, negative, json_build_object({counts}) AS counts, "
+            f"CASE flags {flag_cases} END AS flags, "
+            f"json_build_object('millionths', json_build_array({figure_list}), "
+            "'roles', from_roles = 1, 'age_days', age_days) AS explanation, "
+            ":computed_at AS computed_at FROM reputation_stage"
         ),
         {"roles": table.roles, "computed_at": computed_at},
     )
