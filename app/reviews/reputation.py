@@ -2,7 +2,7 @@
 
 Every score Mutual shows comes from the engine: this module feeds REVEALED feedback rows to
 `reputation.compute` (as arrays, through `reputation_io`) and stores what it returns
-(ReputationScore per user and role, one ReputationSnapshot per user, role and day for the
+(ReputationScore per user and role, one overall ReputationSnapshot per user and day for the
 chart). Hidden feedback never reaches the engine, so double-blind holds in the scores too.
 A stored score keeps the numbers its explanation is rendered from; `explanation_of` renders
 the words with the engine's own `reputation.explain`.
