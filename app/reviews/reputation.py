@@ -50,7 +50,6 @@ from reputation import (
     FLAG_SYBIL_PRAISE,
     EngineConfig,
     RatingEvent,
-    ReputationEngine,
     RoleShare,
     compute,
     explain,
@@ -190,29 +189,35 @@ def refresh_users(user_ids: Iterable[int], now: datetime | None = None) -> int:
 def update_counts(user_ids: Iterable[int], now: datetime | None = None) -> int:
     """Bring the feedback counts of these users up to date at once, without a full pass.
 
-    The incremental engine over their own received ratings gives exact counts; trust,
-    confidence and explanation keep their last full pass until the periodic job runs. Commits.
+    The engine over their own received ratings gives exact counts (counts depend on nothing
+    else); trust, confidence and explanation keep their last full pass until the periodic job
+    runs. Reads only these users' ratings, through the subject index. Commits.
     """
     now = now or utcnow()
     ids = sorted(set(user_ids))
-    events = load_events(ids) if ids else []
-    engine = ReputationEngine(ENGINE_CONFIG, events)
-    roles = {(e.ratee, e.ratee_role) for e in events}
+    fresh: dict[tuple[int, str], dict] = {}
+    events = load_arrays(ids) if ids else None
+    if events is not None and len(events):
+        table = compute(events, ENGINE_CONFIG, now=now)
+        columns = table.columns()
+        mine = np.isin(np.asarray(table.users, dtype=np.int64)[columns.user], ids)
+        fresh = {(r["user_id"], r["role"]): r for r in score_rows(table, columns, now, mine)}
     stored = {
         (row.user_id, row.role): row
         for row in db.session.scalars(
             select(ReputationScore).where(ReputationScore.user_id.in_(ids))
         )
     }
-    wanted = {(user_id, None) for user_id in ids} | roles
-    for user_id, role in sorted(wanted, key=lambda k: (k[0], k[1] or "")):
-        fb = engine.feedback(user_id, role, now)
-        row = stored.get((user_id, role or OVERALL))
+    zero = {"feedback_score": 0, "percent_positive": None, "positive": 0, "neutral": 0}
+    zero |= {"negative": 0, "counts": {m: [0, 0, 0] for m in ("1", "6", "12")}}
+    wanted = sorted({*fresh, *((user_id, OVERALL) for user_id in ids)})
+    for key in wanted:
+        row = stored.get(key)
         if row is None:
             # No full pass has seen this user yet: a newcomer's trust until the next one.
             row = ReputationScore(
-                user_id=user_id,
-                role=role or OVERALL,
+                user_id=key[0],
+                role=key[1],
                 trust=(ENGINE_CONFIG.prior_goodness + 1) / 2,
                 confidence=0.0,
                 flags=[],
@@ -227,10 +232,10 @@ def update_counts(user_ids: Iterable[int], now: datetime | None = None) -> int:
                 computed_at=now,
             )
             db.session.add(row)
-        row.feedback_score = fb.feedback_score
-        row.percent_positive = fb.percent_positive
-        row.positive, row.neutral, row.negative = fb.positive, fb.neutral, fb.negative
-        row.counts = {str(c.months): [c.positive, c.neutral, c.negative] for c in fb.counts}
+        values = fresh.get(key, zero)
+        for name in ("feedback_score", "percent_positive", "positive", "neutral", "negative"):
+            setattr(row, name, values[name])
+        row.counts = values["counts"]
     db.session.commit()
     return len(wanted)
 

@@ -92,23 +92,25 @@ def _arrays(
     )  # fmt: skip
 
 
-def load_arrays() -> EventArrays:
-    """Every revealed feedback as the engine's arrays (user ids are the members' ids)."""
-    roles = role_names()
-    if is_postgresql():
-        return _load_arrays_copy(roles)
+def load_arrays(subject_ids: list[int] | None = None) -> EventArrays:
+    """Every revealed feedback (or only that about `subject_ids`) as the engine's arrays;
+    user ids are the members' ids."""
+    if subject_ids is None and is_postgresql():
+        return _load_arrays_copy(role_names())
+    query = select(
+        Feedback.author_id,
+        Feedback.subject_id,
+        Feedback.author_role,
+        Feedback.subject_role,
+        Feedback.rating,
+        Feedback.created_at,
+        Feedback.amount_cents,
+    ).where(_revealed())
+    if subject_ids is not None:
+        query = query.where(Feedback.subject_id.in_(subject_ids))
+    rows = db.session.execute(query).all()
+    roles = sorted({r[2] for r in rows} | {r[3] for r in rows})
     code = {role: k for k, role in enumerate(roles)}
-    rows = db.session.execute(
-        select(
-            Feedback.author_id,
-            Feedback.subject_id,
-            Feedback.author_role,
-            Feedback.subject_role,
-            Feedback.rating,
-            Feedback.created_at,
-            Feedback.amount_cents,
-        ).where(_revealed())
-    ).all()
     return _arrays(
         np.array([r[0] for r in rows], dtype=np.int64),
         np.array([r[1] for r in rows], dtype=np.int64),
