@@ -556,6 +556,23 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
         vouched = np.bincount(pd[positive], flow * voucher[ps[positive]], n)
         standing = 1.0 - np.exp(-vouched / cfg.standing_scale)
     base = maturity * (cfg.standing_floor + (1.0 - cfg.standing_floor) * standing)
+    # Suspected Sybils (most counterparties new, or unvouched like themselves) have no voice:
+    # a farm of accounts a few weeks old must not lift anybody.
+    flags = np.zeros(n, dtype=np.int64)
+    flags |= is_new.astype(np.int64) << 0
+    new_partners = np.bincount(und_a, is_new[und_b], n) + np.bincount(und_b, is_new[und_a], n)
+    unvouched = has_data & (standing < 0.05)
+    weak_partners = np.bincount(und_a, unvouched[und_b], n) + np.bincount(
+        und_b, unvouched[und_a], n
+    )
+    share_new = np.divide(new_partners, partners, out=np.zeros(n), where=partners > 0)
+    share_weak = np.divide(weak_partners, partners, out=np.zeros(n), where=partners > 0)
+    enough = partners >= cfg.sybil_min_counterparties
+    sybil = enough & (
+        (is_new & (share_new >= cfg.sybil_new_share))
+        | (unvouched & (share_weak >= cfg.sybil_new_share))
+    )
+    base = np.where(sybil, 0.0, base)
 
     # 3c-4. REV2-style fixed point of fairness (as rater) and goodness (as ratee).
     g0, kc = cfg.prior_goodness, cfg.consensus_prior_strength
@@ -574,20 +591,6 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
     cred = base * fairness
 
     # 5. Flags (per user; role rows inherit them).
-    flags = np.zeros(n, dtype=np.int64)
-    flags |= is_new.astype(np.int64) << 0
-    new_partners = np.bincount(und_a, is_new[und_b], n) + np.bincount(und_b, is_new[und_a], n)
-    unvouched = has_data & (standing < 0.05)
-    weak_partners = np.bincount(und_a, unvouched[und_b], n) + np.bincount(
-        und_b, unvouched[und_a], n
-    )
-    share_new = np.divide(new_partners, partners, out=np.zeros(n), where=partners > 0)
-    share_weak = np.divide(weak_partners, partners, out=np.zeros(n), where=partners > 0)
-    enough = partners >= cfg.sybil_min_counterparties
-    sybil = enough & (
-        (is_new & (share_new >= cfg.sybil_new_share))
-        | (unvouched & (share_weak >= cfg.sybil_new_share))
-    )
     flags |= sybil.astype(np.int64) << 1
     pos_in = v_pair > band
     praise = np.bincount(pd, pos_in & sybil[ps], n)

@@ -14,7 +14,7 @@ class EngineConfig:
     # warns; a long honest record still counts); the recent one weighs each rating by
     # 0.5 ** (age / half_life_days), so it follows current conduct (on-off attacks, a seller
     # going bad). goodness = (1 - recent_share) * lifetime + recent_share * recent.
-    half_life_days: float = 30.0
+    half_life_days: float = 15.0
     recent_share: float = 0.5
     # Prior weight (in effective ratings) of the recent estimate: with no recent ratings it
     # sits at the prior, i.e. a dormant account is not vouched for by its current conduct.
@@ -31,8 +31,10 @@ class EngineConfig:
     # Repeated ratings of one ratee by one rater count at most as this many full ratings.
     pair_weight_cap: float = 1.0
 
-    # (d) Reciprocal praise (A+B and B+A) keeps this share of its weight.
-    reciprocal_discount: float = 0.5
+    # (d) Reciprocal praise (A+B and B+A) keeps this share of its weight. 1 = no discount:
+    # in two-way feedback praise returned for praise is the normal course of a trade (and
+    # prediction says discounting it loses information); rings are the cluster rule's job.
+    reciprocal_discount: float = 1.0
     # A negative given back within this window after receiving one keeps this share.
     retaliation_window_days: float = 60.0
     retaliation_discount: float = 0.25

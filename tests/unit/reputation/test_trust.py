@@ -108,7 +108,8 @@ def test_c_one_rater_repeating_praise_counts_as_one_pair(community):
 def test_d_reciprocal_praise_is_discounted(community):
     mutual = [ev("u0", "s", 1.0, 0), ev("s", "u0", 1.0, 0)]
     one_way = [ev("u1", "t", 1.0, 0)]
-    table = compute([*community, *mutual, *one_way])
+    # Off by default (two-way feedback is normal); a marketplace can switch it on.
+    table = compute([*community, *mutual, *one_way], EngineConfig(reciprocal_discount=0.5))
     assert table.get("s").confidence < table.get("t").confidence
 
 
@@ -143,6 +144,19 @@ def test_e_new_accounts_cannot_stuff_a_ballot(community):
     assert after.feedback_score > 20  # the plain eBay score is fooled, trust is not
     assert FLAG_SYBIL in table.get("sybil3").flags
     assert FLAG_SYBIL_PRAISE in after.flags
+
+
+def test_e_a_farm_of_month_old_accounts_cannot_lift_a_scammer(community):
+    # Accounts three to four weeks old are nearly mature, but they only ever dealt with each
+    # other: suspected Sybils, so their praise carries no weight.
+    target = [ev("u0", "s", -1.0, -100), ev("u1", "s", -1.0, -90)]
+    before = compute([*community, *target], now=T0).get("s")
+    farm = [f"farm{i}" for i in range(20)]
+    praise = [ev(a, b, 1.0, -25 + k % 5) for k, a in enumerate(farm) for b in farm[k + 1 : k + 6]]
+    praise += [ev(a, "s", 1.0, -2) for a in farm]
+    table = compute([*community, *target, *praise], now=T0)
+    assert FLAG_SYBIL in table.get("farm3").flags
+    assert table.get("s").trust == pytest.approx(before.trust, abs=0.01)
 
 
 def test_e_new_accounts_cannot_bad_mouth(community):
