@@ -16,7 +16,7 @@ from app.reviews.badges import (
     trust_chart,
 )
 
-TOP_SELLER = RoleStanding(ratings_12m=10, percent_positive=98.0, trust=0.7, confidence=0.3)
+TOP_SELLER = RoleStanding(ratings_12m=5, percent_positive=98.0, trust=0.65, confidence=0.3)
 TRUSTED_BUYER = RoleStanding(ratings_12m=5, percent_positive=98.0, trust=0.65, confidence=0.3)
 OLD = NEW_MEMBER_DAYS + 1
 
@@ -52,10 +52,10 @@ def test_both_role_badges_can_be_earned_together():
 @pytest.mark.parametrize(
     "change",
     [
-        {"ratings_12m": 9},
+        {"ratings_12m": 4},
         {"percent_positive": 97.9},
         {"percent_positive": None},
-        {"trust": 0.69},
+        {"trust": 0.64},
         {"confidence": 0.28},
         {"flags": frozenset({"sybil_suspect"})},
         {"flags": frozenset({"praised_by_sybils"})},
@@ -93,7 +93,7 @@ def test_new_member_badge_for_accounts_younger_than_30_days(age, is_new):
 def test_rule_text_states_every_threshold():
     seller = next(rule for rule in BADGE_RULES if rule.key == "top_rated_seller")
     text = seller.rule_text
-    for part in ("at least 10 ratings as a seller", "98% positive", "at least 70 out of 100"):
+    for part in ("at least 5 ratings as a seller", "98% positive", "at least 65 out of 100"):
         assert part in text
     assert "medium confidence" in text
 
