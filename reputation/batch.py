@@ -343,11 +343,18 @@ class ScoreTable:
         return sorted(shares, key=lambda share: share.role)
 
     def _explain(self, bl: _Blocks, b: int, i: int, flags: frozenset[str]) -> tuple:
-        roles = self.role_shares(i) if bl is self.overall and self.from_roles[b] else None
+        figures, roles = self.figures(bl, b), None
+        if bl is self.overall and self.from_roles[b]:
+            lo, hi = np.searchsorted(self.role_user, [i, i + 1])
+            if hi - lo == 1:
+                # Rated in one role only: the overall score is that role's, explained by its
+                # own steps.
+                figures = self.figures(self.by_role, int(lo))
+            else:
+                roles = self.role_shares(i)
         return explain(
-            self.figures(bl, b), self.config, flags=flags, age_days=float(self.age_days[i]),
-            roles=roles,
-        )  # fmt: skip
+            figures, self.config, flags=flags, age_days=float(self.age_days[i]), roles=roles
+        )
 
     def columns(self) -> ScoreColumns:
         """Every score as arrays, for bulk storage: the overall rows of every user who rated

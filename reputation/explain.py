@@ -9,7 +9,8 @@ average of the ratings received, the same weighted by who rated, pulled towards 
 the amount of evidence, blended with recent conduct. Each factor's impact is the difference
 between consecutive steps, so `start + sum(impacts) == trust`, and each description quotes the
 running score after its step in points out of 100. An overall score that is the
-evidence-weighted mean of role scores is explained by its roles instead.
+evidence-weighted mean of several role scores is explained by its roles instead (one role:
+by that role's steps).
 """
 
 from __future__ import annotations

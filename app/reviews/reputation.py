@@ -334,17 +334,24 @@ def explanation_of(row: ReputationScore, scores: dict[str, ReputationScore]) -> 
     data = row.explanation
     if not isinstance(data, dict):
         return list(data or [])
-    roles = None
+    figures, roles = stored_figures(data), None
     if data.get("roles"):
-        roles = [
-            RoleShare(role, other.trust, int(sum(figures[:3])), figures[FIGURES.index("evidence")])
+        role_figures = {
+            role: stored_figures(other.explanation)
             for role, other in sorted(scores.items())
-            if role != OVERALL
-            and isinstance(other.explanation, dict)
-            and (figures := stored_figures(other.explanation))
-        ]
+            if role != OVERALL and isinstance(other.explanation, dict)
+        }
+        if len(role_figures) == 1:
+            # Rated in one role only: that role's own steps (as the engine explains it).
+            figures = next(iter(role_figures.values()))
+        else:
+            evidence = FIGURES.index("evidence")
+            roles = [
+                RoleShare(role, scores[role].trust, int(sum(f[:3])), f[evidence])
+                for role, f in role_figures.items()
+            ]
     factors = explain(
-        stored_figures(data),
+        figures,
         ENGINE_CONFIG,
         flags=frozenset(row.flags or ()),
         age_days=data.get("age_days", 0.0),

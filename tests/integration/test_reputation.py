@@ -127,6 +127,22 @@ def test_a_revealed_negative_lowers_the_stored_trust(app):
     assert after.trust < before
 
 
+def test_overall_trust_lies_between_the_role_scores_and_is_explained_by_them(app):
+    member = UserFactory()
+    for says in ("positive", "positive", "positive"):
+        rate_both(OrderFactory(listing=ListingFactory(seller=member)), buyer_says=says)
+    rate_both(OrderFactory(buyer=member), seller_says="negative")
+    age_feedback(60)
+    reputation.recompute_all()
+    summary = reputation_summary(member.id)
+    seller, buyer = summary["roles"]["seller"]["trust"], summary["roles"]["buyer"]["trust"]
+    overall = summary["overall"]
+    assert min(seller, buyer) <= overall["trust"] <= max(seller, buyer)
+    steps = overall["explanation"]
+    assert {f["name"] for f in steps} >= {"as seller", "as buyer"}
+    assert 50 + sum(f["points"] for f in steps) == round(overall["trust"] * 100)
+
+
 def test_a_new_sellers_first_positive_from_an_established_buyer_lifts_her_above_50(app):
     buyer = UserFactory()
     rate_both(OrderFactory(buyer=buyer))  # the buyer has traded before
@@ -336,7 +352,7 @@ def test_show_command_prints_a_members_scores(app, order):
     assert f"@{order.seller.handle}" in result.output
     assert re.search(r"^seller\s+\d+\s+0\.\d\d\s+-1\s+0\s+0\s+0\s+1$", result.output, re.M)
     assert "buyer" in result.output and "no ratings yet" in result.output
-    assert "as seller" in result.output
+    assert "ratings received" in result.output
 
 
 def test_show_command_refuses_an_unknown_handle(app):
@@ -359,7 +375,7 @@ def test_reputation_summary_has_trust_and_confidence_in_every_block(order):
     assert 0 < seller["trust"] <= 1 and 0 <= seller["confidence"] < 1
     assert summary["roles"]["buyer"]["trust"] is None  # never rated as a buyer
     names = {factor["name"] for factor in summary["overall"]["explanation"]}
-    assert "as seller" in names
+    assert "ratings received" in names  # rated in one role: that role's steps
     assert {"ratings received", "who rated"} <= {f["name"] for f in seller["explanation"]}
     keys = {"name", "impact", "description", "points"}
     assert all(set(f) == keys for f in seller["explanation"])
@@ -423,8 +439,8 @@ def test_profile_shows_trust_confidence_and_explanation(make_client, order):
     assert f'<span class="reputation-number">{round(row.trust * 100)}</span>' in html
     assert "Low confidence" in html and "based on 1 rating," in html
     assert "<summary>Why this score</summary>" in html
-    assert "As seller." in html
-    assert "rating" in html and "worth" in html
+    assert "Ratings received." in html and "Who rated." in html
+    assert "worth" in html
 
 
 def test_the_page_shows_the_engines_numbers(make_client, app):
