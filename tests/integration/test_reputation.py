@@ -571,6 +571,9 @@ def test_about_page_states_the_badge_rules(client):
     assert "Top-rated seller" in html and "at least 5 ratings as a seller" in html
     assert "at least 98% positive" in html and "at least medium confidence" in html
     assert "younger than 30 days" in html
+    # The score's rules in words, from the engine's settings.
+    assert "50% your recent conduct" in html and "every 15 days" in html
+    assert "low below 2, medium from 2, high from 8" in html
 
 
 def test_warning_flags_read_as_notes_in_words(make_client, app):
