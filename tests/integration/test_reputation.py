@@ -143,6 +143,14 @@ def test_overall_trust_lies_between_the_role_scores_and_is_explained_by_them(app
     assert 50 + sum(f["points"] for f in steps) == round(overall["trust"] * 100)
 
 
+def test_the_reveal_check_counts_no_further_than_it_needs(app):
+    for _ in range(3):
+        rate_both(OrderFactory())
+    assert reputation.revealed_count() == 6
+    assert reputation.revealed_count(at_most=2) == 3  # "more than 2", without counting all
+    assert reputation.revealed_count(at_most=10) == 6
+
+
 def test_a_new_sellers_first_positive_from_an_established_buyer_lifts_her_above_50(app):
     buyer = UserFactory()
     rate_both(OrderFactory(buyer=buyer))  # the buyer has traded before
