@@ -124,13 +124,22 @@ def explain_chain(figures: Sequence[float], config: EngineConfig) -> list[Factor
         reasons.append("praise from a tight circle praising each other counts less")
     if f["small"]:
         reasons.append(f"{_ratings(int(f['small']))} for small sales count less")
+    if round(f["weighted"] * 100) == round(f["plain"] * 100):
+        # The weights moved nothing here (the ratings agree): say so rather than let "counts
+        # less" stand beside a step of zero. They still decide the evidence, the next step.
+        weighted = (
+            f". Weighted this way they still give {points(f['weighted'])}: the ratings agree, "
+            "so the weights change only how much evidence there is (next step)."
+        )
+    else:
+        weighted = f". Weighted this way they give {points(f['weighted'])}."
     items.append(
         Factor(
             "who rated",
             f["weighted"] - f["plain"],
             "Each rating counts by how far its rater can be trusted: "
             + "; ".join(reasons)
-            + f". Weighted this way they give {points(f['weighted'])}.",
+            + weighted,
         )
     )
     evidence = f["evidence"]

@@ -190,9 +190,12 @@ def test_explanation_quotes_the_running_score_at_each_step_in_points(community):
     running = 0.5
     for factor in score.explanation[:4]:
         running += factor.impact
-        assert f"{round(running * 100)} out of 100." in factor.description
+        assert f"{round(running * 100)} out of 100" in factor.description
     assert "3 ratings received (3 positive)" in score.explanation[0].description
     assert "plain average" not in " ".join(f.description for f in score.explanation)
+    # Unanimous praise: weighing the raters moves nothing, and the text says so.
+    who = score.explanation[1]
+    assert round(who.impact * 100) == 0 and "the ratings agree" in who.description
 
 
 def test_role_trust_uses_only_ratings_in_that_role(community):
