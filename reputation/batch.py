@@ -1,13 +1,15 @@
 """Batch computation of every score from event arrays, vectorised with numpy and scipy.sparse.
 
 The pipeline, in order:
-1. edge weights: time decay x log-scaled transaction value, retaliatory negatives discounted;
+1. edge weights: log-scaled transaction value, retaliatory negatives discounted, and a
+   recency weight for the recent estimate;
 2. rater -> ratee pairs: repeated ratings merged and capped, reciprocal praise and praise inside
    dense mutual clusters discounted;
 3. rater credibility: account maturity (age, breadth) x standing (praise from mature,
    vouched-for accounts, propagated over the positive ratings, EigenTrust-style) x fairness
    (REV2: how well a rater's ratings agree with the consensus), iterated with goodness;
-4. goodness per user and per role: credibility-weighted mean shrunk to a cautious prior;
+4. goodness per user and per role: a lifetime and a recent credibility-weighted mean, each
+   shrunk to a cautious prior, blended;
 5. eBay feedback counts, flags and the factors of each score's explanation.
 """
 
@@ -21,13 +23,19 @@ import scipy.sparse as sp
 
 from .config import EngineConfig
 from .events import DAY, MONDAY_EPOCH, WEEK, EventArrays, RatingEvent, to_unix
-from .scores import Factor, Feedback, Score, WindowCounts
+from .explain import (
+    FLAG_NAMES,
+    FLAG_NEW,
+    FLAG_RING,
+    FLAG_SYBIL,
+    FLAG_SYBIL_PRAISE,
+    RoleShare,
+    explain,
+)
+from .scores import Feedback, Score, WindowCounts
 
-FLAG_NEW = "new_account"
-FLAG_SYBIL = "sybil_suspect"
-FLAG_SYBIL_PRAISE = "praised_by_sybils"
-FLAG_RING = "collusion_ring"
-_FLAG_BITS = (FLAG_NEW, FLAG_SYBIL, FLAG_SYBIL_PRAISE, FLAG_RING)
+__all__ = ["FLAG_NEW", "FLAG_RING", "FLAG_SYBIL", "FLAG_SYBIL_PRAISE", "ScoreColumns", "compute"]
+_FLAG_BITS = FLAG_NAMES
 _MONTHS = (1, 6, 12)
 
 
@@ -111,17 +119,49 @@ class _Blocks:
     trust: np.ndarray
     confidence: np.ndarray
     n_ratings: np.ndarray
-    n_eff: np.ndarray
-    t_plain: np.ndarray
-    t_weighted: np.ndarray
-    t_cred: np.ndarray
-    kept_by_age: np.ndarray
+    n_eff: np.ndarray  # lifetime credibility-weighted ratings (the evidence)
+    n_recent: np.ndarray  # the same, weighted by recency
+    t_plain: np.ndarray  # trust from the plain average of the ratings
+    t_cred: np.ndarray  # ... weighted by rater credibility, size and reciprocity
+    t_life: np.ndarray  # ... shrunk towards the newcomer's trust by the amount of evidence
+    t_recent: np.ndarray  # the recent estimate, shrunk likewise
+    ratings: np.ndarray  # (n, 3) positive, neutral, negative ratings received (not units)
     n_small: np.ndarray
     w_reciprocal: np.ndarray
     w_cluster: np.ndarray
     n_new_raters: np.ndarray
     total: np.ndarray
     windows: np.ndarray
+
+
+# Most entries of (A @ A) computed at once when counting triangles: it bounds the memory of
+# the product (a member with thousands of partners makes A @ A far denser than A).
+_TRIANGLE_CHUNK = 4_000_000
+
+
+def _triangles(adj: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted keys (row * n + col) of the edges of `adj` and the common neighbours of each.
+
+    (A @ A) masked by A, computed over row ranges whose product has at most about
+    _TRIANGLE_CHUNK entries, so memory stays bounded however skewed the degrees are.
+    """
+    n = adj.shape[0]
+    degree = np.diff(adj.indptr).astype(np.float64)
+    # Entries of row u of A @ A: at most sum of its neighbours' degrees, and at most n.
+    cost = np.minimum(adj @ degree, n)
+    ends = np.searchsorted(np.cumsum(cost), np.arange(_TRIANGLE_CHUNK, cost.sum(), _TRIANGLE_CHUNK))
+    keys, counts = [], []
+    for a, b in zip(np.r_[0, ends + 1], np.r_[ends + 1, n], strict=True):
+        if a >= b:
+            continue
+        rows = adj[a:b]
+        tri = (rows @ adj).multiply(rows).tocoo()
+        keys.append((tri.row.astype(np.int64) + a) * n + tri.col)
+        counts.append(np.asarray(tri.data, dtype=np.float64))
+    all_keys = np.concatenate(keys) if keys else np.zeros(0, np.int64)
+    all_counts = np.concatenate(counts) if counts else np.zeros(0)
+    order = np.argsort(all_keys)
+    return all_keys[order], all_counts[order]
 
 
 def _unique_sorted(keys: np.ndarray) -> np.ndarray:
@@ -158,6 +198,7 @@ class ScoreTable:
         standing: np.ndarray,
         fairness: np.ndarray,
         has_data: np.ndarray,
+        from_roles: np.ndarray,
     ) -> None:
         self.users = users
         self.roles = roles
@@ -173,6 +214,8 @@ class ScoreTable:
         self.standing = standing
         self.fairness = fairness
         self.has_data = has_data
+        # Users whose overall trust is the evidence-weighted mean of their role scores.
+        self.from_roles = from_roles
         self._user_index: dict[Hashable, int] | None = None
         self._role_index: dict[tuple[int, int], int] | None = None
         self._role_codes = {r: i for i, r in enumerate(roles)}
@@ -234,15 +277,14 @@ class ScoreTable:
     def empty(self, user: Hashable, role: str | None) -> Score:
         """Return the score of a user without any rating."""
         zero = tuple(WindowCounts(m, 0, 0, 0) for m in _MONTHS)
-        explanation = (Factor("no ratings yet", 0.0, "No ratings received: newcomer's trust."),)
+        explanation = explain(None, self.config)
         return Score(
             user, role, self.prior_trust, 0.0, 0, None, 0, 0, 0, zero,  # type: ignore[arg-type]
             frozenset({FLAG_NEW}), explanation,
         )  # fmt: skip
 
     def _flags(self, i: int) -> frozenset[str]:
-        bits = int(self.flag_bits[i])
-        return frozenset(name for k, name in enumerate(_FLAG_BITS) if bits >> k & 1)
+        return flag_names(int(self.flag_bits[i]))
 
     def feedback(self, blocks: _Blocks, b: int) -> Feedback:
         """Return the feedback counts of block `b`."""
@@ -258,6 +300,7 @@ class ScoreTable:
     def _score(self, blocks: _Blocks, b: int, i: int, role: str | None) -> Score:
         fb = self.feedback(blocks, b)
         flags = self._flags(i)
+        figures = self.figures(blocks, b)
         return Score(
             user=self.users[i],
             role=role,
@@ -271,58 +314,128 @@ class ScoreTable:
             counts=fb.counts,
             flags=flags,
             explanation=self._explain(blocks, b, i, flags),
+            figures=figures,
         )
 
-    def _explain(self, bl: _Blocks, b: int, i: int, flags: frozenset[str]) -> tuple[Factor, ...]:
-        n = int(bl.n_ratings[b])
-        if n == 0:
-            return (Factor("no ratings yet", 0.0, "No ratings received: newcomer's trust."),)
-        prior = self.prior_trust
-        items = [
-            Factor(
-                "ratings received",
-                float(bl.t_plain[b] - prior),
-                f"{n} ratings received, plain average {2 * bl.t_plain[b] - 1:+.2f} on -1..+1.",
-            )
-        ]
-        notes = [f"{100 * bl.kept_by_age[b]:.0f}% of rating weight kept after ageing"]
-        if bl.n_small[b]:
-            notes.append(f"{int(bl.n_small[b])} small transactions weigh less")
-        if bl.w_reciprocal[b] > 0:
-            notes.append("reciprocal praise discounted")
-        if bl.w_cluster[b] > 0:
-            notes.append("praise inside a dense mutual-praise cluster discounted")
-        items.append(
-            Factor("age, size and reciprocity", float(bl.t_weighted[b] - bl.t_plain[b]),
-                   "; ".join(notes) + ".")
+    def figures(self, bl: _Blocks, b: int) -> tuple[float, ...]:
+        """The numbers the explanation of block `b` is rendered from (explain.FIGURES)."""
+        pos, neu, neg = bl.ratings[b].tolist()
+        return (
+            float(pos), float(neu), float(neg),
+            float(bl.t_plain[b]), float(bl.t_cred[b]), float(bl.t_life[b]),
+            float(bl.t_recent[b]), float(bl.trust[b]), float(bl.n_eff[b]),
+            float(bl.n_recent[b]), float(bl.n_new_raters[b]), float(bl.w_reciprocal[b] > 0),
+            float(bl.w_cluster[b] > 0), float(bl.n_small[b]),
         )  # fmt: skip
-        cred = f"Raters weighed by their credibility: {bl.n_eff[b]:.1f} effective ratings"
-        if bl.n_new_raters[b]:
-            cred += f"; {int(bl.n_new_raters[b])} raters are new accounts and count less"
-        items.append(
-            Factor("rater credibility", float(bl.t_cred[b] - bl.t_weighted[b]), cred + ".")
-        )
-        items.append(
-            Factor(
-                "amount of evidence",
-                float(bl.trust[b] - bl.t_cred[b]),
-                f"Few or old ratings are pulled towards a newcomer's trust ({prior:.2f}); "
-                f"confidence {bl.confidence[b]:.2f}.",
+
+    def role_shares(self, i: int) -> list[RoleShare]:
+        """The role scores of user `i`, for an overall score made of them."""
+        lo, hi = np.searchsorted(self.role_user, [i, i + 1])
+        shares = [
+            RoleShare(
+                self.roles[int(self.role_code[b])],
+                float(self.by_role.trust[b]),
+                int(self.by_role.n_ratings[b]),
+                float(self.by_role.n_eff[b]),
             )
+            for b in range(lo, hi)
+        ]
+        return sorted(shares, key=lambda share: share.role)
+
+    def _explain(self, bl: _Blocks, b: int, i: int, flags: frozenset[str]) -> tuple:
+        figures, roles = self.figures(bl, b), None
+        if bl is self.overall and self.from_roles[b]:
+            lo, hi = np.searchsorted(self.role_user, [i, i + 1])
+            if hi - lo == 1:
+                # Rated in one role only: the overall score is that role's, explained by its
+                # own steps.
+                figures = self.figures(self.by_role, int(lo))
+            else:
+                roles = self.role_shares(i)
+        return explain(
+            figures, self.config, flags=flags, age_days=float(self.age_days[i]), roles=roles
         )
-        items.sort(key=lambda f: -abs(f.impact))
-        context = {
-            FLAG_NEW: f"New account ({self.age_days[i]:.0f} days): its ratings of others count "
-            "less until it matures.",
-            FLAG_SYBIL: "Suspected Sybil: most of its counterparties are new or unvouched "
-            "accounts; its ratings count for almost nothing.",
-            FLAG_SYBIL_PRAISE: "Much of its praise comes from suspected Sybil accounts, "
-            "which is ignored.",
-            FLAG_RING: "Part of a dense cluster of accounts praising each other; that praise "
-            "counts less.",
-        }
-        items += [Factor(name, 0.0, context[name]) for name in _FLAG_BITS if name in flags]
-        return tuple(items)
+
+    def columns(self) -> ScoreColumns:
+        """Every score as arrays, for bulk storage: the overall rows of every user who rated
+        or was rated, then one row per user and role. No per-score Python objects."""
+        users = np.nonzero(self.has_data)[0]
+        ov, br = self.overall, self.by_role
+        user = np.r_[users, self.role_user].astype(np.int64)
+
+        def both(name: str) -> np.ndarray:
+            return np.r_[getattr(ov, name)[users], getattr(br, name)]
+
+        total = np.concatenate([ov.total[users], br.total])
+        windows = np.concatenate([ov.windows[users], br.windows])
+        year = windows[:, -1]
+        rated = year[:, 0] + year[:, 2]
+        percent = np.full(len(user), np.nan)
+        np.divide(100.0 * year[:, 0], rated, out=percent, where=rated > 0)
+        figures = np.concatenate(
+            [_figure_matrix(ov, users), _figure_matrix(br, np.arange(len(self.role_user)))]
+        )
+        return ScoreColumns(
+            user=user,
+            role=np.r_[np.full(len(users), -1), self.role_code].astype(np.int64),
+            trust=both("trust"),
+            confidence=both("confidence"),
+            feedback_score=total[:, 0] - total[:, 2],
+            percent_positive=percent,
+            total=total,
+            windows=windows,
+            flags=self.flag_bits[user],
+            figures=figures,
+            from_roles=np.r_[self.from_roles[users], np.zeros(len(self.role_user), bool)],
+            age_days=self.age_days[user],
+        )
+
+
+@dataclass(slots=True)
+class ScoreColumns:
+    """All scores of a ScoreTable as aligned arrays (see ScoreTable.columns)."""
+
+    user: np.ndarray  # index into ScoreTable.users
+    role: np.ndarray  # index into ScoreTable.roles, -1 = the overall row
+    trust: np.ndarray
+    confidence: np.ndarray
+    feedback_score: np.ndarray
+    percent_positive: np.ndarray  # NaN = no positive or negative in 12 months
+    total: np.ndarray  # (n, 3) all-time positive, neutral, negative units
+    windows: np.ndarray  # (n, 3 windows, 3)
+    flags: np.ndarray  # bit k = explain.FLAG_NAMES[k]
+    figures: np.ndarray  # (n, len(explain.FIGURES))
+    from_roles: np.ndarray  # overall rows explained by their role rows
+    age_days: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.user)
+
+
+def flag_names(bits: int) -> frozenset[str]:
+    """The flag names set in `bits`."""
+    return frozenset(name for k, name in enumerate(_FLAG_BITS) if bits >> k & 1)
+
+
+def _figure_matrix(bl: _Blocks, b: np.ndarray) -> np.ndarray:
+    return np.column_stack(
+        [
+            bl.ratings[b, 0],
+            bl.ratings[b, 1],
+            bl.ratings[b, 2],
+            bl.t_plain[b],
+            bl.t_cred[b],
+            bl.t_life[b],
+            bl.t_recent[b],
+            bl.trust[b],
+            bl.n_eff[b],
+            bl.n_recent[b],
+            bl.n_new_raters[b],
+            bl.w_reciprocal[b] > 0,
+            bl.w_cluster[b] > 0,
+            bl.n_small[b],
+        ]
+    ).astype(np.float64)
 
 
 def _fields(score: Score) -> dict:
@@ -356,22 +469,18 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
     n = len(ev.users)
     src, dst, val, t = ev.rater, ev.ratee, ev.value, ev.time
     sign = signs(val, cfg.neutral_band)
-    if cfg.value_power != 1.0:
-        # Raters use the scale inconsistently (some give +1 of 10 for every good trade): the
-        # sign carries more information than the magnitude, so magnitudes are compressed.
-        val = np.sign(val) * np.abs(val) ** cfg.value_power
+    # Raters use the scale inconsistently (some give +1 of 10 for every good trade): for the
+    # recent estimate the sign carries more information than the magnitude, so magnitudes are
+    # compressed there.
+    val_r = np.sign(val) * np.abs(val) ** cfg.value_power
     band = cfg.neutral_band
 
     # 1. Edge weights.
     amount_w = amount_weights(ev.amount, cfg)
-    # Old ratings fade towards a floor rather than to nothing: a fraud exposed years ago is
-    # still evidence, but recent behaviour dominates (on-off attacks).
-    # Negatives fade more slowly than praise: a standing reputation has to be kept up, while a
-    # fraud exposed long ago remains a warning.
-    half_life = np.where(sign < 0, cfg.negative_half_life_days, cfg.half_life_days)
-    fade = np.exp2(-np.maximum(now - t, 0.0) / DAY / half_life)
-    decay = cfg.decay_floor + (1.0 - cfg.decay_floor) * fade
-    w = decay * amount_w
+    # The lifetime estimate counts every rating at full weight; the recent one weighs it by
+    # its age: 0.5 ** (age / half-life).
+    fade = np.exp2(-np.maximum(now - t, 0.0) / DAY / cfg.half_life_days)
+    w = amount_w.copy()
     neg = np.nonzero(sign < 0)[0]
     if len(neg):
         # A negative answered by a negative soon after is likely retaliation: the first one
@@ -393,6 +502,9 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
     w_raw = np.bincount(pinv, w, n_pairs)
     v_pair = np.bincount(pinv, w * val, n_pairs) / w_raw
     w_cap = np.minimum(w_raw, cfg.pair_weight_cap)
+    r_raw = np.bincount(pinv, w * fade, n_pairs)
+    vr_pair = np.bincount(pinv, w * fade * val_r, n_pairs) / np.where(r_raw > 0, r_raw, 1.0)
+    r_cap = np.minimum(r_raw, cfg.pair_weight_cap)
     ps, pd = pair_keys // n, pair_keys % n
     rpos, rfound = _lookup(pair_keys, pd * n + ps)
     mutual = rfound & (v_pair > band) & (v_pair[rpos] > band)
@@ -407,12 +519,10 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
             (np.ones(len(mi), np.float32), (ps[mi], pd[mi])), shape=(n, n), dtype=np.float32
         )
         # Common mutual partners of each mutual pair (triangles through the edge).
-        tri = (adj @ adj).multiply(adj).tocoo()
-        tri_keys = tri.row.astype(np.int64) * n + tri.col
-        order = np.argsort(tri_keys)
-        tpos, tfound = _lookup(tri_keys[order], pair_keys[mi])
+        tri_keys, tri_count = _triangles(adj)
+        tpos, tfound = _lookup(tri_keys, pair_keys[mi])
         if len(tri_keys):
-            common[mi] = np.where(tfound, tri.data[order][tpos], 0.0)
+            common[mi] = np.where(tfound, tri_count[tpos], 0.0)
         smaller = np.minimum(mutual_deg[ps[mi]], mutual_deg[pd[mi]]) - 1
         density = common[mi] / np.maximum(smaller, 1)
         cluster_f[mi] = 1.0 / (1.0 + cfg.cluster_penalty * common[mi] * density)
@@ -453,6 +563,23 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
         vouched = np.bincount(pd[positive], flow * voucher[ps[positive]], n)
         standing = 1.0 - np.exp(-vouched / cfg.standing_scale)
     base = maturity * (cfg.standing_floor + (1.0 - cfg.standing_floor) * standing)
+    # Suspected Sybils (most counterparties new, or unvouched like themselves) have no voice:
+    # a farm of accounts a few weeks old must not lift anybody.
+    flags = np.zeros(n, dtype=np.int64)
+    flags |= is_new.astype(np.int64) << 0
+    new_partners = np.bincount(und_a, is_new[und_b], n) + np.bincount(und_b, is_new[und_a], n)
+    unvouched = has_data & (standing < 0.05)
+    weak_partners = np.bincount(und_a, unvouched[und_b], n) + np.bincount(
+        und_b, unvouched[und_a], n
+    )
+    share_new = np.divide(new_partners, partners, out=np.zeros(n), where=partners > 0)
+    share_weak = np.divide(weak_partners, partners, out=np.zeros(n), where=partners > 0)
+    enough = partners >= cfg.sybil_min_counterparties
+    sybil = enough & (
+        (is_new & (share_new >= cfg.sybil_new_share))
+        | (unvouched & (share_weak >= cfg.sybil_new_share))
+    )
+    base = np.where(sybil, 0.0, base)
 
     # 3c-4. REV2-style fixed point of fairness (as rater) and goodness (as ratee).
     g0, kc = cfg.prior_goodness, cfg.consensus_prior_strength
@@ -471,20 +598,6 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
     cred = base * fairness
 
     # 5. Flags (per user; role rows inherit them).
-    flags = np.zeros(n, dtype=np.int64)
-    flags |= is_new.astype(np.int64) << 0
-    new_partners = np.bincount(und_a, is_new[und_b], n) + np.bincount(und_b, is_new[und_a], n)
-    unvouched = has_data & (standing < 0.05)
-    weak_partners = np.bincount(und_a, unvouched[und_b], n) + np.bincount(
-        und_b, unvouched[und_a], n
-    )
-    share_new = np.divide(new_partners, partners, out=np.zeros(n), where=partners > 0)
-    share_weak = np.divide(weak_partners, partners, out=np.zeros(n), where=partners > 0)
-    enough = partners >= cfg.sybil_min_counterparties
-    sybil = enough & (
-        (is_new & (share_new >= cfg.sybil_new_share))
-        | (unvouched & (share_weak >= cfg.sybil_new_share))
-    )
     flags |= sybil.astype(np.int64) << 1
     pos_in = v_pair > band
     praise = np.bincount(pd, pos_in & sybil[ps], n)
@@ -506,10 +619,10 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
     small = amount_w < 0.5
     overall = _blocks(
         cfg, n, now, n,
-        ev_block=dst, ev_src=src, ev_val=val, ev_t=t, ev_sign=sign, ev_decay=decay,
+        ev_block=dst, ev_src=src, ev_val=val, ev_t=t, ev_sign=sign,
         ev_amount_w=amount_w, ev_small=small,
         p_src=ps, p_block=pd, w_cap=w_cap, recip_f=recip_f, cluster_f=cluster_f,
-        v_pair=v_pair, cred=cred, new_rater_pair=new_rater_pair,
+        v_pair=v_pair, r_cap=r_cap, vr_pair=vr_pair, cred=cred, new_rater_pair=new_rater_pair,
     )  # fmt: skip
 
     rm = np.nonzero(ev.ratee_role >= 0)[0]
@@ -520,16 +633,31 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
     rps, rpb = rp_keys // max(nb, 1), rp_keys % max(nb, 1)
     rw = np.bincount(rpinv, w[rm], len(rp_keys))
     rv = np.bincount(rpinv, w[rm] * val[rm], len(rp_keys)) / np.where(rw > 0, rw, 1.0)
+    rr = np.bincount(rpinv, w[rm] * fade[rm], len(rp_keys))
+    rvr = np.bincount(rpinv, w[rm] * fade[rm] * val_r[rm], len(rp_keys)) / np.where(rr > 0, rr, 1.0)
     role_user = block_keys // n_roles
     opos, _ = _lookup(pair_keys, rps * n + role_user[rpb])
     by_role = _blocks(
         cfg, nb, now, n,
         ev_block=binv, ev_src=src[rm], ev_val=val[rm], ev_t=t[rm], ev_sign=sign[rm],
-        ev_decay=decay[rm], ev_amount_w=amount_w[rm], ev_small=small[rm],
+        ev_amount_w=amount_w[rm], ev_small=small[rm],
         p_src=rps, p_block=rpb, w_cap=np.minimum(rw, cfg.pair_weight_cap),
-        recip_f=recip_f[opos], cluster_f=cluster_f[opos], v_pair=rv, cred=cred,
+        recip_f=recip_f[opos], cluster_f=cluster_f[opos], v_pair=rv,
+        r_cap=np.minimum(rr, cfg.pair_weight_cap), vr_pair=rvr, cred=cred,
         new_rater_pair=is_new[rps],
     )  # fmt: skip
+
+    # Overall = the role scores' mean weighted by the evidence each rests on (n_eff + the
+    # prior's weight), for users rated in roles only: it always lies between their role scores.
+    from_roles = np.zeros(n, dtype=bool)
+    if nb:
+        role_weight = by_role.n_eff + cfg.prior_strength
+        weight_sum = np.bincount(role_user, role_weight, n)
+        from_roles = (weight_sum > 0) & (np.bincount(dst, ev.ratee_role < 0, n) == 0)
+        blended = np.bincount(role_user, role_weight * by_role.trust, n) / np.where(
+            from_roles, weight_sum, 1.0
+        )
+        overall.trust = np.where(from_roles, blended, overall.trust)
 
     return ScoreTable(
         users=ev.users,
@@ -546,6 +674,7 @@ def _compute_arrays(ev: EventArrays, cfg: EngineConfig, now: float) -> ScoreTabl
         standing=standing,
         fairness=fairness,
         has_data=has_data,
+        from_roles=from_roles,
     )
 
 
@@ -560,7 +689,6 @@ def _blocks(
     ev_val: np.ndarray,
     ev_t: np.ndarray,
     ev_sign: np.ndarray,
-    ev_decay: np.ndarray,
     ev_amount_w: np.ndarray,
     ev_small: np.ndarray,
     p_src: np.ndarray,
@@ -569,34 +697,31 @@ def _blocks(
     recip_f: np.ndarray,
     cluster_f: np.ndarray,
     v_pair: np.ndarray,
+    r_cap: np.ndarray,
+    vr_pair: np.ndarray,
     cred: np.ndarray,
     new_rater_pair: np.ndarray,
 ) -> _Blocks:
     """Aggregate pair weights into trust, confidence, feedback and explanation figures."""
     k, g0 = cfg.prior_strength, cfg.prior_goodness
     prior_t = (g0 + 1.0) / 2.0
-    weight = w_cap * recip_f * cluster_f
-    wc = weight * cred[p_src]
+    discount = recip_f * cluster_f
+    wc = w_cap * discount * cred[p_src]
     den = np.bincount(p_block, wc, nb)
     num = np.bincount(p_block, wc * v_pair, nb)
-    goodness = (num + k * g0) / (den + k)
+    life = (num + k * g0) / (den + k)
+    rc = r_cap * discount * cred[p_src]
+    den_r = np.bincount(p_block, rc, nb)
+    kr = cfg.recent_prior_strength
+    recent = (np.bincount(p_block, rc * vr_pair, nb) + kr * g0) / (den_r + kr)
+    goodness = (1.0 - cfg.recent_share) * life + cfg.recent_share * recent
     trust = np.clip((goodness + 1.0) / 2.0, 0.0, 1.0)
     confidence = den / (den + cfg.confidence_half)
 
     n_ratings = np.bincount(ev_block, minlength=nb)
     plain = np.bincount(ev_block, ev_val, nb)
     t_plain = np.where(n_ratings > 0, (plain / np.maximum(n_ratings, 1) + 1.0) / 2.0, prior_t)
-    w_sum = np.bincount(p_block, weight, nb)
-    w_mean = np.bincount(p_block, weight * v_pair, nb)
-    t_weighted = np.where(w_sum > 0, (w_mean / np.where(w_sum > 0, w_sum, 1) + 1) / 2, t_plain)
-    t_cred = np.where(den > 1e-12, (num / np.where(den > 1e-12, den, 1) + 1) / 2, t_weighted)
-    amt_sum = np.bincount(ev_block, ev_amount_w, nb)
-    kept = np.divide(
-        np.bincount(ev_block, ev_amount_w * ev_decay, nb),
-        amt_sum,
-        out=np.ones(nb),
-        where=amt_sum > 0,
-    )
+    t_cred = np.where(den > 1e-12, (num / np.where(den > 1e-12, den, 1) + 1) / 2, t_plain)
     total, windows = feedback_arrays(
         ev_block, ev_src, ev_t, ev_sign, nb, n_users, now, cfg.windows_days
     )
@@ -605,10 +730,14 @@ def _blocks(
         confidence=confidence,
         n_ratings=n_ratings,
         n_eff=den,
+        n_recent=den_r,
         t_plain=t_plain,
-        t_weighted=t_weighted,
         t_cred=t_cred,
-        kept_by_age=kept,
+        t_life=(life + 1.0) / 2.0,
+        t_recent=(recent + 1.0) / 2.0,
+        ratings=np.stack(
+            [np.bincount(ev_block, ev_sign == s, nb) for s in (1, 0, -1)], axis=1
+        ).astype(np.int64),
         n_small=np.bincount(ev_block, ev_small, nb),
         w_reciprocal=np.bincount(p_block, w_cap * (1 - recip_f), nb),
         w_cluster=np.bincount(p_block, w_cap * recip_f * (1 - cluster_f), nb),

@@ -9,13 +9,16 @@ from dataclasses import dataclass
 class EngineConfig:
     """Tunables of the reputation engine; the defaults are the documented, shipped behaviour."""
 
-    # (a) Time: praise loses half its weight every `half_life_days` and negatives every
-    # `negative_half_life_days`, both fading towards `decay_floor`:
-    # weight = floor + (1 - floor) * 0.5 ** (age / half-life). Praise must be kept up (recent
-    # behaviour predicts the next trade best; on-off attacks), while an old fraud still warns.
-    half_life_days: float = 90.0
-    negative_half_life_days: float = 1825.0
-    decay_floor: float = 0.15
+    # (a) Time: trust blends two estimates of the same credibility-weighted mean rating.
+    # The lifetime one counts every rating at full weight (a fraud exposed years ago still
+    # warns; a long honest record still counts); the recent one weighs each rating by
+    # 0.5 ** (age / half_life_days), so it follows current conduct (on-off attacks, a seller
+    # going bad). goodness = (1 - recent_share) * lifetime + recent_share * recent.
+    half_life_days: float = 15.0
+    recent_share: float = 0.5
+    # Prior weight (in effective ratings) of the recent estimate: with no recent ratings it
+    # sits at the prior, i.e. a dormant account is not vouched for by its current conduct.
+    recent_prior_strength: float = 0.5
     # eBay-style windows for the counts, in days (1, 6 and 12 months).
     windows_days: tuple[int, int, int] = (30, 183, 365)
 
@@ -28,8 +31,10 @@ class EngineConfig:
     # Repeated ratings of one ratee by one rater count at most as this many full ratings.
     pair_weight_cap: float = 1.0
 
-    # (d) Reciprocal praise (A+B and B+A) keeps this share of its weight.
-    reciprocal_discount: float = 0.5
+    # (d) Reciprocal praise (A+B and B+A) keeps this share of its weight. 1 = no discount:
+    # in two-way feedback praise returned for praise is the normal course of a trade (and
+    # prediction says discounting it loses information); rings are the cluster rule's job.
+    reciprocal_discount: float = 1.0
     # A negative given back within this window after receiving one keeps this share.
     retaliation_window_days: float = 60.0
     retaliation_discount: float = 0.25
@@ -61,9 +66,10 @@ class EngineConfig:
     # Confidence = n_eff / (n_eff + confidence_half), n_eff = credibility-weighted ratings.
     confidence_half: float = 5.0
 
-    # Trust uses sign(v) * |v| ** value_power: < 1 makes a weak positive count nearly as a
-    # positive.
-    value_power: float = 1.0
+    # The recent estimate uses sign(v) * |v| ** value_power: < 1 makes a weak positive count
+    # nearly as a positive (raters use the scale inconsistently; the sign predicts best);
+    # 0 = the sign only.
+    value_power: float = 0.0
 
     # Values within this band of 0 are neutral.
     neutral_band: float = 1e-9
@@ -78,10 +84,12 @@ class EngineConfig:
     collusion_min_share: float = 0.7
 
     def __post_init__(self) -> None:
-        if self.half_life_days <= 0 or self.negative_half_life_days <= 0:
-            raise ValueError("half-lives must be > 0")
-        if not 0.0 <= self.decay_floor < 1.0:
-            raise ValueError("decay_floor must be in [0, 1)")
+        if self.half_life_days <= 0:
+            raise ValueError("half_life_days must be > 0")
+        if not 0.0 <= self.recent_share <= 1.0:
+            raise ValueError("recent_share must be in [0, 1]")
+        if self.recent_prior_strength <= 0 or not 0.0 <= self.value_power <= 1.0:
+            raise ValueError("recent_prior_strength must be > 0 and value_power in [0, 1]")
         if not -1.0 <= self.prior_goodness <= 1.0:
             raise ValueError("prior_goodness must be in [-1, 1]")
         if self.prior_strength <= 0 or self.confidence_half <= 0:

@@ -53,6 +53,8 @@ class Score:
     counts: tuple[WindowCounts, WindowCounts, WindowCounts]
     flags: frozenset[str] = field(default_factory=frozenset)
     explanation: tuple[Factor, ...] = ()
+    # The numbers `explanation` is rendered from (reputation.explain.FIGURES), for storage.
+    figures: tuple[float, ...] = ()
 
     @property
     def feedback(self) -> Feedback:

@@ -130,6 +130,10 @@ class ReputationFactorOut(ma.Schema):
     name = fields.String(required=True)
     impact = fields.Float(required=True, metadata={"description": "its share of the trust"})
     description = fields.String(required=True)
+    points = _int(
+        required=True,
+        metadata={"description": "the step in whole points out of 100, as the profile shows"},
+    )
 
 
 class ReputationBlockOut(ma.Schema):
@@ -140,6 +144,12 @@ class ReputationBlockOut(ma.Schema):
     negative = _int(required=True)
     trust = fields.Float(allow_none=True, metadata={"description": "0..1; null: never rated"})
     confidence = fields.Float(allow_none=True, metadata={"description": "0..1"})
+    confidence_level = fields.String(
+        allow_none=True, metadata={"description": "low, medium or high; null: never rated"}
+    )
+    effective_ratings = fields.Float(
+        metadata={"description": "the evidence behind the trust, in full ratings"}
+    )
     flags = fields.List(fields.String(), metadata={"description": "e.g. new_account"})
     explanation = fields.List(
         fields.Nested(ReputationFactorOut), metadata={"description": "why this score"}

@@ -109,7 +109,8 @@ class ReputationScore(db.Model):
 
 
 class ReputationSnapshot(db.Model):
-    """A user's trust on one day, for the chart of the score over time (one row a day)."""
+    """A user's overall trust on one day, for the chart of the score over time (one row a
+    day; role is always "overall" since the chart shows the overall score)."""
 
     __tablename__ = "reputation_snapshots"
     __table_args__ = (

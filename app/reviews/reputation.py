@@ -1,9 +1,11 @@
 """The adapter between revealed feedback and the reputation engine (`reputation/`).
 
-Every score Mutual shows comes from the engine: this module turns REVEALED feedback rows into
-`RatingEvent`s, runs `reputation.compute` over all of them and stores what it returns
-(ReputationScore per user and role, one ReputationSnapshot per user, role and day for the
+Every score Mutual shows comes from the engine: this module feeds REVEALED feedback rows to
+`reputation.compute` (as arrays, through `reputation_io`) and stores what it returns
+(ReputationScore per user and role, one overall ReputationSnapshot per user and day for the
 chart). Hidden feedback never reaches the engine, so double-blind holds in the scores too.
+A stored score keeps the numbers its explanation is rendered from; `explanation_of` renders
+the words with the engine's own `reputation.explain`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+import numpy as np
 from flask import current_app
 from sqlalchemy import delete, exists, func, insert, select, text
 
@@ -26,30 +29,39 @@ from app.reviews.badges import (
     TrustChart,
     confidence_level,
     earned_badges,
+    effective_ratings,
     trust_chart,
 )
 from app.reviews.models import Feedback, ReputationRun, ReputationScore, ReputationSnapshot
+from app.reviews.reputation_io import (
+    OVERALL,
+    load_arrays,
+    score_rows,
+    snapshot_rows,
+    store_all,
+    store_rows,
+    stored_figures,
+)
 from reputation import (
+    FIGURES,
     FLAG_NEW,
     FLAG_RING,
     FLAG_SYBIL,
     FLAG_SYBIL_PRAISE,
     EngineConfig,
     RatingEvent,
-    ReputationEngine,
-    Score,
+    RoleShare,
     compute,
+    explain,
 )
 
 logger = logging.getLogger(__name__)
 
-OVERALL = "overall"
 PHASES = ("load", "score", "store")
 # Roles shown first, in this order; any other role a user was rated in follows.
 MAIN_ROLES = ("seller", "buyer")
 ENGINE_CONFIG = EngineConfig()
 _PASS_LOCK = 4_741_200  # pg_advisory_xact_lock key: one reputation pass at a time
-_CHUNK = 5_000
 FLAG_LABELS = {
     FLAG_NEW: "New account",
     FLAG_SYBIL: "Suspected fake account",
@@ -120,36 +132,6 @@ def _lock_pass() -> None:
         db.session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PASS_LOCK})
 
 
-def _counts_json(score: Score) -> dict[str, list[int]]:
-    return {str(c.months): [c.positive, c.neutral, c.negative] for c in score.counts}
-
-
-def _score_row(score: Score, computed_at: datetime) -> dict:
-    return {
-        "user_id": score.user,
-        "role": score.role or OVERALL,
-        "trust": round(score.trust, 6),
-        "confidence": round(score.confidence, 6),
-        "feedback_score": score.feedback_score,
-        "percent_positive": score.percent_positive,
-        "positive": score.positive,
-        "neutral": score.neutral,
-        "negative": score.negative,
-        "counts": _counts_json(score),
-        "flags": sorted(score.flags),
-        "explanation": [
-            {"name": f.name, "impact": round(f.impact, 4), "description": f.description}
-            for f in score.explanation
-        ],
-        "computed_at": computed_at,
-    }
-
-
-def _insert_chunks(model: type, rows: list[dict]) -> None:
-    for start in range(0, len(rows), _CHUNK):
-        db.session.execute(insert(model), rows[start : start + _CHUNK])
-
-
 def recompute_all(
     now: datetime | None = None, progress: Callable[[str], None] | None = None
 ) -> RecomputeSummary:
@@ -161,15 +143,14 @@ def recompute_all(
     now = now or utcnow()
     report = progress or (lambda _phase: None)
     _lock_pass()
-    events = load_events()
+    events = load_arrays()
     report("load")
     table = compute(events, ENGINE_CONFIG, now=now)
-    scores = [*table, *table.role_scores()]
+    columns = table.columns()
     report("score")
-    rows = [_score_row(score, now) for score in scores]
-    snapshots = _store(rows, now.date())
+    snapshots = store_all(table, columns, now)
     duration_ms = round((time.perf_counter() - started) * 1000)
-    users = len({row["user_id"] for row in rows})
+    users = int(table.has_data.sum())
     db.session.add(
         ReputationRun(events=len(events), users=users, duration_ms=duration_ms, computed_at=now)
     )
@@ -179,36 +160,10 @@ def recompute_all(
         "reputation pass: %s events, %s users, %s scores in %s ms",
         len(events),
         users,
-        len(rows),
+        len(columns),
         duration_ms,
     )
-    return RecomputeSummary(len(events), users, len(rows), snapshots, duration_ms, now)
-
-
-def _store(rows: list[dict], day: date, user_ids: list[int] | None = None) -> int:
-    """Replace the stored scores (all, or those of `user_ids`) and that day's snapshots."""
-    snapshots = [
-        {
-            "user_id": row["user_id"],
-            "role": row["role"],
-            "day": day,
-            "trust": row["trust"],
-            "confidence": row["confidence"],
-            "feedback_score": row["feedback_score"],
-        }
-        for row in rows
-        if row["positive"] + row["neutral"] + row["negative"] > 0
-    ]
-    old_scores = delete(ReputationScore)
-    old_snapshots = delete(ReputationSnapshot).where(ReputationSnapshot.day == day)
-    if user_ids is not None:
-        old_scores = old_scores.where(ReputationScore.user_id.in_(user_ids))
-        old_snapshots = old_snapshots.where(ReputationSnapshot.user_id.in_(user_ids))
-    db.session.execute(old_scores)
-    _insert_chunks(ReputationScore, rows)
-    db.session.execute(old_snapshots)
-    _insert_chunks(ReputationSnapshot, snapshots)
-    return len(snapshots)
+    return RecomputeSummary(len(events), users, len(columns), snapshots, duration_ms, now)
 
 
 def refresh_users(user_ids: Iterable[int], now: datetime | None = None) -> int:
@@ -222,15 +177,11 @@ def refresh_users(user_ids: Iterable[int], now: datetime | None = None) -> int:
     now = now or utcnow()
     ids = sorted(set(user_ids))
     _lock_pass()
-    events = load_events()
-    table = compute(events, ENGINE_CONFIG, now=now)
-    wanted = set(ids)
-    known = [user_id for user_id in ids if user_id in table.user_index]
-    roles = sorted({(e.ratee, e.ratee_role) for e in events if e.ratee in wanted})
-    scores = [table.get(user_id) for user_id in known]
-    scores += [table.get(user_id, role) for user_id, role in roles]
-    rows = [_score_row(score, now) for score in scores]
-    _store(rows, now.date(), ids)
+    table = compute(load_arrays(), ENGINE_CONFIG, now=now)
+    columns = table.columns()
+    wanted = np.isin(np.asarray(table.users, dtype=np.int64), ids)
+    rows = score_rows(table, columns, now, keep=wanted[columns.user])
+    store_rows(rows, now.date(), ids)
     db.session.commit()
     return len(rows)
 
@@ -238,29 +189,35 @@ def refresh_users(user_ids: Iterable[int], now: datetime | None = None) -> int:
 def update_counts(user_ids: Iterable[int], now: datetime | None = None) -> int:
     """Bring the feedback counts of these users up to date at once, without a full pass.
 
-    The incremental engine over their own received ratings gives exact counts; trust,
-    confidence and explanation keep their last full pass until the periodic job runs. Commits.
+    The engine over their own received ratings gives exact counts (counts depend on nothing
+    else); trust, confidence and explanation keep their last full pass until the periodic job
+    runs. Reads only these users' ratings, through the subject index. Commits.
     """
     now = now or utcnow()
     ids = sorted(set(user_ids))
-    events = load_events(ids) if ids else []
-    engine = ReputationEngine(ENGINE_CONFIG, events)
-    roles = {(e.ratee, e.ratee_role) for e in events}
+    fresh: dict[tuple[int, str], dict] = {}
+    events = load_arrays(ids) if ids else None
+    if events is not None and len(events):
+        table = compute(events, ENGINE_CONFIG, now=now)
+        columns = table.columns()
+        mine = np.isin(np.asarray(table.users, dtype=np.int64)[columns.user], ids)
+        fresh = {(r["user_id"], r["role"]): r for r in score_rows(table, columns, now, mine)}
     stored = {
         (row.user_id, row.role): row
         for row in db.session.scalars(
             select(ReputationScore).where(ReputationScore.user_id.in_(ids))
         )
     }
-    wanted = {(user_id, None) for user_id in ids} | roles
-    for user_id, role in sorted(wanted, key=lambda k: (k[0], k[1] or "")):
-        fb = engine.feedback(user_id, role, now)
-        row = stored.get((user_id, role or OVERALL))
+    zero = {"feedback_score": 0, "percent_positive": None, "positive": 0, "neutral": 0}
+    zero |= {"negative": 0, "counts": {m: [0, 0, 0] for m in ("1", "6", "12")}}
+    wanted = sorted({*fresh, *((user_id, OVERALL) for user_id in ids)})
+    for key in wanted:
+        row = stored.get(key)
         if row is None:
             # No full pass has seen this user yet: a newcomer's trust until the next one.
             row = ReputationScore(
-                user_id=user_id,
-                role=role or OVERALL,
+                user_id=key[0],
+                role=key[1],
                 trust=(ENGINE_CONFIG.prior_goodness + 1) / 2,
                 confidence=0.0,
                 flags=[],
@@ -275,19 +232,22 @@ def update_counts(user_ids: Iterable[int], now: datetime | None = None) -> int:
                 computed_at=now,
             )
             db.session.add(row)
-        row.feedback_score = fb.feedback_score
-        row.percent_positive = fb.percent_positive
-        row.positive, row.neutral, row.negative = fb.positive, fb.neutral, fb.negative
-        row.counts = {str(c.months): [c.positive, c.neutral, c.negative] for c in fb.counts}
+        values = fresh.get(key, zero)
+        for name in ("feedback_score", "percent_positive", "positive", "neutral", "negative"):
+            setattr(row, name, values[name])
+        row.counts = values["counts"]
     db.session.commit()
     return len(wanted)
 
 
-def revealed_count() -> int:
-    """How many feedback rows are revealed (what a full pass has to read)."""
-    return db.session.scalar(
-        select(func.count(Feedback.id)).where(Feedback.revealed_at.is_not(None))
-    )
+def revealed_count(at_most: int | None = None) -> int:
+    """How many feedback rows are revealed (what a full pass has to read), counting no
+    further than `at_most + 1` when given: a reveal only asks "more than the limit?", and
+    counting a million rows for that took most of its time."""
+    revealed = select(Feedback.id).where(Feedback.revealed_at.is_not(None))
+    if at_most is not None:
+        revealed = revealed.limit(at_most + 1)
+    return db.session.scalar(select(func.count()).select_from(revealed.subquery()))
 
 
 def refresh_after_reveal(user_ids: Iterable[int], now: datetime | None = None) -> None:
@@ -302,7 +262,8 @@ def refresh_after_reveal(user_ids: Iterable[int], now: datetime | None = None) -
     if not ids:
         return
     try:
-        if revealed_count() <= current_app.config["REPUTATION_SYNC_LIMIT"]:
+        limit = current_app.config["REPUTATION_SYNC_LIMIT"]
+        if revealed_count(at_most=limit) <= limit:
             refresh_users(ids, now)
         else:
             update_counts(ids, now)
@@ -342,26 +303,16 @@ def backfill_history(days: int, now: datetime | None = None) -> int:
     The engine ignores events after its `now`, so each past day is scored exactly. Commits.
     """
     now = now or utcnow()
-    events = load_events()
+    events = load_arrays()
     written = 0
     for back in range(days, 0, -1):
         moment = now - timedelta(days=back)
         table = compute(events, ENGINE_CONFIG, now=moment)
         day = moment.date()
-        rows = [
-            {
-                "user_id": s.user,
-                "role": s.role or OVERALL,
-                "day": day,
-                "trust": round(s.trust, 6),
-                "confidence": round(s.confidence, 6),
-                "feedback_score": s.feedback_score,
-            }
-            for s in (*table, *table.role_scores())
-            if s.positive + s.neutral + s.negative > 0
-        ]
+        rows = snapshot_rows(score_rows(table, table.columns(), moment), day)
         db.session.execute(delete(ReputationSnapshot).where(ReputationSnapshot.day == day))
-        _insert_chunks(ReputationSnapshot, rows)
+        if rows:
+            db.session.execute(insert(ReputationSnapshot), rows)
         written += len(rows)
     db.session.commit()
     return written
@@ -376,7 +327,44 @@ def scores_of(user_id: int) -> dict[str, ReputationScore]:
     return {row.role: row for row in rows}
 
 
-def _block(row: ReputationScore | None) -> dict:
+def explanation_of(row: ReputationScore, scores: dict[str, ReputationScore]) -> list[dict]:
+    """The "why this score" factors of a stored score, rendered from its stored figures by the
+    engine's `reputation.explain` ({"name", "impact", "description"}, in the engine's order).
+
+    `scores` are the same user's stored rows: an overall score made of role scores is
+    explained by them. A row without figures (written by a counts-only update) keeps the
+    factors it was stored with.
+    """
+    data = row.explanation
+    if not isinstance(data, dict):
+        return list(data or [])
+    figures, roles = stored_figures(data), None
+    if data.get("roles"):
+        role_figures = {
+            role: stored_figures(other.explanation)
+            for role, other in sorted(scores.items())
+            if role != OVERALL and isinstance(other.explanation, dict)
+        }
+        if len(role_figures) == 1:
+            # Rated in one role only: that role's own steps (as the engine explains it).
+            figures = next(iter(role_figures.values()))
+        else:
+            evidence = FIGURES.index("evidence")
+            roles = [
+                RoleShare(role, scores[role].trust, int(sum(f[:3])), f[evidence])
+                for role, f in role_figures.items()
+            ]
+    factors = explain(
+        figures,
+        ENGINE_CONFIG,
+        flags=frozenset(row.flags or ()),
+        age_days=data.get("age_days", 0.0),
+        roles=roles,
+    )
+    return [{"name": f.name, "impact": f.impact, "description": f.description} for f in factors]
+
+
+def _block(row: ReputationScore | None, scores: dict[str, ReputationScore]) -> dict:
     rated = row is not None and row.ratings > 0
     percent = row.percent_positive if rated else None
     return {
@@ -387,8 +375,15 @@ def _block(row: ReputationScore | None) -> dict:
         "negative": row.negative if rated else 0,
         "trust": row.trust if rated else None,
         "confidence": row.confidence if rated else 0.0,
+        "confidence_level": confidence_level(row.confidence) if rated else None,
+        "effective_ratings": round(effective_ratings(row.confidence), 1) if rated else 0.0,
         "flags": list(row.flags) if row is not None else [],
-        "explanation": list(row.explanation) if rated else [],
+        "explanation": [
+            {k: f[k] for k in ("name", "impact", "description", "points")}
+            for f in format_explanation(explanation_of(row, scores))
+        ]
+        if rated
+        else [],
     }
 
 
@@ -404,14 +399,21 @@ def summary(user_id: int) -> dict:
 
 def _summary_of(scores: dict[str, ReputationScore]) -> dict:
     return {
-        "overall": _block(scores.get(OVERALL)),
-        "roles": {role: _block(scores.get(role)) for role in _ordered_roles(scores)},
+        "overall": _block(scores.get(OVERALL), scores),
+        "roles": {role: _block(scores.get(role), scores) for role in _ordered_roles(scores)},
     }
 
 
-def trust_history(user_id: int, role: str = OVERALL, days: int = 365) -> list[tuple[date, float]]:
-    """(day, trust) of one user and role over the last `days` days, oldest first."""
+def trust_history(
+    user_id: int, role: str = OVERALL, days: int = 365, joined: date | None = None
+) -> list[tuple[date, float]]:
+    """(day, trust) of one user and role over the last `days` days, oldest first.
+
+    Never before `joined`: a chart of a member must not start before they did.
+    """
     since = utcnow().date() - timedelta(days=days)
+    if joined is not None:
+        since = max(since, joined)
     rows = db.session.execute(
         select(ReputationSnapshot.day, ReputationSnapshot.trust)
         .where(
@@ -441,15 +443,21 @@ class ProfileReputation:
     badges: list[Badge]
     chart: TrustChart | None
     summary: dict  # what summary(user_id) answers, from the same rows (one read per page)
+    explanation: list[dict]  # the overall score's factors (explanation_of)
 
     @property
     def is_rated(self) -> bool:
         return self.overall is not None
 
     @property
+    def evidence(self) -> float:
+        """The overall score's evidence in full ratings."""
+        return effective_ratings(self.overall.confidence) if self.overall else 0.0
+
+    @property
     def factors(self) -> list[dict]:
-        """The overall explanation, biggest impact first, with impact in points out of 100."""
-        return format_explanation(self.overall.explanation) if self.overall else []
+        """The overall explanation in the engine's order, with whole points out of 100."""
+        return format_explanation(self.explanation) if self.overall else []
 
 
 def _standing(row: ReputationScore) -> RoleStanding:
@@ -482,21 +490,37 @@ def profile_reputation(user: User, now: datetime | None = None) -> ProfileReputa
             for role in rated_roles
         ],
         badges=earned_badges(standings, age_days),
-        chart=trust_chart(trust_history(user.id)) if overall is not None else None,
+        chart=trust_chart(trust_history(user.id, joined=user.created_at.date()))
+        if overall is not None
+        else None,
         summary=_summary_of(scores),
+        explanation=explanation_of(overall, scores) if overall is not None else [],
     )
 
 
 def format_explanation(explanation: list[dict]) -> list[dict]:
-    """Explanation factors for a page: a label, the impact in points out of 100, and whether
-    the factor is a warning note (a flag) rather than a part of the score; notes last."""
-    factors = [
-        {
-            **factor,
-            "label": FLAG_LABELS.get(factor["name"], factor["name"].capitalize()),
-            "points": round(factor["impact"] * 100, 1),
-            "is_note": factor["name"] in FLAG_LABELS,
-        }
-        for factor in explanation
-    ]
-    return sorted(factors, key=lambda f: (f["is_note"], -abs(f["impact"])))
+    """Explanation factors for a page, in the engine's order: a label, the impact in whole
+    points out of 100, and whether the factor is a warning note (a flag); notes last.
+
+    Points are differences of the running score rounded to whole points, so 50 plus the
+    points shown is exactly the score shown, and each step's points match the running figure
+    its description quotes.
+    """
+    start = ENGINE_CONFIG.prior_goodness / 2 + 0.5
+    running, shown = start, round(start * 100)
+    factors = []
+    for factor in explanation:
+        is_note = factor["name"] in FLAG_LABELS
+        points = 0
+        if not is_note:
+            running += factor["impact"]
+            points, shown = round(running * 100) - shown, round(running * 100)
+        factors.append(
+            {
+                **factor,
+                "label": FLAG_LABELS.get(factor["name"], factor["name"].capitalize()),
+                "points": points,
+                "is_note": is_note,
+            }
+        )
+    return sorted(factors, key=lambda f: f["is_note"])

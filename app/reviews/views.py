@@ -132,3 +132,17 @@ def feedback_details(feedback: Feedback) -> list[tuple[str, int]]:
 def reputation_badge_rules() -> list[tuple[str, str]]:
     """(badge name, rule in words) of every badge: the about page states what the code applies."""
     return [(rule.name, rule.rule_text) for rule in BADGE_RULES] + [("New member", NEW_MEMBER_RULE)]
+
+
+@bp.app_template_global()
+def reputation_rules() -> dict:
+    """The numbers the about page quotes, from the engine's and the badges' own settings."""
+    from app.reviews.badges import HIGH_EVIDENCE, MEDIUM_EVIDENCE
+    from app.reviews.reputation import ENGINE_CONFIG
+
+    return {
+        "recent_share": round(ENGINE_CONFIG.recent_share * 100),
+        "half_life_days": f"{ENGINE_CONFIG.half_life_days:g}",
+        "medium": f"{MEDIUM_EVIDENCE:g}",
+        "high": f"{HIGH_EVIDENCE:g}",
+    }

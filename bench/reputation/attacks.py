@@ -16,7 +16,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from reputation import EventArrays, compute
+from reputation import EngineConfig, EventArrays, compute
+
+CONFIG = EngineConfig()  # bench/reputation/sensitivity.py swaps in other configurations
 
 DAY = 86_400.0
 T0 = 1.7e9
@@ -156,7 +158,7 @@ def main() -> None:
     received = np.bincount(base_ev.ratee, minlength=n)
     honest = np.nonzero(received >= 3)[0]
     scorers = {
-        "engine": lambda ev: compute(ev).trust,
+        "engine": lambda ev: compute(ev, CONFIG).trust,
         "% positive": percent_positive,
     }
     before = {k: f(base_ev) for k, f in scorers.items()}

@@ -16,8 +16,8 @@ from app.reviews.badges import (
     trust_chart,
 )
 
-TOP_SELLER = RoleStanding(ratings_12m=10, percent_positive=98.0, trust=0.8, confidence=0.5)
-TRUSTED_BUYER = RoleStanding(ratings_12m=5, percent_positive=98.0, trust=0.75, confidence=0.5)
+TOP_SELLER = RoleStanding(ratings_12m=5, percent_positive=98.0, trust=0.65, confidence=0.3)
+TRUSTED_BUYER = RoleStanding(ratings_12m=5, percent_positive=98.0, trust=0.65, confidence=0.3)
 OLD = NEW_MEMBER_DAYS + 1
 
 
@@ -29,10 +29,10 @@ def keys(badges) -> list[str]:
     ("confidence", "level"),
     [
         (0.0, "low"),
-        (0.49, "low"),
-        (0.5, "medium"),
-        (0.74, "medium"),
-        (0.75, "high"),
+        (0.28, "low"),
+        (2 / 7, "medium"),  # 2 full ratings of evidence
+        (0.61, "medium"),
+        (8 / 13, "high"),  # 8 full ratings
         (0.99, "high"),
     ],
 )
@@ -52,11 +52,11 @@ def test_both_role_badges_can_be_earned_together():
 @pytest.mark.parametrize(
     "change",
     [
-        {"ratings_12m": 9},
+        {"ratings_12m": 4},
         {"percent_positive": 97.9},
         {"percent_positive": None},
-        {"trust": 0.79},
-        {"confidence": 0.49},
+        {"trust": 0.64},
+        {"confidence": 0.28},
         {"flags": frozenset({"sybil_suspect"})},
         {"flags": frozenset({"praised_by_sybils"})},
         {"flags": frozenset({"collusion_ring"})},
@@ -93,7 +93,7 @@ def test_new_member_badge_for_accounts_younger_than_30_days(age, is_new):
 def test_rule_text_states_every_threshold():
     seller = next(rule for rule in BADGE_RULES if rule.key == "top_rated_seller")
     text = seller.rule_text
-    for part in ("at least 10 ratings as a seller", "98% positive", "at least 80 out of 100"):
+    for part in ("at least 5 ratings as a seller", "98% positive", "at least 65 out of 100"):
         assert part in text
     assert "medium confidence" in text
 
