@@ -39,7 +39,9 @@ def list_jobs_command() -> None:
 def demo_command(users: int, listings: int, trades: int, seed: int) -> None:
     """Fill the database with a living demo marketplace."""
     from app.demo import seed_demo
+    from app.listings.services import ensure_categories
 
+    ensure_categories()  # a database just migrated has none yet
     summary = seed_demo(users=users, listings=listings, trades=trades, seed=seed)
     click.echo(", ".join(f"{n} {what}" for what, n in summary.items()))
 

@@ -94,6 +94,7 @@ def change_password(data):
 
 
 @bp.route("/users/me/sessions", methods=["DELETE"])
+@bp.doc(operationId="signOutEverywhere")
 @token_required("write")
 @write_limit()
 @bp.response(204)
