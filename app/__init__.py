@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import re
 import uuid
 
 from flask import Flask, g, request
@@ -45,6 +46,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     app.config.update(overrides)
     os.makedirs(app.instance_path, exist_ok=True)
     os.makedirs(app.config["UPLOAD_DIR"], exist_ok=True)
+    _configure_proxies(app)
 
     from app.extensions import csrf, db, limiter, login_manager, mail, migrate
 
@@ -85,6 +87,17 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     return app
 
 
+def _configure_proxies(app: Flask) -> None:
+    """Behind PROXY_FIX_X_FOR proxies, take the client address (and with PROXY_FIX_X_PROTO the
+    scheme) from X-Forwarded-* headers, so rate limits and logs see the real client. Headers
+    are only trusted as far as the configured number of proxies: a client cannot add hops."""
+    x_for, x_proto = app.config.get("PROXY_FIX_X_FOR", 0), app.config.get("PROXY_FIX_X_PROTO", 0)
+    if x_for or x_proto:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_proto)
+
+
 def _origin(url: str) -> str:
     from urllib.parse import urlsplit
 
@@ -116,8 +129,12 @@ def _configure_security_headers(app: Flask) -> None:
         ]
     )
 
+    hsts = app.config.get("HSTS_SECONDS", 0)
+
     @app.after_request
     def _harden(response):
+        if hsts:
+            response.headers.setdefault("Strict-Transport-Security", f"max-age={hsts}")
         response.headers.setdefault("Content-Security-Policy", policy)
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
@@ -154,10 +171,21 @@ class _RequestIdFilter(logging.Filter):
         return True
 
 
+# A request id from the client (or a proxy) is kept only when it is short and plain, so it can
+# neither forge log lines (newlines, spaces) nor smuggle markup; anything else gets a fresh id.
+SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+def _request_id(raw: str | None) -> str:
+    if raw and SAFE_REQUEST_ID.fullmatch(raw):
+        return raw
+    return uuid.uuid4().hex[:12]
+
+
 def _configure_logging(app: Flask) -> None:
     @app.before_request
     def _assign_request_id():
-        g.request_id = request.headers.get("X-Request-Id") or uuid.uuid4().hex[:12]
+        g.request_id = _request_id(request.headers.get("X-Request-Id"))
 
     @app.after_request
     def _echo_request_id(response):

@@ -106,7 +106,10 @@ def register_error_handlers(app: Flask) -> None:
         from app.extensions import db
 
         db.session.rollback()
-        return _respond(error.status, error.code, error.message, error.fields)
+        response = _respond(error.status, error.code, error.message, error.fields)
+        if getattr(error, "retry_after", None):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):

@@ -115,8 +115,10 @@ def client(app: Flask) -> FlaskClient:
 
 def login(client: FlaskClient, user) -> FlaskClient:
     """Sign the test client in as `user` (what a successful sign-in leaves in the session)."""
+    from app.accounts.services import open_session
+
     with client.session_transaction() as session:
-        session["_user_id"] = str(user.id)
+        session["_user_id"] = open_session(user.id).session_key
         session["_fresh"] = True
     return client
 

@@ -1,4 +1,8 @@
-"""Flask-Login wiring: how a session cookie becomes the current user."""
+"""Flask-Login wiring: how a session or remember-me cookie becomes the current user.
+
+Both cookies carry the key of a LoginSession row (User.get_id()), never the user id: a key is
+new at every sign-in and dies with its row, so signing out, "sign out everywhere", a password
+change or reset revoke the cookies, copies included."""
 
 from __future__ import annotations
 
@@ -6,8 +10,9 @@ from datetime import timedelta
 
 from flask import Flask
 
+from app.accounts import services
 from app.accounts.models import User
-from app.extensions import db, login_manager
+from app.extensions import login_manager
 
 
 def init_app(app: Flask) -> None:
@@ -21,9 +26,7 @@ def init_app(app: Flask) -> None:
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    """The signed-in user, or None when the id is stale or the account is suspended."""
-    if not user_id.isdigit():
-        return None
-    user = db.session.get(User, int(user_id))
-    return user if user is not None and user.is_active else None
+def load_user(session_key: str) -> User | None:
+    """The signed-in user, or None when the session ended or expired or the account is
+    suspended."""
+    return services.user_for_session(session_key)

@@ -94,3 +94,7 @@ class PasswordForm(FlaskForm):
         validators=[_required, EqualTo("new_password", message="The two passwords differ.")],
         render_kw={"autocomplete": "new-password"},
     )
+
+
+class SignOutEverywhereForm(FlaskForm):
+    """Only the CSRF token."""

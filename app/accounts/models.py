@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import utcnow
@@ -36,6 +36,16 @@ class User(UserMixin, db.Model):
 
     listings: Mapped[list[Listing]] = relationship(back_populates="seller")
 
+    # The key of the sign-in this object was loaded through (not a column): Flask-Login stores
+    # it in the session and the remember cookie instead of the bare user id.
+    session_key = None  # str | None; a plain attribute, so no annotation (it would be mapped)
+
+    def get_id(self) -> str:
+        """Flask-Login's id for this sign-in: the random key of a LoginSession row."""
+        if not self.session_key:
+            raise RuntimeError("Open a session with accounts.services.open_session() first.")
+        return self.session_key
+
     @property
     def name(self) -> str:
         """What to call this person on a page."""
@@ -47,3 +57,19 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} @{self.handle}>"
+
+
+class LoginSession(db.Model):
+    """One signed-in browser. Its random key, not the user id, is what the session and the
+    remember-me cookie carry, so deleting the row signs that browser out, both cookies included.
+    Only a SHA-256 of the key is stored."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+    user: Mapped[User] = relationship()

@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import logging
 import os
 import re
 import secrets
 import warnings
+from datetime import datetime, timedelta
 
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app.accounts import passwords
-from app.accounts.models import User
+from app.accounts import passwords, throttle
+from app.accounts.models import LoginSession, User
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
@@ -197,21 +199,40 @@ def register(email: str, handle: str, password: str) -> User:
     return user
 
 
-def authenticate(email: str, password: str) -> User | None:
-    """The account for these credentials, or None. Records the sign-in; upgrades old hashes.
+def check_password_attempt(
+    user: User | None, email: str, password: str | None, *, address: str
+) -> bool:
+    """Whether `password` is the password of `user` (None: no such account), under the one
+    throttling policy for password checks (see app/accounts/throttle.py).
 
-    Unknown email and wrong password take the same time and give the same answer. A suspended
-    account with the right password raises AccountSuspended."""
-    email = normalize_email(email)
-    user = None
-    if email and len(email) <= EMAIL_MAX_LENGTH:
-        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    `email` is the normalised address the attempt named (budgets are per account), `address`
+    the client's. Raises TooManyAttempts before checking when a budget is used up. Every check
+    of a password a person types goes through here: web sign-in, API token creation and the
+    current password when changing it."""
+    throttle.before_check(email, address)
     password = (password or "")[:PASSWORD_MAX_LENGTH]
     if user is None:
         passwords.dummy_verify(password)
-        return None
-    if not passwords.verify_password(user.password_hash, password):
-        logger.info("failed sign-in user_id=%s", user.id)
+        ok = False
+    else:
+        ok = passwords.verify_password(user.password_hash, password)
+    throttle.after_check(email, address, succeeded=ok)
+    if not ok and user is not None:
+        logger.info("failed password check user_id=%s", user.id)
+    return ok
+
+
+def authenticate(email: str, password: str, *, address: str) -> User | None:
+    """The account for these credentials, or None. Records the sign-in; upgrades old hashes.
+
+    Unknown email and wrong password take the same time and give the same answer. A suspended
+    account with the right password raises AccountSuspended; too many attempts raise
+    TooManyAttempts (429) before the password is checked."""
+    email = normalize_email(email)[: EMAIL_MAX_LENGTH + 1]
+    user = None
+    if email and len(email) <= EMAIL_MAX_LENGTH:
+        user = db.session.scalar(select(User).where(func.lower(User.email) == email))
+    if not check_password_attempt(user, email, password, address=address):
         return None
     if not user.is_active:
         raise AccountSuspended()
@@ -222,10 +243,13 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def change_password(user_id: int, current: str, new: str) -> None:
-    """Replace the password after checking the current one. Raises ValidationFailed."""
+def change_password(user_id: int, current: str, new: str, *, address: str) -> None:
+    """Replace the password after checking the current one, and end every signed-in session
+    of the account (a browser that should stay signed in opens a new one: open_session()).
+    API tokens are separate credentials and keep working. Raises ValidationFailed, or
+    TooManyAttempts when the current password has been guessed at too often."""
     user = _get_user(user_id)
-    if not passwords.verify_password(user.password_hash, current or ""):
+    if not check_password_attempt(user, normalize_email(user.email), current, address=address):
         raise ValidationFailed(fields={"current_password": ["That is not your current password."]})
     _check_password(new, email=user.email, handle=user.handle, field="new_password")
     if passwords.verify_password(user.password_hash, new):
@@ -233,8 +257,88 @@ def change_password(user_id: int, current: str, new: str) -> None:
             fields={"new_password": ["Choose a password different from your current one."]}
         )
     user.password_hash = passwords.hash_password(new)
+    _delete_sessions(user.id)
     db.session.commit()
     logger.info("password changed user_id=%s", user.id)
+
+
+# -- signed-in sessions ----------------------------------------------------------------------
+
+
+def _hash_session_key(key: str) -> str:
+    return hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def _session_lifetime() -> timedelta:
+    return timedelta(days=current_app.config["REMEMBER_COOKIE_DURATION_DAYS"])
+
+
+def _delete_sessions(user_id: int) -> int:
+    result = db.session.execute(delete(LoginSession).where(LoginSession.user_id == user_id))
+    return result.rowcount or 0
+
+
+def open_session(user_id: int) -> User:
+    """Start a signed-in session for a browser: a new random key, different at every sign-in.
+
+    Returns the user with `session_key` set, ready for flask_login.login_user(). Sessions last
+    REMEMBER_COOKIE_DURATION_DAYS; the due job delete_expired_sessions() clears them away."""
+    user = _get_user(user_id)
+    now = utcnow()
+    key = secrets.token_urlsafe(32)
+    db.session.add(
+        LoginSession(
+            user_id=user.id,
+            key_hash=_hash_session_key(key),
+            created_at=now,
+            expires_at=now + _session_lifetime(),
+        )
+    )
+    db.session.commit()
+    user.session_key = key
+    return user
+
+
+def user_for_session(key: str | None) -> User | None:
+    """The active account signed in with this session key, or None (unknown, ended, expired,
+    suspended). One query."""
+    if not key or len(key) > 100:
+        return None
+    row = db.session.execute(
+        select(LoginSession.expires_at, User)
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.key_hash == _hash_session_key(key))
+    ).first()
+    if row is None or row.expires_at <= utcnow() or not row.User.is_active:
+        return None
+    user = row.User
+    user.session_key = key
+    return user
+
+
+def end_session(key: str | None) -> None:
+    """Sign one browser out: its session and remember-me cookies stop working."""
+    if not key:
+        return
+    db.session.execute(delete(LoginSession).where(LoginSession.key_hash == _hash_session_key(key)))
+    db.session.commit()
+
+
+def delete_expired_sessions(now: datetime) -> int:
+    """Due job: forget sessions past their expiry (they already sign nobody in)."""
+    result = db.session.execute(delete(LoginSession).where(LoginSession.expires_at <= now))
+    db.session.commit()
+    return result.rowcount or 0
+
+
+def end_all_sessions(user_id: int) -> int:
+    """Sign the account out everywhere (every browser's session and remember-me cookie).
+    For password changes, resets and "sign out everywhere". API tokens are not touched.
+    Returns how many sessions ended."""
+    ended = _delete_sessions(_get_user(user_id).id)
+    db.session.commit()
+    logger.info("signed out everywhere user_id=%s sessions=%s", user_id, ended)
+    return ended
 
 
 def update_profile(user_id: int, **fields: str | None) -> User:

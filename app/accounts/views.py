@@ -12,6 +12,7 @@ from flask import (
     render_template,
     request,
     send_file,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required, login_user, logout_user
@@ -24,10 +25,11 @@ from app.accounts.forms import (
     PasswordForm,
     ProfileForm,
     RemoveAvatarForm,
+    SignOutEverywhereForm,
     SignupForm,
 )
+from app.accounts.throttle import signup_limit
 from app.errors import ValidationFailed
-from app.extensions import limiter
 
 bp = Blueprint("accounts", __name__)
 
@@ -35,21 +37,18 @@ FEEDBACK_ROLES = ("seller", "buyer")
 LOGIN_FAILED = "That email and password do not match an account. Please try again."
 
 
-def _login_limit() -> str:
-    return current_app.config["LOGIN_RATE_LIMIT"]
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
 
 
-def _signup_limit() -> str:
-    return current_app.config["SIGNUP_RATE_LIMIT"]
+def _sign_in(user_id: int, *, remember: bool) -> None:
+    """Open a new session for this browser and put its key in the cookies."""
+    login_user(services.open_session(user_id), remember=remember)
 
 
-def _login_email_key() -> str:
-    """Throttle per account too, so one email cannot be tried from many addresses."""
-    return "login-email:" + services.normalize_email(request.form.get("email"))[:254]
-
-
-def _login_failed(response) -> bool:
-    return response.status_code not in (302, 303)
+def _has_remember_cookie() -> bool:
+    name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+    return bool(request.cookies.get(name))
 
 
 def safe_next(target: str | None) -> str | None:
@@ -82,7 +81,7 @@ def _apply_errors(form: FlaskForm, error: ValidationFailed) -> None:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(_signup_limit, methods=["POST"])
+@signup_limit()
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
@@ -96,7 +95,7 @@ def signup():
         except ValidationFailed as error:
             _apply_errors(form, error)
         else:
-            login_user(user)
+            _sign_in(user.id, remember=False)
             flash(f"Welcome to {current_app.config['SITE_NAME']}, @{user.handle}!", "success")
             return redirect(safe_next(form.next.data) or url_for("accounts.settings"), 303)
     if request.method == "POST":
@@ -105,9 +104,7 @@ def signup():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
-@limiter.limit(_login_limit, key_func=_login_email_key, methods=["POST"], deduct_when=_login_failed)
-def login():
+def login():  # throttled by the password policy in services.check_password_attempt()
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")) or url_for("main.index"))
     form = LoginForm()
@@ -116,12 +113,14 @@ def login():
     error = None
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data)
+            user = services.authenticate(
+                form.email.data, form.password.data, address=_client_address()
+            )
         except services.AccountSuspended as suspended:
             error = suspended.message
         else:
             if user is not None:
-                login_user(user, remember=bool(form.remember.data))
+                _sign_in(user.id, remember=bool(form.remember.data))
                 flash(f"Welcome back, {user.name}.", "success")
                 return redirect(safe_next(form.next.data) or url_for("main.index"), 303)
             error = LOGIN_FAILED
@@ -131,6 +130,7 @@ def login():
 
 @bp.post("/logout")
 def logout():
+    services.end_session(session.get("_user_id"))
     logout_user()
     flash("You are signed out. See you soon.", "info")
     return redirect(url_for("main.index"), 303)
@@ -142,6 +142,7 @@ def _render_settings(status: int = 200, **forms: FlaskForm):
     forms.setdefault("avatar_form", AvatarForm(formdata=None))
     forms.setdefault("remove_avatar_form", RemoveAvatarForm(formdata=None))
     forms.setdefault("password_form", PasswordForm(formdata=None))
+    forms.setdefault("sign_out_form", SignOutEverywhereForm(formdata=None))
     return render_template("accounts/settings.html", user=user, **forms), status
 
 
@@ -203,14 +204,31 @@ def change_password():
     if form.validate_on_submit():
         try:
             services.change_password(
-                current_user.id, form.current_password.data, form.new_password.data
+                current_user.id,
+                form.current_password.data,
+                form.new_password.data,
+                address=_client_address(),
             )
         except ValidationFailed as error:
             _apply_errors(form, error)
         else:
-            flash("Your password is changed.", "success")
+            # Every other browser is signed out; this one carries on with a new session.
+            _sign_in(current_user.id, remember=_has_remember_cookie())
+            flash("Your password is changed. Every other device is signed out.", "success")
             return redirect(url_for("accounts.settings") + "#settings-password", 303)
     return _render_settings(422, password_form=form)
+
+
+@bp.post("/settings/sessions/end")
+@login_required
+def sign_out_everywhere():
+    form = SignOutEverywhereForm()
+    if form.validate_on_submit():
+        services.end_all_sessions(current_user.id)
+        logout_user()
+        flash("You are signed out on every device, this one included.", "info")
+        return redirect(url_for("accounts.login"), 303)
+    return redirect(url_for("accounts.settings") + "#settings-sessions", 303)
 
 
 @bp.get("/u/<handle>")

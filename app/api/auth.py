@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask import request
+
 from app.api import services
 from app.api.core import (
     PageArgs,
@@ -22,9 +24,16 @@ bp = api_blueprint("auth", __name__, "Personal access tokens (Authorization: Bea
 @bp.arguments(TokenCreateIn)
 @bp.response(201, NewTokenOut)
 def create_token(data):
-    """Sign in with email and password and get a new token (shown once: keep it safe)."""
+    """Sign in with email and password and get a new token (shown once: keep it safe).
+
+    The password check shares the web sign-in's limits (per address, per account and per both):
+    429 with Retry-After when one is used up."""
     token, raw = services.create_token_with_password(
-        data["email"], data["password"], data.get("name"), data.get("scopes")
+        data["email"],
+        data["password"],
+        data.get("name"),
+        data.get("scopes"),
+        address=request.remote_addr or "unknown",
     )
     return {**_token_fields(token), "token": raw}
 

@@ -44,8 +44,6 @@ CONFIG_DEFAULTS = {
     "OPENAPI_VERSION": "3.0.3",
     "OPENAPI_URL_PREFIX": API_PREFIX,
     "OPENAPI_JSON_PATH": "openapi.json",
-    "API_TOKEN_RATE_LIMIT": "10 per minute",
-    "API_WRITE_RATE_LIMIT": "60 per minute",
     "API_SPEC_OPTIONS": {
         "info": {
             "description": (
@@ -252,20 +250,14 @@ def _token_or_address() -> str:
 
 
 def token_creation_limit():
-    """Limit on creating tokens and accounts, per client address."""
-    return limiter.limit(
+    """One budget for creating tokens (API_TOKEN_RATE_LIMIT) per client address, shared by
+    POST /api/v1/auth/tokens and the settings page. The password check inside token creation
+    is throttled further by the accounts' password policy."""
+    return limiter.shared_limit(
         lambda: current_app.config["API_TOKEN_RATE_LIMIT"],
-        key_func=lambda: request.remote_addr or "unknown",
+        scope="token-create",
+        methods=["POST"],
         error_message="Too many attempts. Please wait a moment and try again.",
-    )
-
-
-def signup_limit():
-    """The web sign-up form's limit (SIGNUP_RATE_LIMIT), per client address."""
-    return limiter.limit(
-        lambda: current_app.config.get("SIGNUP_RATE_LIMIT", "20 per hour"),
-        key_func=lambda: request.remote_addr or "unknown",
-        error_message="Too many sign-ups from here. Please wait a while and try again.",
     )
 
 

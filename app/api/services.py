@@ -93,10 +93,16 @@ def create_token(
 
 
 def create_token_with_password(
-    email: str, password: str, name: str | None = None, scopes: Iterable[str] | None = None
+    email: str,
+    password: str,
+    name: str | None = None,
+    scopes: Iterable[str] | None = None,
+    *,
+    address: str,
 ) -> tuple[ApiToken, str]:
-    """Sign in with email and password and issue a token. Raises InvalidCredentials."""
-    user = accounts.authenticate(email, password)  # raises AccountSuspended
+    """Sign in with email and password and issue a token. Raises InvalidCredentials, and
+    AccountSuspended or TooManyAttempts from accounts.authenticate()."""
+    user = accounts.authenticate(email, password, address=address)
     if user is None:
         raise InvalidCredentials()
     return create_token(user.id, name or "API token", scopes)

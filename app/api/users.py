@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import g
+from flask import g, request
 
 from app.accounts import services as accounts
+from app.accounts.throttle import signup_limit
 from app.api.core import (
     api_blueprint,
     api_user_id,
     paginate,
-    signup_limit,
     token_optional,
     token_required,
     write_limit,
@@ -70,8 +70,24 @@ def update_me(data):
 @bp.arguments(PasswordIn)
 @bp.response(204)
 def change_password(data):
-    """Change your password (your tokens keep working; revoke them separately)."""
-    accounts.change_password(api_user_id(), data["current_password"], data["new_password"])
+    """Change your password. Signs you out of the web everywhere; tokens keep working (revoke
+    them separately). 429 after too many wrong current passwords."""
+    accounts.change_password(
+        api_user_id(),
+        data["current_password"],
+        data["new_password"],
+        address=request.remote_addr or "unknown",
+    )
+
+
+@bp.route("/users/me/sessions", methods=["DELETE"])
+@token_required("write")
+@write_limit()
+@bp.response(204)
+def sign_out_everywhere():
+    """Sign out of the web on every device (session and remember-me cookies). Tokens keep
+    working; revoke them with DELETE /auth/tokens/{id}."""
+    accounts.end_all_sessions(api_user_id())
 
 
 @bp.route("/users/me/avatar", methods=["PUT"])

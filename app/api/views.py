@@ -6,6 +6,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, url_
 from flask_login import current_user, login_required
 
 from app.api import docs, services
+from app.api.core import token_creation_limit
 from app.api.forms import NewTokenForm, RevokeTokenForm
 from app.errors import ValidationFailed
 
@@ -14,6 +15,7 @@ bp = Blueprint("api", __name__)
 
 @bp.route("/settings/tokens", methods=["GET", "POST"])
 @login_required
+@token_creation_limit()
 def tokens():
     form = NewTokenForm()
     new_token = None

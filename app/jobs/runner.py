@@ -24,6 +24,7 @@ DUE_JOBS: dict[str, str] = {
     "reviews.reveal_expired": "app.reviews.services:reveal_expired",
     "reputation.recompute": "app.reviews.reputation:recompute_due",
     "payments.run_pending": "app.payments.services:run_pending_operations",
+    "accounts.expired_sessions": "app.accounts.services:delete_expired_sessions",
     "notifications.digest": "app.notifications.services:send_digests",
     # Last, so what the jobs above recorded is delivered in the same run.
     "events.deliver": "app.transactions.events:deliver_due",
