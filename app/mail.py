@@ -1,0 +1,77 @@
+"""Sending email: plain text, absolute links (SITE_URL), through Flask-Mailman's backend.
+
+The one place mail leaves the application. Accounts (confirmation, reset, address change) and
+notifications both send through here; this module imports neither of them.
+
+An address that is not confirmed yet gets no mail but the one that confirms it: send_to_member()
+skips it, and only send_email() (used for the confirmation link itself and for mail to an
+address that is not an account's yet) writes to an address unconditionally.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import after_this_request, current_app, has_request_context
+from flask_mailman import EmailMessage
+
+logger = logging.getLogger(__name__)
+
+SUBJECT_MAX = 90
+
+
+def subject(text: str) -> str:
+    """A subject line: the site's name first, cut to a length mail clients show."""
+    site = current_app.config["SITE_NAME"]
+    line = f"{site}: {text}"
+    return line if len(line) <= SUBJECT_MAX else line[: SUBJECT_MAX - 1] + "…"
+
+
+def site_url() -> str:
+    """SITE_URL without its trailing slash."""
+    return current_app.config["SITE_URL"].rstrip("/")
+
+
+def absolute_url(path: str) -> str:
+    """A path on this site as an absolute URL (SITE_URL), for emails."""
+    return site_url() + "/" + path.lstrip("/")
+
+
+def render_template(name: str, **context) -> str:
+    """Render an email template: no request, so none of the pages' context processors."""
+    return current_app.jinja_env.get_template(name).render(site_url=site_url(), **context)
+
+
+def send_email(to: str, subject_text: str, body: str, *, after_response: bool = False) -> None:
+    """Send one message to one address (raises when the mail server refuses).
+
+    With `after_response`, inside a request, the message goes out once the response has been
+    delivered: a request whose answer must not reveal whether mail was sent (password reset)
+    then takes the same time either way."""
+    message = EmailMessage(subject(subject_text), body, to=[to])
+    if not (after_response and has_request_context()):
+        message.send()
+        return
+    app = current_app._get_current_object()
+
+    def send_later() -> None:
+        with app.app_context():
+            try:
+                message.send()
+            except Exception:  # the response is gone: log, the person can ask again
+                logger.exception("deferred email failed")
+
+    @after_this_request
+    def _defer(response):
+        response.call_on_close(send_later)
+        return response
+
+
+def send_to_member(user, subject_text: str, body: str) -> bool:
+    """Send a message to a member's confirmed address; False (nothing sent) when the address
+    is not confirmed yet, which only gets its confirmation link (through send_email)."""
+    if not user.is_email_confirmed:
+        logger.info("email skipped, address not confirmed user_id=%s", user.id)
+        return False
+    send_email(user.email, subject_text, body)
+    return True
