@@ -247,7 +247,7 @@ def change_email():
             _apply_errors(form, error)
         except (TooManyAttempts, TooManyEmails) as error:
             form.form_errors.append(error.message)
-            status = 429
+            form.retry_after, status = error.retry_after, 429
         else:
             flash(
                 f"We sent a link to {services.normalize_email(form.new_email.data)}. Your address "
@@ -255,7 +255,8 @@ def change_email():
                 "success",
             )
             return redirect(url_for("accounts.settings") + "#settings-email", 303)
-    return _render_settings(status, email_form=form)
+    page, status = _render_settings(status, email_form=form)
+    return current_app.make_response((page, status, _retry_after(form)))
 
 
 @bp.post("/settings/email/confirmation")
@@ -330,6 +331,12 @@ SENT_MESSAGE = (
 )
 
 
+def _retry_after(form: FlaskForm) -> dict[str, str]:
+    """The Retry-After header of a form refused by a rate limit (none otherwise)."""
+    seconds = getattr(form, "retry_after", None)
+    return {"Retry-After": str(seconds)} if seconds else {}
+
+
 def _no_referrer(response):
     """Pages whose URL holds a token: never pass it on to another site in a Referer."""
     response.headers["Referrer-Policy"] = "no-referrer"
@@ -353,15 +360,14 @@ def forgot_password():
             status = 422
         except TooManyEmails as error:
             form.form_errors.append(error.message)
-            status = 429
+            form.retry_after, status = error.retry_after, 429
         else:
             sent = True
     elif request.method == "POST":
         status = 422
     message = SENT_MESSAGE.format(minutes=current_app.config["PASSWORD_RESET_MINUTES"])
-    return render_template(
-        "accounts/forgot_password.html", form=form, sent=sent, message=message
-    ), status
+    page = render_template("accounts/forgot_password.html", form=form, sent=sent, message=message)
+    return current_app.make_response((page, status, _retry_after(form)))
 
 
 @bp.route("/reset-password/<token>", methods=["GET", "POST"])

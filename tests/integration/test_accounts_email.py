@@ -475,3 +475,77 @@ def test_the_new_api_operations_are_documented_with_operation_ids(client):
     assert ids[("/api/v1/auth/confirm_email", "post")] == "confirmEmail"
     assert ids[("/api/v1/users/me/email", "post")] == "requestEmailChange"
     assert ids[("/api/v1/users/me/email/confirmation", "post")] == "resendEmailConfirmation"
+
+
+# -- rate limits ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def throttled(tmp_path):
+    """A separate app with small mail budgets (the shared test app has rate limiting off)."""
+    from app.extensions import limiter
+    from tests.conftest import make_test_app
+
+    app = make_test_app(
+        "sqlite",
+        str(tmp_path),
+        RATELIMIT_ENABLED=True,
+        ACCOUNT_MAIL_RATE_LIMIT="4 per hour",
+        ACCOUNT_MAIL_RECIPIENT_RATE_LIMIT="2 per hour",
+    )
+    limiter.reset()
+    try:
+        with app.app_context():
+            current_app.extensions["mailman"].outbox = []
+            yield app
+    finally:
+        limiter.reset()
+        limiter.enabled = False  # one limiter object is shared by every app in the process
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def test_reset_requests_are_limited_per_recipient_known_or_not(throttled):
+    user, client = UserFactory(), throttled.test_client()
+    outbox = current_app.extensions["mailman"].outbox
+    for email in (user.email, "nobody@example.com"):
+        for n in range(2):
+            address = f"10.0.{n}.1"
+            assert (
+                _ask_reset(client, email, environ_base={"REMOTE_ADDR": address}).status_code == 200
+            )
+        refused = _ask_reset(client, email, environ_base={"REMOTE_ADDR": "10.9.9.9"})
+        assert refused.status_code == 429  # the same for a known and an unknown address
+        assert int(refused.headers["Retry-After"]) > 0
+        assert b"Too many emails asked for" in refused.data
+    assert len(outbox) == 2  # only the known address got mail, twice
+
+
+def test_reset_requests_are_limited_per_client_address(throttled):
+    client = throttled.test_client()
+    here = {"REMOTE_ADDR": "10.0.0.7"}
+    for n in range(4):
+        assert _ask_reset(client, f"person{n}@example.com", environ_base=here).status_code == 200
+    api = client.post(
+        "/api/v1/auth/password_reset", json={"email": "other@example.com"}, environ_base=here
+    )
+    assert api.status_code == 429
+    assert api.get_json()["error"]["code"] == "rate_limited"
+    assert "Retry-After" in api.headers
+    elsewhere = _ask_reset(client, "other@example.com", environ_base={"REMOTE_ADDR": "10.0.0.8"})
+    assert elsewhere.status_code == 200
+
+
+def test_sending_the_confirmation_again_is_limited(throttled):
+    from tests.conftest import login
+
+    user = UserFactory(email_confirmed_at=None)
+    client = login(throttled.test_client(), user)
+    outbox = current_app.extensions["mailman"].outbox
+    for _ in range(3):
+        assert client.post("/settings/email/confirmation").status_code == 303
+    assert len(outbox) == 2
+    assert b"Too many emails asked for" in client.get("/settings").data
+    api = client.post("/api/v1/users/me/email/confirmation", headers=bearer(user))
+    assert api.status_code == 429
