@@ -549,3 +549,20 @@ def test_sending_the_confirmation_again_is_limited(throttled):
     assert b"Too many emails asked for" in client.get("/settings").data
     api = client.post("/api/v1/users/me/email/confirmation", headers=bearer(user))
     assert api.status_code == 429
+
+
+@pytest.mark.postgres_only
+def test_two_browsers_using_one_reset_link_at_once_only_one_sets_the_password(app, outbox):
+    from app.accounts.tokens import InvalidLink
+    from tests.integration.support import at_once
+
+    user = UserFactory()
+    services.request_password_reset(user.email, address="127.0.0.1")
+    token = _token(outbox[0], "/reset-password")
+    passwords = [f"racing passphrase number {n}" for n in range(6)]
+    outcomes = at_once(
+        app,
+        [lambda p=p: services.reset_password(token, p) and "ok" for p in passwords],
+        on_error=lambda error: "used" if isinstance(error, InvalidLink) else repr(error),
+    )
+    assert sorted(outcomes) == ["ok"] + ["used"] * 5
