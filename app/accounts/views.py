@@ -343,8 +343,8 @@ def _no_referrer(response):
     return response
 
 
-def _invalid_link(error: InvalidLink, what: str):
-    page = render_template("accounts/invalid_link.html", message=error.message, what=what)
+def _invalid_link(what: str):
+    page = render_template("accounts/invalid_link.html", what=what)
     return _no_referrer(current_app.make_response((page, 400)))
 
 
@@ -389,8 +389,8 @@ def reset_password(token: str):
                 return redirect(url_for("main.index"), 303)
         else:
             services.check_reset_link(token)
-    except InvalidLink as error:
-        return _invalid_link(error, "reset")
+    except InvalidLink:
+        return _invalid_link("reset")
     if request.method == "POST":
         status = 422
     page = render_template("accounts/reset_password.html", form=form, token=token)
@@ -411,7 +411,7 @@ def confirm_email(token: str):
             signed_in = current_user.is_authenticated and current_user.id == user.id
             return redirect(url_for("accounts.settings" if signed_in else "accounts.login"), 303)
         email = services.check_email_link(token)
-    except InvalidLink as error:
-        return _invalid_link(error, "confirm")
+    except InvalidLink:
+        return _invalid_link("confirm")
     page = render_template("accounts/confirm_email.html", form=form, token=token, email=email)
     return _no_referrer(current_app.make_response(page))
