@@ -11,11 +11,23 @@ address that is not an account's yet) writes to an address unconditionally.
 from __future__ import annotations
 
 import logging
+import smtplib
 
 from flask import after_this_request, current_app, has_request_context
 from flask_mailman import EmailMessage
 
+from app.errors import DomainError
+
 logger = logging.getLogger(__name__)
+
+
+class MailNotSent(DomainError):
+    code, status, default_message = (
+        "mail_not_sent",
+        503,
+        "We could not send the email just now. Please try again in a few minutes.",
+    )
+
 
 SUBJECT_MAX = 90
 
@@ -43,14 +55,19 @@ def render_template(name: str, **context) -> str:
 
 
 def send_email(to: str, subject_text: str, body: str, *, after_response: bool = False) -> None:
-    """Send one message to one address (raises when the mail server refuses).
+    """Send one message to one address. Raises MailNotSent when the mail server cannot be
+    reached or refuses it.
 
     With `after_response`, inside a request, the message goes out once the response has been
     delivered: a request whose answer must not reveal whether mail was sent (password reset)
     then takes the same time either way."""
     message = EmailMessage(subject(subject_text), body, to=[to])
     if not (after_response and has_request_context()):
-        message.send()
+        try:
+            message.send()
+        except (smtplib.SMTPException, OSError) as error:
+            logger.warning("email not sent: %s", type(error).__name__)
+            raise MailNotSent() from error
         return
     app = current_app._get_current_object()
 
@@ -69,7 +86,8 @@ def send_email(to: str, subject_text: str, body: str, *, after_response: bool = 
 
 def send_to_member(user, subject_text: str, body: str) -> bool:
     """Send a message to a member's confirmed address; False (nothing sent) when the address
-    is not confirmed yet, which only gets its confirmation link (through send_email)."""
+    is not confirmed yet, which only gets its confirmation link (through send_email). Raises
+    MailNotSent."""
     if not user.is_email_confirmed:
         logger.info("email skipped, address not confirmed user_id=%s", user.id)
         return False

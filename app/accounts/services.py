@@ -23,7 +23,7 @@ from app.accounts.models import LoginSession, User
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
-from app.mail import absolute_url, render_template, send_email, send_to_member
+from app.mail import MailNotSent, absolute_url, render_template, send_email, send_to_member
 
 logger = logging.getLogger(__name__)
 
@@ -201,7 +201,11 @@ def register(email: str, handle: str, password: str) -> User:
             }
         ) from None
     logger.info("account created user_id=%s", user.id)
-    _mail_confirmation_link(user)  # bounded by the sign-up budget, not the mail budget
+    try:
+        _mail_confirmation_link(user)  # bounded by the sign-up budget, not the mail budget
+    except MailNotSent:
+        # The account exists; the banner's "send the link again" retries the mail.
+        logger.warning("confirmation mail not sent at sign-up user_id=%s", user.id)
     return user
 
 
@@ -503,7 +507,8 @@ def _mail_confirmation_link(user: User) -> None:
 
 def resend_confirmation(user_id: int, *, address: str) -> bool:
     """Mail a new confirmation link to the account's address (older links stop working).
-    False when the address is confirmed already (nothing sent). Raises TooManyEmails."""
+    False when the address is confirmed already (nothing sent). Raises TooManyEmails or
+    MailNotSent."""
     user = _get_user(user_id)
     if user.is_email_confirmed:
         return False
@@ -566,8 +571,8 @@ def reset_password(token: str | None, new_password: str | None) -> User:
 def request_email_change(user_id: int, current_password: str, new_email: str, *, address: str):
     """Start moving the account to `new_email`: checks the current password (the password
     policy), mails a link to the new address and a notice to the old one. The address changes
-    only when the link is followed (confirm_email()). Raises ValidationFailed, TooManyAttempts
-    or TooManyEmails."""
+    only when the link is followed (confirm_email()). Raises ValidationFailed, TooManyAttempts,
+    TooManyEmails or MailNotSent (the notice to the old address is best effort)."""
     user = _get_user(user_id)
     if not check_password_attempt(
         user, normalize_email(user.email), current_password, address=address
@@ -594,11 +599,12 @@ def request_email_change(user_id: int, current_password: str, new_email: str, *,
         "Confirm your new email address",
         render_template("accounts/email/change_email.txt", link=link, **context),
     )
-    send_to_member(
-        user,
-        "Your email address is changing",
-        render_template("accounts/email/change_email_notice.txt", **context),
-    )
+    with contextlib.suppress(MailNotSent):  # the link matters; the notice is a courtesy
+        send_to_member(
+            user,
+            "Your email address is changing",
+            render_template("accounts/email/change_email_notice.txt", **context),
+        )
     logger.info("email change requested user_id=%s", user.id)
 
 

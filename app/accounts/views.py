@@ -36,6 +36,7 @@ from app.accounts.forms import (
 from app.accounts.throttle import TooManyAttempts, TooManyEmails, signup_limit
 from app.accounts.tokens import InvalidLink
 from app.errors import ValidationFailed
+from app.mail import MailNotSent
 
 bp = Blueprint("accounts", __name__)
 
@@ -248,6 +249,9 @@ def change_email():
         except (TooManyAttempts, TooManyEmails) as error:
             form.form_errors.append(error.message)
             form.retry_after, status = error.retry_after, 429
+        except MailNotSent as error:
+            form.form_errors.append(error.message)
+            status = 503
         else:
             flash(
                 f"We sent a link to {services.normalize_email(form.new_email.data)}. Your address "
@@ -266,7 +270,7 @@ def resend_confirmation():
     if form.validate_on_submit():
         try:
             sent = services.resend_confirmation(current_user.id, address=_client_address())
-        except TooManyEmails as error:
+        except (TooManyEmails, MailNotSent) as error:
             flash(error.message, "error")
         else:
             if sent:
@@ -381,6 +385,7 @@ def reset_password(token: str):
             except ValidationFailed as error:
                 _apply_errors(form, error)
             else:
+                services.end_session(session.get("_user_id"))
                 logout_user()  # whoever was signed in on this browser
                 _sign_in(user.id, remember=False)
                 flash(

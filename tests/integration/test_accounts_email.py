@@ -566,3 +566,44 @@ def test_two_browsers_using_one_reset_link_at_once_only_one_sets_the_password(ap
         on_error=lambda error: "used" if isinstance(error, InvalidLink) else repr(error),
     )
     assert sorted(outcomes) == ["ok"] + ["used"] * 5
+
+
+@pytest.fixture
+def mail_server_down(app):
+    """The app sends through SMTP to a port where nothing listens."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    mailman = current_app.extensions["mailman"]
+    saved = mailman.backend, mailman.server, mailman.port, mailman.use_tls
+    mailman.backend, mailman.server, mailman.port, mailman.use_tls = (
+        "smtp",
+        "127.0.0.1",
+        port,
+        False,
+    )
+    try:
+        yield
+    finally:
+        mailman.backend, mailman.server, mailman.port, mailman.use_tls = saved
+
+
+def test_a_mail_server_that_is_down_neither_loses_a_sign_up_nor_answers_500(
+    client, mail_server_down
+):
+    user = _sign_up(client)
+    assert user is not None and not user.is_email_confirmed
+    assert _signed_in(client)
+    resent = client.post("/settings/email/confirmation")
+    assert resent.status_code == 303
+    assert b"We could not send the email just now." in client.get("/settings").data
+    api = client.post("/api/v1/users/me/email/confirmation", headers=bearer(user))
+    assert api.status_code == 503
+    assert api.get_json()["error"]["code"] == "mail_not_sent"
+    change = client.post(
+        "/settings/email", data={"new_email": "else@example.com", "current_password": PASSWORD}
+    )
+    assert change.status_code == 503
+    assert b"We could not send the email just now." in change.data
