@@ -292,7 +292,9 @@ def seed_demo(users: int = 30, listings: int = 200, seed: int = 7) -> dict[str, 
         if handle in existing:
             people.append(db.session.scalar(select(User).where(User.handle == handle)))
             continue
-        user = accounts.register(f"{handle}@example.com", handle, DEMO_PASSWORD)
+        user = accounts.register(
+            f"{handle}@example.com", handle, DEMO_PASSWORD, email_confirmed=True
+        )
         accounts.update_profile(
             user.id,
             display_name=name,

@@ -607,3 +607,13 @@ def test_a_mail_server_that_is_down_neither_loses_a_sign_up_nor_answers_500(
     )
     assert change.status_code == 503
     assert b"We could not send the email just now." in change.data
+
+
+def test_demo_accounts_count_as_confirmed_and_get_no_mail(app, outbox):
+    result = app.test_cli_runner().invoke(
+        args=["demo", "--users", "3", "--listings", "3", "--seed", "3"]
+    )
+    assert result.exit_code == 0, result.output
+    users = db.session.scalars(select(User)).all()
+    assert len(users) == 3 and all(user.is_email_confirmed for user in users)
+    assert outbox == []
