@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Callable
 
 from flask import after_this_request, current_app, has_request_context
 from flask_mailman import EmailMessage
@@ -54,33 +55,36 @@ def render_template(name: str, **context) -> str:
     return current_app.jinja_env.get_template(name).render(site_url=site_url(), **context)
 
 
-def send_email(to: str, subject_text: str, body: str, *, after_response: bool = False) -> None:
+def send_email(to: str, subject_text: str, body: str) -> None:
     """Send one message to one address. Raises MailNotSent when the mail server cannot be
-    reached or refuses it.
+    reached or refuses it."""
+    try:
+        EmailMessage(subject(subject_text), body, to=[to]).send()
+    except (smtplib.SMTPException, OSError) as error:
+        logger.warning("email not sent: %s", type(error).__name__)
+        raise MailNotSent() from error
 
-    With `after_response`, inside a request, the message goes out once the response has been
-    delivered: a request whose answer must not reveal whether mail was sent (password reset)
-    then takes the same time either way."""
-    message = EmailMessage(subject(subject_text), body, to=[to])
-    if not (after_response and has_request_context()):
-        try:
-            message.send()
-        except (smtplib.SMTPException, OSError) as error:
-            logger.warning("email not sent: %s", type(error).__name__)
-            raise MailNotSent() from error
+
+def after_response(work: Callable[[], None]) -> None:
+    """Run `work` (in a fresh app context) once the response has been delivered; at once
+    outside a request. For a request whose answer must not reveal whether mail was sent
+    (password reset): the answer then takes the same time either way. Failures are logged:
+    the response is gone, the person can ask again."""
+    if not has_request_context():
+        work()
         return
     app = current_app._get_current_object()
 
-    def send_later() -> None:
+    def run() -> None:
         with app.app_context():
             try:
-                message.send()
-            except Exception:  # the response is gone: log, the person can ask again
-                logger.exception("deferred email failed")
+                work()
+            except Exception:
+                logger.exception("work after the response failed")
 
     @after_this_request
     def _defer(response):
-        response.call_on_close(send_later)
+        response.call_on_close(run)
         return response
 
 

@@ -23,7 +23,14 @@ from app.accounts.models import LoginSession, User
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
-from app.mail import MailNotSent, absolute_url, render_template, send_email, send_to_member
+from app.mail import (
+    MailNotSent,
+    absolute_url,
+    after_response,
+    render_template,
+    send_email,
+    send_to_member,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -526,27 +533,32 @@ def request_password_reset(email: str, *, address: str) -> None:
     """Mail a password reset link to this address if an active account has it.
 
     Answers the same whether or not there is one: the caller shows one message, the budgets
-    (TooManyEmails) count unknown addresses like known ones, and the mail leaves after the
-    response so the answer takes the same time. A malformed address raises ValidationFailed,
-    which says nothing about accounts. The link goes to an unconfirmed address too (following
-    it proves the address is theirs, so it confirms it): otherwise somebody who forgot their
-    password before confirming could never get back in."""
+    (TooManyEmails) count unknown addresses like known ones, and the link is made and mailed
+    after the response has been delivered, so the answer takes the same time either way. A
+    malformed address raises ValidationFailed, which says nothing about accounts. The link goes
+    to an unconfirmed address too (following it proves the address is theirs, so it confirms
+    it): otherwise somebody who forgot their password before confirming could never get in."""
     clean = _check_email(email)
     throttle.before_account_mail(clean, address)
-    user = db.session.scalar(select(User).where(func.lower(User.email) == clean))
-    if user is None or not user.is_active:
-        return
-    token = tokens.issue(
-        user.id, RESET, timedelta(minutes=current_app.config["PASSWORD_RESET_MINUTES"])
+    user_id = db.session.scalar(
+        select(User.id).where(func.lower(User.email) == clean, User.is_suspended.is_(False))
     )
+    if user_id is not None:
+        after_response(lambda: _mail_reset_link(user_id))
+
+
+def _mail_reset_link(user_id: int) -> None:
+    user = _get_user(user_id)
+    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+    token = tokens.issue(user.id, RESET, timedelta(minutes=minutes))
     db.session.commit()
     body = render_template(
         "accounts/email/reset_password.txt",
         user=user,
         link=absolute_url(RESET_PASSWORD_PATH.format(token=token)),
-        minutes=current_app.config["PASSWORD_RESET_MINUTES"],
+        minutes=minutes,
     )
-    send_email(user.email, "Reset your password", body, after_response=True)
+    send_email(user.email, "Reset your password", body)
     logger.info("password reset link sent user_id=%s", user.id)
 
 
