@@ -585,11 +585,14 @@ def reset_password(token: str | None, new_password: str | None) -> User:
     return user
 
 
-def request_email_change(user_id: int, current_password: str, new_email: str, *, address: str):
+def request_email_change(
+    user_id: int, current_password: str, new_email: str, *, address: str
+) -> str:
     """Start moving the account to `new_email`: checks the current password (the password
     policy), mails a link to the new address and a notice to the old one. The address changes
-    only when the link is followed (confirm_email()). Raises ValidationFailed, TooManyAttempts,
-    TooManyEmails or MailNotSent (the notice to the old address is best effort)."""
+    only when the link is followed (confirm_email()). Returns the new address as it will be
+    stored. Raises ValidationFailed, TooManyAttempts, TooManyEmails or MailNotSent (the notice
+    to the old address is best effort)."""
     user = _get_user(user_id)
     if not check_password_attempt(
         user, normalize_email(user.email), current_password, address=address
@@ -623,6 +626,7 @@ def request_email_change(user_id: int, current_password: str, new_email: str, *,
             render_template("accounts/email/change_email_notice.txt", **context),
         )
     logger.info("email change requested user_id=%s", user.id)
+    return clean
 
 
 def check_email_link(token: str | None) -> str:

@@ -33,7 +33,7 @@ from app.accounts.forms import (
     SignOutEverywhereForm,
     SignupForm,
 )
-from app.accounts.throttle import TooManyAttempts, TooManyEmails, signup_limit
+from app.accounts.throttle import Throttled, TooManyEmails, signup_limit
 from app.accounts.tokens import InvalidLink
 from app.errors import ValidationFailed
 from app.mail import MailNotSent
@@ -238,7 +238,7 @@ def change_email():
     status = 422
     if form.validate_on_submit():
         try:
-            services.request_email_change(
+            new_email = services.request_email_change(
                 current_user.id,
                 form.current_password.data,
                 form.new_email.data,
@@ -246,7 +246,7 @@ def change_email():
             )
         except ValidationFailed as error:
             _apply_errors(form, error)
-        except (TooManyAttempts, TooManyEmails) as error:
+        except Throttled as error:
             form.form_errors.append(error.message)
             form.retry_after, status = error.retry_after, 429
         except MailNotSent as error:
@@ -254,8 +254,7 @@ def change_email():
             status = 503
         else:
             flash(
-                f"We sent a link to {services.normalize_email(form.new_email.data)}. Your address "
-                "changes when you open it.",
+                f"We sent a link to {new_email}. Your address changes when you open it.",
                 "success",
             )
             return redirect(url_for("accounts.settings") + "#settings-email", 303)
