@@ -94,6 +94,14 @@ class Config:
     )
     LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour;100 per day")
     SIGNUP_RATE_LIMIT = os.environ.get("SIGNUP_RATE_LIMIT", "20 per hour")  # web and API together
+    # Mails a person can make us send (reset links, confirmation links): per client address and
+    # per recipient address, known or not (app/accounts/throttle.py).
+    ACCOUNT_MAIL_RATE_LIMIT = os.environ.get("ACCOUNT_MAIL_RATE_LIMIT", "10 per hour")
+    ACCOUNT_MAIL_RECIPIENT_RATE_LIMIT = os.environ.get(
+        "ACCOUNT_MAIL_RECIPIENT_RATE_LIMIT", "3 per hour;10 per day"
+    )
+    PASSWORD_RESET_MINUTES = _int("PASSWORD_RESET_MINUTES", 60)  # how long a reset link works
+    EMAIL_CONFIRM_HOURS = _int("EMAIL_CONFIRM_HOURS", 48)  # how long a confirmation link works
     API_TOKEN_RATE_LIMIT = os.environ.get("API_TOKEN_RATE_LIMIT", "10 per minute")
     API_WRITE_RATE_LIMIT = os.environ.get("API_WRITE_RATE_LIMIT", "60 per minute")
     # How many proxies in front of the app set X-Forwarded-For / X-Forwarded-Proto (nginx: 1).

@@ -463,7 +463,9 @@ def seed_demo(
         if handle in existing:
             people.append(db.session.scalar(select(User).where(User.handle == handle)))
             continue
-        user = accounts.register(f"{handle}@example.com", handle, DEMO_PASSWORD)
+        user = accounts.register(
+            f"{handle}@example.com", handle, DEMO_PASSWORD, email_confirmed=True
+        )
         place = rng.choice(PLACES)
         accounts.update_profile(
             user.id,

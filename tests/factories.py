@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.accounts.passwords import hash_password
+from app.db import utcnow
 from app.extensions import db
 from app.listings.models import Category, Listing
 
@@ -28,6 +29,8 @@ class UserFactory(BaseFactory):
     handle = factory.Sequence(lambda n: f"user{n:03d}")
     email = factory.LazyAttribute(lambda u: f"{u.handle}@example.com")
     password_hash = factory.LazyFunction(lambda: hash_password(PASSWORD))
+    # Like every account that existed before confirmation: pass None for a new, unconfirmed one.
+    email_confirmed_at = factory.LazyFunction(utcnow)
 
 
 def category(slug: str = "electronics") -> Category:
@@ -52,7 +55,6 @@ class ListingFactory(BaseFactory):
 # -- orders, written directly as rows (owned by reviews; the orders services are not needed) --
 from datetime import timedelta  # noqa: E402
 
-from app.db import utcnow  # noqa: E402
 from app.orders.models import Order  # noqa: E402
 
 

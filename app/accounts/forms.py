@@ -98,3 +98,44 @@ class PasswordForm(FlaskForm):
 
 class SignOutEverywhereForm(FlaskForm):
     """Only the CSRF token."""
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[_required],
+        render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX_LENGTH},
+    )
+
+
+class ResetPasswordForm(FlaskForm):
+    new_password = PasswordField(
+        "New password",
+        validators=[_required],
+        render_kw={"autocomplete": "new-password", "minlength": PASSWORD_MIN_LENGTH},
+    )
+    confirm_password = PasswordField(
+        "Repeat new password",
+        validators=[_required, EqualTo("new_password", message="The two passwords differ.")],
+        render_kw={"autocomplete": "new-password"},
+    )
+
+
+class EmailChangeForm(FlaskForm):
+    new_email = EmailField(
+        "New email address",
+        validators=[_required],
+        render_kw={"autocomplete": "email", "maxlength": EMAIL_MAX_LENGTH},
+    )
+    current_password = PasswordField(
+        "Current password", validators=[_required], render_kw={"autocomplete": "current-password"}
+    )
+
+
+class ConfirmEmailForm(FlaskForm):
+    """Only the CSRF token: confirming is a button, so a mail scanner opening the link does
+    not use it up."""
+
+
+class ResendConfirmationForm(FlaskForm):
+    """Only the CSRF token."""

@@ -33,6 +33,9 @@ class User(UserMixin, db.Model):
     is_suspended: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
+    # When the person followed the link we mailed to `email` (None: not yet; no mail but that
+    # link goes to the address until then). Accounts older than confirmation count as confirmed.
+    email_confirmed_at: Mapped[datetime | None]
 
     listings: Mapped[list[Listing]] = relationship(back_populates="seller")
 
@@ -62,6 +65,10 @@ class User(UserMixin, db.Model):
         return self.display_name or self.handle
 
     @property
+    def is_email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    @property
     def is_active(self) -> bool:  # Flask-Login: suspended accounts cannot sign in
         return not self.is_suspended
 
@@ -83,3 +90,31 @@ class LoginSession(db.Model):
     expires_at: Mapped[datetime]
 
     user: Mapped[User] = relationship()
+
+
+TOKEN_PURPOSES = ("reset_password", "confirm_email", "change_email")
+
+
+class AccountToken(db.Model):
+    """A link we mailed: to reset the password, to confirm the address, or to move the account
+    to a new address (`new_email`). Only a SHA-256 of the random token is stored; a token works
+    once (`used_at`) and until `expires_at`. Issuing a new one of a purpose voids the older ones."""
+
+    __tablename__ = "account_tokens"
+    __table_args__ = (
+        CheckConstraint(
+            "purpose IN ('reset_password', 'confirm_email', 'change_email')", name="purpose_known"
+        ),
+        CheckConstraint(
+            "(purpose = 'change_email') = (new_email IS NOT NULL)", name="new_email_for_change"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    new_email: Mapped[str | None] = mapped_column(String(254))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -15,11 +16,19 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from app import media
-from app.accounts import passwords, throttle
+from app.accounts import passwords, throttle, tokens
 from app.accounts.models import LoginSession, User
 from app.db import utcnow
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
+from app.mail import (
+    MailNotSent,
+    absolute_url,
+    after_response,
+    render_template,
+    send_email,
+    send_to_member,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -35,6 +44,10 @@ BIO_MAX_LENGTH = 2000
 AVATAR_SIZES = (media.Size("avatar", 256, 256, crop=True),)
 AVATAR_DIR = "avatars"
 PROFILE_FIELDS = ("display_name", "bio", "location")
+RESET, CONFIRM, CHANGE = "reset_password", "confirm_email", "change_email"
+# Where the mailed links lead (app/accounts/views.py serves these paths).
+RESET_PASSWORD_PATH = "/reset-password/{token}"
+CONFIRM_EMAIL_PATH = "/confirm-email/{token}"
 
 # Words that would let somebody pose as the site or its staff, or clash with our URLs.
 RESERVED_HANDLES = frozenset(
@@ -149,8 +162,10 @@ def get_user_by_handle(handle: str) -> User:
     return user
 
 
-def register(email: str, handle: str, password: str) -> User:
-    """Open a new account. Raises ValidationFailed with per-field messages."""
+def register(email: str, handle: str, password: str, *, email_confirmed: bool = False) -> User:
+    """Open a new account and mail it a link to confirm its address. Raises ValidationFailed
+    with per-field messages. `email_confirmed` is for accounts the operator vouches for (demo
+    data): no link is mailed, the address counts as confirmed."""
     errors: dict[str, list[str]] = {}
     clean: dict[str, str] = {}
     for field, check, raw in (("email", _check_email, email), ("handle", _check_handle, handle)):
@@ -178,6 +193,7 @@ def register(email: str, handle: str, password: str) -> User:
         email=clean["email"],
         handle=clean["handle"],
         password_hash=passwords.hash_password(password),
+        email_confirmed_at=utcnow() if email_confirmed else None,
     )
     db.session.add(user)
     try:
@@ -193,6 +209,13 @@ def register(email: str, handle: str, password: str) -> User:
             }
         ) from None
     logger.info("account created user_id=%s", user.id)
+    if user.is_email_confirmed:
+        return user
+    try:
+        _mail_confirmation_link(user)  # bounded by the sign-up budget, not the mail budget
+    except MailNotSent:
+        # The account exists; the banner's "send the link again" retries the mail.
+        logger.warning("confirmation mail not sent at sign-up user_id=%s", user.id)
     return user
 
 
@@ -255,6 +278,7 @@ def change_password(user_id: int, current: str, new: str, *, address: str) -> No
         )
     user.password_hash = passwords.hash_password(new)
     _delete_sessions(user.id)
+    tokens.void(user.id, RESET, CHANGE)  # a thief's pending address change dies with it
     db.session.commit()
     logger.info("password changed user_id=%s", user.id)
 
@@ -415,3 +439,169 @@ def avatar_file(user_id: int) -> str:
     if not os.path.isfile(path):
         raise NotFound("No avatar.")
     return path
+
+
+# -- mailed links: confirming an address, resetting a password, changing the address ---------
+
+
+def _confirm_lifetime() -> timedelta:
+    return timedelta(hours=current_app.config["EMAIL_CONFIRM_HOURS"])
+
+
+def _mail_confirmation_link(user: User) -> None:
+    token = tokens.issue(user.id, CONFIRM, _confirm_lifetime())
+    db.session.commit()
+    body = render_template(
+        "accounts/email/confirm_email.txt",
+        user=user,
+        link=absolute_url(CONFIRM_EMAIL_PATH.format(token=token)),
+        hours=current_app.config["EMAIL_CONFIRM_HOURS"],
+    )
+    send_email(user.email, "Confirm your email address", body)
+
+
+def resend_confirmation(user_id: int, *, address: str) -> bool:
+    """Mail a new confirmation link to the account's address (older links stop working).
+    False when the address is confirmed already (nothing sent). Raises TooManyEmails or
+    MailNotSent."""
+    user = _get_user(user_id)
+    if user.is_email_confirmed:
+        return False
+    throttle.before_account_mail(normalize_email(user.email), address)
+    _mail_confirmation_link(user)
+    return True
+
+
+def request_password_reset(email: str, *, address: str) -> None:
+    """Mail a password reset link to this address if an active account has it.
+
+    Answers the same whether or not there is one: the caller shows one message, the budgets
+    (TooManyEmails) count unknown addresses like known ones, and the link is made and mailed
+    after the response has been delivered, so the answer takes the same time either way. A
+    malformed address raises ValidationFailed, which says nothing about accounts. The link goes
+    to an unconfirmed address too (following it proves the address is theirs, so it confirms
+    it): otherwise somebody who forgot their password before confirming could never get in."""
+    clean = _check_email(email)
+    throttle.before_account_mail(clean, address)
+    user_id = db.session.scalar(
+        select(User.id).where(func.lower(User.email) == clean, User.is_suspended.is_(False))
+    )
+    if user_id is not None:
+        after_response(lambda: _mail_reset_link(user_id))
+
+
+def _mail_reset_link(user_id: int) -> None:
+    user = _get_user(user_id)
+    minutes = current_app.config["PASSWORD_RESET_MINUTES"]
+    token = tokens.issue(user.id, RESET, timedelta(minutes=minutes))
+    db.session.commit()
+    body = render_template(
+        "accounts/email/reset_password.txt",
+        user=user,
+        link=absolute_url(RESET_PASSWORD_PATH.format(token=token)),
+        minutes=minutes,
+    )
+    send_email(user.email, "Reset your password", body)
+    logger.info("password reset link sent user_id=%s", user.id)
+
+
+def check_reset_link(token: str | None) -> None:
+    """Raises InvalidLink unless this reset link still works (does not use it)."""
+    tokens.peek(token, RESET)
+
+
+def reset_password(token: str | None, new_password: str | None) -> User:
+    """Set a new password through a mailed reset link: the link works once, every signed-in
+    session of the account ends (the caller opens a fresh one) and the address counts as
+    confirmed. Raises InvalidLink, or ValidationFailed (the link stays usable) for a weak
+    password. API tokens are separate credentials and keep working."""
+    user = _get_user(tokens.peek(token, RESET).user_id)
+    _check_password(new_password, email=user.email, handle=user.handle, field="new_password")
+    tokens.use(token, RESET)
+    user.password_hash = passwords.hash_password(new_password)
+    if not user.is_email_confirmed:
+        user.email_confirmed_at = utcnow()
+    tokens.void(user.id, RESET, CHANGE)
+    _delete_sessions(user.id)
+    db.session.commit()
+    logger.info("password reset user_id=%s", user.id)
+    return user
+
+
+def request_email_change(
+    user_id: int, current_password: str, new_email: str, *, address: str
+) -> str:
+    """Start moving the account to `new_email`: checks the current password (the password
+    policy), mails a link to the new address and a notice to the old one. The address changes
+    only when the link is followed (confirm_email()). Returns the new address as it will be
+    stored. Raises ValidationFailed, TooManyAttempts, TooManyEmails or MailNotSent (the notice
+    to the old address is best effort)."""
+    user = _get_user(user_id)
+    if not check_password_attempt(
+        user, normalize_email(user.email), current_password, address=address
+    ):
+        raise ValidationFailed(fields={"current_password": ["That is not your current password."]})
+    try:
+        clean = _check_email(new_email)
+    except ValidationFailed as error:
+        raise ValidationFailed(fields={"new_email": error.fields["email"]}) from None
+    if clean == normalize_email(user.email):
+        raise ValidationFailed(fields={"new_email": ["That is your address already."]})
+    if _email_taken(clean):
+        # The same answer sign-up gives (see README: the sign-up trade-off); behind a password.
+        raise ValidationFailed(
+            fields={"new_email": ["An account with this email address already exists."]}
+        )
+    throttle.before_account_mail(clean, address)
+    token = tokens.issue(user.id, CHANGE, _confirm_lifetime(), new_email=clean)
+    db.session.commit()
+    context = {"user": user, "new_email": clean, "hours": current_app.config["EMAIL_CONFIRM_HOURS"]}
+    link = absolute_url(CONFIRM_EMAIL_PATH.format(token=token))
+    send_email(
+        clean,
+        "Confirm your new email address",
+        render_template("accounts/email/change_email.txt", link=link, **context),
+    )
+    with contextlib.suppress(MailNotSent):  # the link matters; the notice is a courtesy
+        send_to_member(
+            user,
+            "Your email address is changing",
+            render_template("accounts/email/change_email_notice.txt", **context),
+        )
+    logger.info("email change requested user_id=%s", user.id)
+    return clean
+
+
+def check_email_link(token: str | None) -> str:
+    """The address a confirmation link would confirm; raises InvalidLink (does not use it)."""
+    row = tokens.peek(token, CONFIRM, CHANGE)
+    return row.new_email or _get_user(row.user_id).email
+
+
+def confirm_email(token: str | None) -> User:
+    """Follow a mailed confirmation link: confirms the account's address, or moves the account
+    to the new address the link was sent to. Works once. Raises InvalidLink, or
+    ValidationFailed when another account took the new address meanwhile."""
+    row = tokens.use(token, CONFIRM, CHANGE)
+    user = _get_user(row.user_id)
+    if row.purpose == CHANGE:
+        if _email_taken(row.new_email):
+            db.session.rollback()
+            raise ValidationFailed(
+                fields={"email": ["Another account took that address meanwhile."]}
+            )
+        user.email = row.new_email
+        # Links sent to the old address must not act on the account any more.
+        tokens.void(user.id, RESET, CONFIRM, CHANGE)
+        user.email_confirmed_at = utcnow()
+    elif not user.is_email_confirmed:
+        user.email_confirmed_at = utcnow()
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        raise ValidationFailed(
+            fields={"email": ["Another account took that address meanwhile."]}
+        ) from None
+    logger.info("email confirmed user_id=%s purpose=%s", user.id, row.purpose)
+    return user

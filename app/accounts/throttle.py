@@ -42,21 +42,25 @@ logger = logging.getLogger(__name__)
 ADDRESS, PAIR, ACCOUNT = "pw-address", "pw-address-account", "pw-account"
 
 
-class TooManyAttempts(DomainError):
-    code, status, default_message = (
-        "rate_limited",
-        429,
-        "Too many password attempts. Please wait a while and try again.",
-    )
+class Throttled(DomainError):
+    """A budget is used up: 429, saying how long to wait (and Retry-After)."""
+
+    code, status = "rate_limited", 429
+    message_template = "Too many attempts. Please try again in {wait}."
 
     def __init__(self, retry_after: int):
         self.retry_after = max(1, retry_after)
         minutes = -(-self.retry_after // 60)
         wait = "a minute" if minutes <= 1 else f"{minutes} minutes"
-        super().__init__(
-            f"Too many password attempts. Please try again in {wait}, "
-            "or from another network if you know the password."
-        )
+        super().__init__(self.message_template.format(wait=wait))
+
+
+class TooManyAttempts(Throttled):
+    default_message = "Too many password attempts. Please wait a while and try again."
+    message_template = (
+        "Too many password attempts. Please try again in {wait}, "
+        "or from another network if you know the password."
+    )
 
 
 def account_key(email: str) -> str:
@@ -139,3 +143,31 @@ def signup_limit():
         methods=["POST"],
         error_message="Too many sign-ups from here. Please wait a while and try again.",
     )
+
+
+MAIL_ADDRESS, MAIL_RECIPIENT = "mail-address", "mail-recipient"
+
+
+class TooManyEmails(Throttled):
+    default_message = "Too many emails asked for. Please wait a while and try again."
+    message_template = "Too many emails asked for. Please try again in {wait}."
+
+
+def before_account_mail(email: str, address: str) -> None:
+    """Count a mail somebody asks us to send to `email` (a reset or confirmation link) from the
+    client `address`; raises TooManyEmails when either budget is used up
+    (ACCOUNT_MAIL_RATE_LIMIT per client address, ACCOUNT_MAIL_RECIPIENT_RATE_LIMIT per
+    recipient). Addresses without an account are counted exactly like the others, so a 429
+    says nothing about which accounts exist; it also keeps us from flooding anybody's inbox."""
+    if not _enabled():
+        return
+    recipient = account_key(email)
+    waits = _over(_items("ACCOUNT_MAIL_RATE_LIMIT"), MAIL_ADDRESS, address)
+    waits += _over(_items("ACCOUNT_MAIL_RECIPIENT_RATE_LIMIT"), MAIL_RECIPIENT, recipient)
+    if waits:
+        logger.warning("account mail throttled recipient=%s address=%s", recipient, address)
+        raise TooManyEmails(max(waits))
+    for item in _items("ACCOUNT_MAIL_RATE_LIMIT"):
+        limiter.limiter.hit(item, MAIL_ADDRESS, address)
+    for item in _items("ACCOUNT_MAIL_RECIPIENT_RATE_LIMIT"):
+        limiter.limiter.hit(item, MAIL_RECIPIENT, recipient)

@@ -21,16 +21,23 @@ from flask_wtf import FlaskForm
 from app.accounts import services
 from app.accounts.forms import (
     AvatarForm,
+    ConfirmEmailForm,
+    EmailChangeForm,
+    ForgotPasswordForm,
     LoginForm,
     PasswordForm,
     ProfileForm,
     RemoveAvatarForm,
+    ResendConfirmationForm,
+    ResetPasswordForm,
     SignOutEverywhereForm,
     SignupForm,
 )
-from app.accounts.throttle import signup_limit
+from app.accounts.throttle import Throttled, TooManyEmails, signup_limit
+from app.accounts.tokens import InvalidLink
 from app.errors import ValidationFailed
 from app.inputs import url_with_args
+from app.mail import MailNotSent
 
 bp = Blueprint("accounts", __name__)
 
@@ -97,7 +104,11 @@ def signup():
             _apply_errors(form, error)
         else:
             _sign_in(user.id, remember=False)
-            flash(f"Welcome to {current_app.config['SITE_NAME']}, @{user.handle}!", "success")
+            flash(
+                f"Welcome to {current_app.config['SITE_NAME']}, @{user.handle}! "
+                f"We sent a link to {user.email}: open it to confirm your address.",
+                "success",
+            )
             return redirect(safe_next(form.next.data) or url_for("accounts.settings"), 303)
     if request.method == "POST":
         status = 422
@@ -143,6 +154,7 @@ def _render_settings(status: int = 200, **forms: FlaskForm):
     forms.setdefault("avatar_form", AvatarForm(formdata=None))
     forms.setdefault("remove_avatar_form", RemoveAvatarForm(formdata=None))
     forms.setdefault("password_form", PasswordForm(formdata=None))
+    forms.setdefault("email_form", EmailChangeForm(formdata=None))
     forms.setdefault("sign_out_form", SignOutEverywhereForm(formdata=None))
     return render_template("accounts/settings.html", user=user, **forms), status
 
@@ -220,6 +232,54 @@ def change_password():
     return _render_settings(422, password_form=form)
 
 
+@bp.post("/settings/email")
+@login_required
+def change_email():
+    form = EmailChangeForm()
+    status = 422
+    if form.validate_on_submit():
+        try:
+            new_email = services.request_email_change(
+                current_user.id,
+                form.current_password.data,
+                form.new_email.data,
+                address=_client_address(),
+            )
+        except ValidationFailed as error:
+            _apply_errors(form, error)
+        except Throttled as error:
+            form.form_errors.append(error.message)
+            form.retry_after, status = error.retry_after, 429
+        except MailNotSent as error:
+            form.form_errors.append(error.message)
+            status = 503
+        else:
+            flash(
+                f"We sent a link to {new_email}. Your address changes when you open it.",
+                "success",
+            )
+            return redirect(url_for("accounts.settings") + "#settings-email", 303)
+    page, status = _render_settings(status, email_form=form)
+    return current_app.make_response((page, status, _retry_after(form)))
+
+
+@bp.post("/settings/email/confirmation")
+@login_required
+def resend_confirmation():
+    form = ResendConfirmationForm()
+    if form.validate_on_submit():
+        try:
+            sent = services.resend_confirmation(current_user.id, address=_client_address())
+        except (TooManyEmails, MailNotSent) as error:
+            flash(error.message, "error")
+        else:
+            if sent:
+                flash(f"We sent a new link to {current_user.email}.", "success")
+            else:
+                flash("Your email address is confirmed already.", "info")
+    return redirect(safe_next(request.form.get("next")) or url_for("accounts.settings"), 303)
+
+
 @bp.post("/settings/sessions/end")
 @login_required
 def sign_out_everywhere():
@@ -264,3 +324,99 @@ def avatar(user_id: int):
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+# -- mailed links ----------------------------------------------------------------------------
+
+SENT_MESSAGE = (
+    "If an account exists for that address, we sent a link to it. It works for {minutes} "
+    "minutes. No email? Check your spam folder, or make sure you typed the address you signed "
+    "up with."
+)
+
+
+def _retry_after(form: FlaskForm) -> dict[str, str]:
+    """The Retry-After header of a form refused by a rate limit (none otherwise)."""
+    seconds = getattr(form, "retry_after", None)
+    return {"Retry-After": str(seconds)} if seconds else {}
+
+
+def _no_referrer(response):
+    """Pages whose URL holds a token: never pass it on to another site in a Referer."""
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _invalid_link(what: str):
+    page = render_template("accounts/invalid_link.html", what=what)
+    return _no_referrer(current_app.make_response((page, 400)))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    status, sent = 200, False
+    if form.validate_on_submit():
+        try:
+            services.request_password_reset(form.email.data, address=_client_address())
+        except ValidationFailed as error:
+            _apply_errors(form, error)
+            status = 422
+        except TooManyEmails as error:
+            form.form_errors.append(error.message)
+            form.retry_after, status = error.retry_after, 429
+        else:
+            sent = True
+    elif request.method == "POST":
+        status = 422
+    message = SENT_MESSAGE.format(minutes=current_app.config["PASSWORD_RESET_MINUTES"])
+    page = render_template("accounts/forgot_password.html", form=form, sent=sent, message=message)
+    return current_app.make_response((page, status, _retry_after(form)))
+
+
+@bp.route("/reset-password/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    form = ResetPasswordForm()
+    status = 200
+    try:
+        if form.validate_on_submit():
+            try:
+                user = services.reset_password(token, form.new_password.data)
+            except ValidationFailed as error:
+                _apply_errors(form, error)
+            else:
+                services.end_session(session.get("_user_id"))
+                logout_user()  # whoever was signed in on this browser
+                _sign_in(user.id, remember=False)
+                flash(
+                    "Your new password is set. You are signed out on every other device.", "success"
+                )
+                return redirect(url_for("main.index"), 303)
+        else:
+            services.check_reset_link(token)
+    except InvalidLink:
+        return _invalid_link("reset")
+    if request.method == "POST":
+        status = 422
+    page = render_template("accounts/reset_password.html", form=form, token=token)
+    return _no_referrer(current_app.make_response((page, status)))
+
+
+@bp.route("/confirm-email/<token>", methods=["GET", "POST"])
+def confirm_email(token: str):
+    form = ConfirmEmailForm()
+    try:
+        if form.validate_on_submit():
+            try:
+                user = services.confirm_email(token)
+            except ValidationFailed as error:
+                flash(" ".join(error.fields.get("email", [error.message])), "error")
+                return redirect(url_for("accounts.settings"), 303)
+            flash(f"Thank you: {user.email} is confirmed.", "success")
+            signed_in = current_user.is_authenticated and current_user.id == user.id
+            return redirect(url_for("accounts.settings" if signed_in else "accounts.login"), 303)
+        email = services.check_email_link(token)
+    except InvalidLink:
+        return _invalid_link("confirm")
+    page = render_template("accounts/confirm_email.html", form=form, token=token, email=email)
+    return _no_referrer(current_app.make_response(page))

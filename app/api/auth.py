@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import request
 
+from app.accounts import services as accounts
 from app.api import services
 from app.api.core import (
     PageArgs,
@@ -14,9 +15,23 @@ from app.api.core import (
     token_required,
     write_limit,
 )
-from app.api.schemas import NewTokenOut, TokenCreateIn, TokenList
+from app.api.schemas import (
+    ConfirmedEmailOut,
+    ConfirmEmailIn,
+    NewTokenOut,
+    NoticeOut,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    TokenCreateIn,
+    TokenList,
+)
 
-bp = api_blueprint("auth", __name__, "Personal access tokens (Authorization: Bearer mut_...).")
+bp = api_blueprint(
+    "auth",
+    __name__,
+    "Personal access tokens (Authorization: Bearer mut_...), password reset and email "
+    "confirmation by mailed link.",
+)
 
 
 @bp.route("/auth/tokens", methods=["POST"])
@@ -68,3 +83,41 @@ def _token_fields(token) -> dict:
         "created_at": token.created_at,
         "last_used_at": token.last_used_at,
     }
+
+
+RESET_REQUESTED = (
+    "If an account exists for that address, we sent a link to it to choose a new password."
+)
+
+
+@bp.route("/auth/password_reset", methods=["POST"])
+@bp.arguments(PasswordResetIn)
+@bp.response(202, NoticeOut)
+@bp.doc(operationId="requestPasswordReset")
+def request_password_reset(data):
+    """Mail a link to reset the password. The answer is the same whether or not an account
+    has the address (no enumeration); 429 with Retry-After when too many links were asked for
+    from this client or for this address. The link's token goes to /auth/password_reset/confirm."""
+    accounts.request_password_reset(data["email"], address=request.remote_addr or "unknown")
+    return {"message": RESET_REQUESTED}
+
+
+@bp.route("/auth/password_reset/confirm", methods=["POST"])
+@bp.arguments(PasswordResetConfirmIn)
+@bp.response(204)
+@bp.doc(operationId="confirmPasswordReset")
+def confirm_password_reset(data):
+    """Set a new password with the token from a reset link (it works once, for
+    PASSWORD_RESET_MINUTES). Signs the account out of the web everywhere; tokens keep working.
+    400 `invalid_token` for a used, expired or unknown token."""
+    accounts.reset_password(data["token"], data["new_password"])
+
+
+@bp.route("/auth/confirm_email", methods=["POST"])
+@bp.arguments(ConfirmEmailIn)
+@bp.response(200, ConfirmedEmailOut)
+@bp.doc(operationId="confirmEmail")
+def confirm_email(data):
+    """Confirm an address with the token from a mailed link: the sign-up address, or the new
+    address of a requested change (the account moves to it now). Works once."""
+    return accounts.confirm_email(data["token"])

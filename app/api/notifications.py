@@ -12,9 +12,10 @@ from app.api.core import (
     token_required,
     write_limit,
 )
+from app.mail import absolute_url
 from app.notifications import services
 from app.notifications.models import CHANNELS
-from app.notifications.services import KINDS, absolute_url
+from app.notifications.services import KINDS
 
 
 class NotificationListArgs(PageArgs):

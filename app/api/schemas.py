@@ -71,6 +71,10 @@ class UserPublicOut(UserBriefOut):
 
 class UserPrivateOut(UserPublicOut):
     email = fields.String()
+    email_confirmed = fields.Boolean(
+        attribute="is_email_confirmed",
+        metadata={"description": "false until the link mailed to the address is opened"},
+    )
     last_login_at = _when()
 
 
@@ -120,6 +124,33 @@ class PasswordIn(ma.Schema):
     new_password = Text(
         required=True, strip=False, validate=validate.Length(max=SHORT_TEXT), **PASSWORD_RULE
     )
+
+
+class EmailChangeIn(ma.Schema):
+    new_email = Text(required=True, validate=validate.Length(max=SHORT_TEXT))
+    current_password = Text(required=True, strip=False, validate=validate.Length(max=SHORT_TEXT))
+
+
+class PasswordResetIn(ma.Schema):
+    email = Text(required=True, validate=validate.Length(max=SHORT_TEXT))
+
+
+class PasswordResetConfirmIn(ma.Schema):
+    token = Text(required=True, validate=validate.Length(max=SHORT_TEXT))
+    new_password = Text(required=True, strip=False, validate=validate.Length(max=SHORT_TEXT))
+
+
+class ConfirmEmailIn(ma.Schema):
+    token = Text(required=True, validate=validate.Length(max=SHORT_TEXT))
+
+
+class ConfirmedEmailOut(ma.Schema):
+    email = fields.String(required=True, metadata={"description": "the account's address now"})
+    email_confirmed = fields.Boolean(required=True, attribute="is_email_confirmed")
+
+
+class NoticeOut(ma.Schema):
+    message = fields.String(required=True, metadata={"description": "what happened, in words"})
 
 
 class AvatarIn(ma.Schema):

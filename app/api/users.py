@@ -18,9 +18,11 @@ from app.api.core import (
 )
 from app.api.schemas import (
     AvatarIn,
+    EmailChangeIn,
     FeedbackList,
     ListingList,
     MyListingsArgs,
+    NoticeOut,
     PageArgs,
     PasswordIn,
     ProfileIn,
@@ -91,6 +93,39 @@ def change_password(data):
         data["new_password"],
         address=request.remote_addr or "unknown",
     )
+
+
+@bp.route("/users/me/email", methods=["POST"])
+@token_required("write")
+@write_limit()
+@bp.arguments(EmailChangeIn)
+@bp.response(202, NoticeOut)
+@bp.doc(operationId="requestEmailChange")
+def change_email(data):
+    """Move your account to a new address: needs your current password (the sign-in limits
+    apply). We mail a link to the new address (confirm it with POST /auth/confirm_email) and a
+    notice to the old one; the address changes only then."""
+    accounts.request_email_change(
+        api_user_id(),
+        data["current_password"],
+        data["new_email"],
+        address=request.remote_addr or "unknown",
+    )
+    return {"message": "We sent a link to the new address. It changes when you open it."}
+
+
+@bp.route("/users/me/email/confirmation", methods=["POST"])
+@token_required("write")
+@write_limit()
+@bp.response(202, NoticeOut)
+@bp.doc(operationId="resendEmailConfirmation")
+def resend_confirmation():
+    """Mail a new confirmation link to your address (until it is confirmed, we send it no
+    other email). 429 with Retry-After after a few."""
+    sent = accounts.resend_confirmation(api_user_id(), address=request.remote_addr or "unknown")
+    if not sent:
+        return {"message": "Your address is confirmed already."}
+    return {"message": "We sent a new link to your address."}
 
 
 @bp.route("/users/me/sessions", methods=["DELETE"])

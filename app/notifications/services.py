@@ -6,7 +6,6 @@ import logging
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import func, select, update
 
 from app.accounts.models import User
@@ -187,8 +186,8 @@ def notify(
     for notification in notifications:
         if (notification.user_id, notification.kind) in emailed:
             user = db.session.get(User, notification.user_id)
-            email.send_notification(user, notification)
-            notification.emailed_at = utcnow()
+            if email.send_notification(user, notification):
+                notification.emailed_at = utcnow()
     return notifications
 
 
@@ -226,7 +225,8 @@ def send_digests(now: datetime) -> int:
         previous = last_sent.get(user_id)
         if previous is not None and now - previous < DIGEST_INTERVAL:
             continue
-        email.send_digest(db.session.get(User, user_id), notifications)
+        if not email.send_digest(db.session.get(User, user_id), notifications):
+            continue  # not confirmed yet: the digest waits for the confirmation
         for notification in notifications:
             notification.emailed_at = now
         db.session.add(NotificationDigest(user_id=user_id, sent_at=now, count=len(notifications)))
@@ -235,8 +235,3 @@ def send_digests(now: datetime) -> int:
     if sent:
         logger.info("sent %s notification digests", sent)
     return sent
-
-
-def absolute_url(path: str) -> str:
-    """The link as an absolute URL on this site (SITE_URL), for emails."""
-    return current_app.config["SITE_URL"].rstrip("/") + "/" + path.lstrip("/")

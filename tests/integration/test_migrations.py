@@ -273,3 +273,21 @@ def _aware(value):
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+def test_accounts_from_before_email_confirmation_count_as_confirmed(migrated_app):
+    downgrade(revision="0005")
+    with db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO users (email, handle, password_hash, is_moderator, is_admin,"
+                " is_suspended, created_at) VALUES ('early@example.com', 'early', 'x',"
+                " false, false, false, '2026-01-02 03:04:05+00:00')"
+            )
+        )
+    upgrade()
+    with db.engine.connect() as conn:
+        confirmed, created = conn.execute(
+            text("SELECT email_confirmed_at, created_at FROM users WHERE handle = 'early'")
+        ).one()
+    assert confirmed is not None and confirmed == created
