@@ -41,7 +41,7 @@ def send(data, order_id: int):
 
 
 @bp.route("/messages", methods=["GET"])
-@bp.doc(operationId="listConversations")
+@bp.doc(operationId="listOrderConversations")
 @token_required("read")
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, ConversationList)

@@ -43,8 +43,9 @@ def upgrade():
 
 
 def downgrade():
-    with op.batch_alter_table('users', schema=None) as batch_op:
-        batch_op.drop_column('email_confirmed_at')
+    # A plain DROP COLUMN (SQLite 3.35+ and PostgreSQL): batch mode would copy and drop the
+    # users table, which SQLite's foreign keys refuse while other rows point at it.
+    op.execute("ALTER TABLE users DROP COLUMN email_confirmed_at")
 
     with op.batch_alter_table('account_tokens', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_account_tokens_user_id'))
