@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 # System accounts, one per currency.
 CUSTOMER_FUNDING = "customer_funding"  # money that came in from payers (card or in person)
 ESCROW = "escrow"  # order payments held until the order completes
+AUTHORIZED = "holds_authorized"  # card holds not captured yet, or money held in person
 DEPOSITS_HELD = "deposits_held"  # loan deposits held (next issue)
 PLEDGES_HELD = "pledges_held"  # group-deal pledges charged, not yet settled (next issue)
 PLATFORM_FEES = "platform_fees"  # the platform's earnings
@@ -33,6 +34,7 @@ PAYOUTS_PAID = "payouts_paid"  # money that left to users (transfers, or settled
 SYSTEM_ACCOUNTS = (
     CUSTOMER_FUNDING,
     ESCROW,
+    AUTHORIZED,
     DEPOSITS_HELD,
     PLEDGES_HELD,
     PLATFORM_FEES,
@@ -46,6 +48,7 @@ PAYABLE = "payable"
 ACCOUNT_LABELS = {
     CUSTOMER_FUNDING: "Customer funding",
     ESCROW: "Escrow",
+    AUTHORIZED: "Holds authorized",
     DEPOSITS_HELD: "Deposits held",
     PLEDGES_HELD: "Pledges held",
     PLATFORM_FEES: "Platform fees",

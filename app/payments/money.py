@@ -14,14 +14,19 @@ from flask import current_app
 from sqlalchemy import func, select, update
 
 from app.db import utcnow
-from app.errors import Conflict, InvalidTransition, NotFound
+from app.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
 from app.payments import ledger, operations
 from app.payments.fees import platform_fee_cents
-from app.payments.models import Payment, ProviderOperation
+from app.payments.models import Payment, PaymentProfile, ProviderOperation
 from app.payments.providers import get_provider
-from app.payments.providers.base import ProviderPayment, with_retries
-from app.payments.subjects import hooks_for
+from app.payments.providers.base import (
+    PaymentDeclined,
+    ProviderPayment,
+    ProviderSetup,
+    with_retries,
+)
+from app.payments.subjects import holding_account, hooks_for
 
 logger = logging.getLogger(__name__)
 
@@ -100,29 +105,56 @@ def _subject_of(payment: Payment) -> Subject:
     return (payment.subject_type, payment.subject_id)
 
 
+def _move(
+    payment: Payment,
+    key: str,
+    ledger_kind: str,
+    legs: list[ledger.Leg],
+    what: str,
+    *,
+    at: datetime | None = None,
+    then: tuple[str, str, int, int | None] | None = None,
+    exact: bool = False,
+) -> ProviderOperation | None:
+    """The one way an operation moves a subject's money: post its balanced ledger transaction
+    (once, by key) and, when the provider must act too, record that operation (`then`: key,
+    kind, amount, receiving user) to run after the commit. `what` is the ledger's words; the
+    subject is appended unless `exact`."""
+    ledger.post(
+        key,
+        ledger_kind,
+        payment.currency,
+        legs,
+        description=what if exact else f"{what}: {payment.subject_type} #{payment.subject_id}",
+        subject=_subject_of(payment),
+        payment_id=payment.id,
+        at=at,
+    )
+    if then is None:
+        return None
+    op_key, op_kind, amount, user_id = then
+    return new_operation(op_key, op_kind, payment, amount, user_id, at=at)
+
+
 def _funding_key(payment: Payment) -> str:
     return f"{payment.subject_type}:{payment.subject_id}:funded:{payment.id}"
 
 
-def post_funding(
-    payment: Payment, *, holding: str = ledger.ESCROW, at: datetime | None = None
-) -> None:
-    """customer funding -> the holding account, for a payment that succeeded (once)."""
-    ledger.post(
+def post_funding(payment: Payment, *, at: datetime | None = None) -> None:
+    """customer funding -> the subject's holding account, for a payment that succeeded
+    (once)."""
+    _move(
+        payment,
         _funding_key(payment),
         f"{payment.subject_type}_funded",
-        payment.currency,
         [
             ledger.Leg(ledger.CUSTOMER_FUNDING, -payment.captured_cents),
-            ledger.Leg(holding, payment.captured_cents),
+            ledger.Leg(holding_account(payment.subject_type), payment.captured_cents),
         ],
-        description=(
-            f"Payment received for {payment.subject_type} #{payment.subject_id}"
-            + (" (in person)" if payment.provider == "manual" else "")
-        ),
-        subject=_subject_of(payment),
-        payment_id=payment.id,
+        f"Payment received for {payment.subject_type} #{payment.subject_id}"
+        + (" (in person)" if payment.provider == "manual" else ""),
         at=at,
+        exact=True,
     )
 
 
@@ -138,7 +170,6 @@ def record_in_person(
     payee_id: int | None,
     amount_cents: int,
     currency: str,
-    holding: str = ledger.ESCROW,
     at: datetime | None = None,
 ) -> Payment:
     """Record money the payer handed over in person (confirmed by the payee) and post it into
@@ -162,7 +193,7 @@ def record_in_person(
         )
         db.session.add(payment)
         db.session.flush()
-    post_funding(payment, holding=holding, at=at)
+    post_funding(payment, at=at)
     return payment
 
 
@@ -171,7 +202,6 @@ def decide_refund(
     amount_cents: int,
     *,
     reason: str,
-    holding: str = ledger.ESCROW,
     at: datetime | None = None,
 ) -> ProviderOperation:
     """holding -> refunds pending, and a refund operation for the provider. The guarded UPDATE
@@ -194,20 +224,18 @@ def decide_refund(
         )
     )
     key = f"payment:{payment.id}:refund:{count + 1}"
-    ledger.post(
+    return _move(
+        payment,
         f"{key}:owed",
         "refund_owed",
-        payment.currency,
         [
-            ledger.Leg(holding, -amount_cents),
+            ledger.Leg(holding_account(payment.subject_type), -amount_cents),
             ledger.Leg(ledger.REFUNDS_PENDING, amount_cents),
         ],
-        description=f"{reason}: {payment.subject_type} #{payment.subject_id}"[:200],
-        subject=_subject_of(payment),
-        payment_id=payment.id,
+        reason,
         at=at,
+        then=(key, "refund", amount_cents, payment.payer_id),
     )
-    return new_operation(key, "refund", payment, amount_cents, user_id=payment.payer_id, at=at)
 
 
 def release_to(
@@ -216,7 +244,6 @@ def release_to(
     *,
     ledger_kind: str,
     description: str,
-    holding: str = ledger.ESCROW,
     at: datetime | None = None,
 ) -> ProviderOperation | None:
     """holding -> payable to the payee (minus the platform fee), and a payout operation, for
@@ -244,24 +271,21 @@ def release_to(
             "Reload the page and try again."
         )
     db.session.expire(payment, ["fee_cents", "transferred_cents", "updated_at"])
-    ledger.post(
+    return _move(
+        payment,
         f"{payment.subject_type}:{payment.subject_id}:released:{payment.id}",
         ledger_kind,
-        payment.currency,
         [
-            ledger.Leg(holding, -held),
+            ledger.Leg(holding_account(payment.subject_type), -held),
             ledger.Leg(ledger.PAYABLE, held - fee, user_id=payee_id),
             ledger.Leg(ledger.PLATFORM_FEES, fee),
         ],
-        description=description,
-        subject=_subject_of(payment),
-        payment_id=payment.id,
+        description,
         at=at,
-    )
-    if held - fee <= 0:
-        return None
-    return new_operation(
-        f"payment:{payment.id}:payout", "transfer", payment, held - fee, payee_id, at=at
+        then=(f"payment:{payment.id}:payout", "transfer", held - fee, payee_id)
+        if held - fee > 0
+        else None,
+        exact=True,
     )
 
 
@@ -364,7 +388,7 @@ def apply_remote_payment(payment: Payment, remote: ProviderPayment) -> None:
     hook), so a cancel at the same moment either comes first and the money goes back, or
     after."""
     hooks = hooks_for(payment.subject_type)
-    if hooks is not None and hooks.lock(payment.subject_id):
+    if hooks is not None and hooks.lock is not None and hooks.lock(payment.subject_id):
         db.session.refresh(payment)
     status = {
         "succeeded": "succeeded",
@@ -377,15 +401,295 @@ def apply_remote_payment(payment: Payment, remote: ProviderPayment) -> None:
         status = "failed"
     if payment.status == "succeeded":
         return  # a success is final here; refunds are tracked by our operations
+    if payment.status in ("capturing", "canceled") and status != "succeeded":
+        return  # our own capture or release is on its way to the provider
     if status == "succeeded":
         payment.captured_cents = remote.captured_cents or remote.amount_cents
         payment.status = "succeeded"
         payment.failure_message = None
         db.session.flush()
-        if hooks is not None:
+        if hooks is not None and hooks.on_payment_succeeded is not None:
             hooks.on_payment_succeeded(payment)
+        return
+    if status == "authorized" and payment.kind == "hold" and payment.status != "authorized":
+        payment.status = "authorized"
+        payment.failure_message = None
+        _post_hold(payment)
         return
     if status == "created" and payment.status == "failed":
         return
     payment.status = status
     payment.failure_message = (remote.failure_message or "")[:300] or payment.failure_message
+
+
+# -- holds, captures and saved cards (loan deposits and pledges build on these) ----------------
+
+
+def _in_person(payment: Payment) -> bool:
+    return payment.provider == "manual"
+
+
+def _by_key(key: str) -> Payment | None:
+    return db.session.scalar(
+        select(Payment)
+        .where(Payment.operation_key == key)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _new_payment(subject: Subject, key: str, kind: str, **values) -> Payment:
+    payment = Payment(
+        operation_key=key,
+        subject_type=subject[0],
+        subject_id=subject[1],
+        kind=kind,
+        provider=get_provider().name,
+        status="created",
+        **values,
+    )
+    db.session.add(payment)
+    db.session.commit()  # our record exists before the provider's
+    return payment
+
+
+def hold(
+    subject: Subject,
+    *,
+    payer_id: int,
+    payee_id: int | None,
+    amount_cents: int,
+    currency: str,
+    key: str | None = None,
+) -> tuple[Payment, str | None]:
+    """Authorize `amount_cents` of the payer's money for the subject without taking it (a loan
+    deposit). By card: a manual-capture payment the payer confirms with the client secret
+    answered; once the provider says it is authorized, customer funding -> holds authorized.
+    In person: the payee holds the money ("held in person"), posted at once. Commits."""
+    key = key or f"{subject[0]}:{subject[1]}:hold"
+    payment = _by_key(key) or _new_payment(
+        subject,
+        key,
+        "hold",
+        payer_id=payer_id,
+        payee_id=payee_id,
+        amount_cents=amount_cents,
+        currency=currency,
+    )
+    provider = get_provider()
+    if payment.provider_ref and not _in_person(payment):
+        remote = retrying(lambda: provider.retrieve_payment(payment.provider_ref), "retrieve")
+    else:
+        remote = retrying(
+            lambda: provider.create_payment(
+                amount_cents=payment.amount_cents,
+                currency=payment.currency,
+                idempotency_key=key,
+                capture="manual",
+                transfer_group=f"{subject[0]}_{subject[1]}",
+                metadata={"payment_id": str(payment.id)},
+            ),
+            "create hold",
+        )
+        payment.provider_ref = remote.ref
+    apply_remote_payment(payment, remote)
+    db.session.commit()
+    return payment, remote.client_secret
+
+
+def _post_hold(payment: Payment) -> None:
+    """customer funding -> holds authorized, when a hold is authorized (or held in person)."""
+    _move(
+        payment,
+        f"payment:{payment.id}:held",
+        "hold_placed",
+        [
+            ledger.Leg(ledger.CUSTOMER_FUNDING, -payment.amount_cents),
+            ledger.Leg(ledger.AUTHORIZED, payment.amount_cents),
+        ],
+        "Held in person" if _in_person(payment) else "Authorized on the card",
+    )
+
+
+def _authorized_hold(payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.kind != "hold":
+        raise NotFound("We could not find that hold.")
+    db.session.refresh(payment)
+    return payment
+
+
+def _leave_authorized(payment: Payment, status: str) -> None:
+    """Guarded: only one capture or release of a hold, ever (two at once: the second loses)."""
+    changed = db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == "authorized")
+        .values(status=status, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        raise Conflict(f"This hold is not open any more ({payment.status}).")
+    db.session.expire(payment, ["status", "updated_at"])
+
+
+def capture(
+    payment_id: int, amount_cents: int | None = None, *, at: datetime | None = None
+) -> ProviderOperation:
+    """Take all or part of an authorized hold (a deposit kept for damage): a capture operation
+    for the provider; when it is done (operations.settle) the ledger moves the captured part
+    into the subject's holding account and the rest back ("collected in person" with the
+    manual provider). Does not commit."""
+    payment = _authorized_hold(payment_id)
+    amount = payment.amount_cents if amount_cents is None else amount_cents
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+        raise ValidationFailed("Enter an amount to capture.", fields={"amount": ["At least 1."]})
+    if amount > payment.amount_cents:
+        raise ValidationFailed(
+            "That is more than the hold.", fields={"amount": ["At most the amount held."]}
+        )
+    _leave_authorized(payment, "capturing")
+    return new_operation(f"payment:{payment.id}:capture", "capture", payment, amount, at=at)
+
+
+def post_capture(payment: Payment, captured_cents: int, *, at: datetime | None = None) -> None:
+    """holds authorized -> the captured part into the holding account, the rest back to the
+    payer; the payment now holds what was captured (refunds and release work on it)."""
+    payment.status = "succeeded"
+    payment.captured_cents = captured_cents
+    _move(
+        payment,
+        _funding_key(payment),
+        "hold_captured",
+        [
+            ledger.Leg(ledger.AUTHORIZED, -payment.amount_cents),
+            ledger.Leg(holding_account(payment.subject_type), captured_cents),
+            ledger.Leg(ledger.CUSTOMER_FUNDING, payment.amount_cents - captured_cents),
+        ],
+        "Collected in person" if _in_person(payment) else "Captured from the card",
+        at=at,
+    )
+
+
+def release_hold(payment_id: int, *, at: datetime | None = None) -> ProviderOperation:
+    """Let an authorized hold go without taking anything (a deposit returned): holds authorized
+    -> back to the payer, and the provider releases the card hold ("given back in person" with
+    the manual provider). Does not commit."""
+    payment = _authorized_hold(payment_id)
+    _leave_authorized(payment, "canceled")
+    _move(
+        payment,
+        f"payment:{payment.id}:hold-released",
+        "hold_released",
+        [
+            ledger.Leg(ledger.AUTHORIZED, -payment.amount_cents),
+            ledger.Leg(ledger.CUSTOMER_FUNDING, payment.amount_cents),
+        ],
+        "Given back in person" if _in_person(payment) else "Card hold released",
+        at=at,
+    )
+    return new_operation(f"payment:{payment.id}:cancel", "cancel", payment, 0, at=at)
+
+
+def saved_card_of(user_id: int) -> PaymentProfile | None:
+    """The user's profile at the configured provider, if a card is saved on it."""
+    profile = db.session.scalar(
+        select(PaymentProfile).where(
+            PaymentProfile.user_id == user_id, PaymentProfile.provider == get_provider().name
+        )
+    )
+    if profile is None or not profile.customer_ref or not profile.payment_method_ref:
+        return None
+    return profile
+
+
+def charge_saved_card(
+    subject: Subject,
+    *,
+    payer_id: int,
+    payee_id: int | None,
+    amount_cents: int,
+    currency: str,
+    key: str | None = None,
+) -> Payment:
+    """Charge the payer's saved card with the payer absent (a pledge at settlement) and post it
+    into the subject's holding account; with the manual provider the money is "collected in
+    person". Raises Conflict without a saved card, PaymentDeclined when the card says no (the
+    payment is kept as failed). Commits; charging again under the same key charges once."""
+    key = key or f"{subject[0]}:{subject[1]}:off-session"
+    payment = _by_key(key) or _new_payment(
+        subject,
+        key,
+        "charge",
+        payer_id=payer_id,
+        payee_id=payee_id,
+        amount_cents=amount_cents,
+        currency=currency,
+    )
+    if payment.status == "succeeded":
+        return payment
+    provider = get_provider()
+    customer_ref = method_ref = None
+    if provider.holds_funds:
+        profile = saved_card_of(payer_id)
+        if profile is None:
+            raise Conflict("There is no saved card to charge.")
+        customer_ref, method_ref = profile.customer_ref, profile.payment_method_ref
+    try:
+        remote = retrying(
+            lambda: provider.charge_saved_card(
+                customer_ref=customer_ref,
+                payment_method_ref=method_ref,
+                amount_cents=payment.amount_cents,
+                currency=payment.currency,
+                idempotency_key=key,
+                metadata={"payment_id": str(payment.id)},
+            ),
+            "charge saved card",
+        )
+    except PaymentDeclined as error:
+        payment.status, payment.failure_message = "failed", error.message[:300]
+        db.session.commit()
+        raise
+    payment.provider_ref = remote.ref
+    if remote.status == "succeeded":
+        payment.status = "succeeded"
+        payment.captured_cents = remote.captured_cents or payment.amount_cents
+        db.session.flush()
+        post_funding(payment)
+    else:
+        apply_remote_payment(payment, remote)
+    db.session.commit()
+    return payment
+
+
+def start_card_setup(user_id: int, *, email: str) -> ProviderSetup:
+    """Open a saved-card setup (a SetupIntent) for the user and answer it (its client secret
+    confirms it in the browser); the saved card is stored when the provider reports the setup
+    succeeded (webhook). Commits."""
+    provider = get_provider()
+    profile = db.session.scalar(
+        select(PaymentProfile).where(
+            PaymentProfile.user_id == user_id, PaymentProfile.provider == provider.name
+        )
+    )
+    if profile is None:
+        profile = PaymentProfile(user_id=user_id, provider=provider.name)
+        db.session.add(profile)
+        db.session.commit()
+    if not profile.customer_ref:
+        profile.customer_ref = retrying(
+            lambda: provider.create_customer(
+                email=email,
+                idempotency_key=f"user:{user_id}:customer",
+                metadata={"user_id": str(user_id)},
+            ),
+            "create customer",
+        )
+        db.session.commit()
+    return retrying(
+        lambda: provider.create_setup(
+            customer_ref=profile.customer_ref,
+            idempotency_key=f"user:{user_id}:setup:{utcnow().timestamp():.0f}",
+            metadata={"user_id": str(user_id)},
+        ),
+        "create setup",
+    )
