@@ -17,6 +17,7 @@ BLUEPRINT_MODULES = (
     "app.accounts.views",
     "app.listings.views",
     "app.orders.views",
+    "app.orders.money_views",
     "app.reviews.views",
     "app.messaging.views",
     "app.payments.views",
@@ -79,6 +80,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from app import cli, templating
     from app.accounts import auth
     from app.orders import conversation as order_conversation
+    from app.orders import money as order_money
     from app.payments import cli as payments_cli
 
     auth.init_app(app)
@@ -86,6 +88,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     templating.init_app(app)
     cli.init_app(app)
     payments_cli.init_app(app)
+    order_money.init_app(app)  # an order's money (fold into the kind registry)
     importlib.import_module("app.transactions.events").init_app(app)  # consumers after commit
     _configure_logging(app)
     _configure_security_headers(app)

@@ -1,5 +1,5 @@
 """Payments: paying an order by card, refunds by the seller, and your statement. Every resource
-is one call of app.payments.services, the same functions the web pages call."""
+is one call of a service the web pages call too (app.orders.money, app.payments.services)."""
 
 from __future__ import annotations
 
@@ -18,11 +18,12 @@ from app.api.core import (
 )
 from app.api.schemas import SHORT_TEXT
 from app.errors import ValidationFailed
+from app.orders import money as order_money
 from app.payments import services
 
 bp = api_blueprint("payments", __name__, "Paying by card, refunds and your statement.")
 
-REASON_MAX = services.REASON_MAX
+REASON_MAX = order_money.REASON_MAX
 
 
 def _int(**kwargs) -> fields.Integer:
@@ -160,7 +161,7 @@ def start_payment(order_id: int):
     becomes `paid` when the payment succeeds. 409 `nothing_to_pay` for a free order, 409
     `payment_in_person` where payment is settled in person, 409 `invalid_transition` once the
     order is no longer awaiting payment, 403 for the seller, 404 for anyone else."""
-    return services.start_order_payment(order_id, api_user_id())
+    return order_money.start_order_payment(order_id, api_user_id())
 
 
 @bp.route("/orders/<id:order_id>/refunds", methods=["POST"])
@@ -174,7 +175,9 @@ def refund(data, order_id: int):
     paid, shipped or delivered. 409 `not_refundable` in any other state, 422 with
     `fields.amount_cents` for more than is still held, 403 for the buyer, 404 for anyone else."""
     try:
-        return services.refund_order(order_id, api_user_id(), data["amount_cents"], data["reason"])
+        return order_money.refund_order(
+            order_id, api_user_id(), data["amount_cents"], data["reason"]
+        )
     except ValidationFailed as error:
         # The service names the web form's field; the API's is amount_cents.
         if "amount" in error.fields:

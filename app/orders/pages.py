@@ -15,8 +15,8 @@ from app.money import format_money
 from app.orders import states
 from app.orders.conversation import KIND
 from app.orders.forms import NOTE_LABELS, MarkPaidForm, OrderActionForm
+from app.orders.money_views import RefundForm
 from app.orders.services import auto_complete_at, available_actions, get_order_for
-from app.payments.forms import RefundForm
 from app.payments.services import settles_in_person
 
 

@@ -86,7 +86,7 @@ def place_order(buyer_id: int, listing_id: int, quantity: int) -> Order:
     _record(order, "placed", buyer_id)
     if order.is_free:
         # A giveaway: nothing to pay, so the system takes it past payment in the same unit of
-        # work. No payment, no provider call, no ledger entry (see app.payments.services).
+        # work. No payment, no provider call, no ledger entry (see app.orders.money).
         action = "nothing_to_pay"
         _apply(order, action, states.TRANSITIONS[(order.state, action)], None, None, utcnow())
     db.session.commit()
@@ -241,10 +241,9 @@ def event_payload(order: Order) -> dict:
 
 
 def _payment_side_effects(order: Order, action: str, from_state: str, now: datetime) -> None:
-    """Where money moves. The manual provider settles payment in person, so nothing moves here
-    yet; a provider with escrow captures on mark_paid, refunds on cancel from paid, and releases
-    to the seller on completion (a later issue plugs the ledger and Stripe in here)."""
-    from app.payments.services import on_order_transition
+    """Where money moves with a step: funded into escrow on paid, given back on cancel, released
+    to the seller on completion (app/orders/money.py)."""
+    from app.orders.money import on_order_transition
 
     on_order_transition(order, action, from_state, now=now)
 

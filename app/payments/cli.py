@@ -1,4 +1,5 @@
-"""`flask ledger verify`, `flask payments reconcile|run-pending|pay-test-card`."""
+"""`flask ledger verify`, `flask payments reconcile|run-pending|retry` (orders add
+`pay-test-card`: app/orders/money.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +23,11 @@ def verify_command() -> None:
     if report.ok:
         click.echo(
             "Ledger OK: every transaction balances, every balance matches its lines, "
-            "escrow matches the open orders."
+            + "; ".join(
+                f"{inv.account} matches the {inv.subject_type}s' {inv.describe}"
+                for inv in ledger.invariants()
+            )
+            + "."
         )
         return
     click.echo(f"Ledger FAILED: {len(report.problems)} problem(s):", err=True)
@@ -75,26 +80,6 @@ def retry_command(operation_key: str) -> None:
     click.echo(f"{op.operation_key}: {op.status}{detail}")
     if op.status != "succeeded":
         sys.exit(1)
-
-
-@payments_cli.command("pay-test-card")
-@click.argument("order_id", type=int)
-@click.option("--card", default="4242424242424242", show_default=True)
-def pay_test_card_command(order_id: int, card: str) -> None:
-    """Pay an order's open card payment with a Stripe test card (test keys / localstripe)."""
-    from app.extensions import db
-    from app.orders.models import Order
-    from app.payments import services
-    from app.payments.providers import get_provider
-
-    order = db.session.get(Order, order_id)
-    if order is None:
-        raise click.ClickException(f"no order {order_id}")
-    start = services.start_order_payment(order_id, order.buyer_id)
-    payment = db.session.get(services.Payment, start.payment_id)
-    get_provider().pay_with_test_card(payment.provider_ref, card_number=card)
-    payment = services.sync_payment(payment.id)
-    click.echo(f"payment {payment.id}: {payment.status}; order {order_id}: {order.state}")
 
 
 def init_app(app: Flask) -> None:

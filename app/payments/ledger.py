@@ -8,7 +8,7 @@ refunds paid out, payouts paid out) go negative as money enters or positive as i
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +24,7 @@ logger = logging.getLogger(__name__)
 # System accounts, one per currency.
 CUSTOMER_FUNDING = "customer_funding"  # money that came in from payers (card or in person)
 ESCROW = "escrow"  # order payments held until the order completes
+AUTHORIZED = "holds_authorized"  # card holds not captured yet, or money held in person
 DEPOSITS_HELD = "deposits_held"  # loan deposits held (next issue)
 PLEDGES_HELD = "pledges_held"  # group-deal pledges charged, not yet settled (next issue)
 PLATFORM_FEES = "platform_fees"  # the platform's earnings
@@ -33,6 +34,7 @@ PAYOUTS_PAID = "payouts_paid"  # money that left to users (transfers, or settled
 SYSTEM_ACCOUNTS = (
     CUSTOMER_FUNDING,
     ESCROW,
+    AUTHORIZED,
     DEPOSITS_HELD,
     PLEDGES_HELD,
     PLATFORM_FEES,
@@ -46,6 +48,7 @@ PAYABLE = "payable"
 ACCOUNT_LABELS = {
     CUSTOMER_FUNDING: "Customer funding",
     ESCROW: "Escrow",
+    AUTHORIZED: "Holds authorized",
     DEPOSITS_HELD: "Deposits held",
     PLEDGES_HELD: "Pledges held",
     PLATFORM_FEES: "Platform fees",
@@ -211,7 +214,8 @@ class VerifyReport:
 def verify() -> VerifyReport:
     """Check every invariant of the ledger: each transaction sums to zero and has lines, each
     account's cached balance equals the sum of its lines, each line's account matches its
-    transaction's currency, and escrow equals what the open orders hold."""
+    transaction's currency, and every registered invariant of a holding account (escrow
+    against the open orders' held money, registered by orders)."""
     report = VerifyReport()
     report.transactions = db.session.scalar(select(func.count(LedgerTransaction.id))) or 0
     report.accounts = db.session.scalar(select(func.count(LedgerAccount.id))) or 0
@@ -255,55 +259,79 @@ def verify() -> VerifyReport:
                 f"account {account.code} says {account.balance_cents} but its lines sum to {summed}"
             )
 
-    report.problems.extend(_escrow_problems())
+    report.problems.extend(_invariant_problems())
     return report
 
 
-def _escrow_problems() -> list[str]:
-    """Escrow holds, for each open order, exactly what its payments captured minus refunded,
-    nothing for any other order, and the escrow accounts hold nothing else."""
-    from app.orders.models import Order
-    from app.payments.models import Payment
+@dataclass(frozen=True)
+class Invariant:
+    """What one kind of subject says a holding account must hold for it: `expected()` answers
+    {subject id: cents} (subjects left out must hold nothing)."""
 
-    open_states = ("paid", "shipped", "delivered")
-    held = {
-        order_id: int(total)
-        for order_id, total in db.session.execute(
+    account: str
+    subject_type: str
+    expected: Callable[[], dict[int, int]]
+    describe: str  # e.g. "open paid amount"
+
+
+_INVARIANTS: dict[tuple[str, str], Invariant] = {}
+
+
+def register_invariant(
+    account: str, subject_type: str, expected: Callable[[], dict[int, int]], *, describe: str
+) -> None:
+    """Let `verify()` check that `account` holds, for each subject of `subject_type`, what
+    `expected()` says (escrow against open orders; deposits and pledges later). Registering
+    the same account and kind again replaces it."""
+    if account not in SYSTEM_ACCOUNTS:
+        raise ValueError(f"unknown system account {account!r}")
+    _INVARIANTS[(account, subject_type)] = Invariant(account, subject_type, expected, describe)
+
+
+def invariants() -> list[Invariant]:
+    """The registered invariants, by account and kind."""
+    return [_INVARIANTS[key] for key in sorted(_INVARIANTS)]
+
+
+def held_by_subject(account: str, subject_type: str) -> dict[int, int]:
+    """{subject id: what `account` holds for it} over the subjects of one kind."""
+    return {
+        subject_id: int(total)
+        for subject_id, total in db.session.execute(
             select(LedgerTransaction.subject_id, func.sum(LedgerLine.amount_cents))
             .join(LedgerLine, LedgerLine.transaction_id == LedgerTransaction.id)
             .join(LedgerAccount, LedgerAccount.id == LedgerLine.account_id)
-            .where(LedgerAccount.kind == ESCROW, LedgerTransaction.subject_type == "order")
+            .where(LedgerAccount.kind == account, LedgerTransaction.subject_type == subject_type)
             .group_by(LedgerTransaction.subject_id)
         )
     }
-    expected: dict[int, int] = {}
-    for order_id, captured, refunded in db.session.execute(
-        select(Payment.subject_id, Payment.captured_cents, Payment.refunded_cents)
-        .join(Order, Order.id == Payment.subject_id)
-        .where(
-            Payment.subject_type == "order",
-            Payment.status == "succeeded",
-            Order.state.in_(open_states),
-        )
-    ):
-        expected[order_id] = expected.get(order_id, 0) + captured - refunded
+
+
+def _invariant_problems() -> list[str]:
+    """Each registered invariant holds subject by subject, and each holding account with an
+    invariant holds nothing beyond what its registered kinds account for."""
     problems = []
-    for order_id in sorted(set(held) | set(expected)):
-        if held.get(order_id, 0) != expected.get(order_id, 0):
-            problems.append(
-                f"escrow holds {held.get(order_id, 0)} for order {order_id}, "
-                f"but its open paid amount is {expected.get(order_id, 0)}"
+    accounted: dict[str, int] = {}
+    for inv in invariants():
+        held = held_by_subject(inv.account, inv.subject_type)
+        expected = inv.expected()
+        accounted[inv.account] = accounted.get(inv.account, 0) + sum(held.values())
+        for subject_id in sorted(set(held) | set(expected)):
+            if held.get(subject_id, 0) != expected.get(subject_id, 0):
+                problems.append(
+                    f"{inv.account} holds {held.get(subject_id, 0)} for {inv.subject_type} "
+                    f"{subject_id}, but its {inv.describe} is {expected.get(subject_id, 0)}"
+                )
+    for account, by_kinds in sorted(accounted.items()):
+        total = int(
+            db.session.scalar(
+                select(func.coalesce(func.sum(LedgerAccount.balance_cents), 0)).where(
+                    LedgerAccount.kind == account
+                )
             )
-    escrow_total = int(
-        db.session.scalar(
-            select(func.coalesce(func.sum(LedgerAccount.balance_cents), 0)).where(
-                LedgerAccount.kind == ESCROW
-            )
+            or 0
         )
-        or 0
-    )
-    if escrow_total != sum(held.values()):
-        problems.append(
-            f"escrow accounts hold {escrow_total} but orders account for {sum(held.values())}"
-        )
+        if total != by_kinds:
+            kinds = ", ".join(sorted(i.subject_type for i in invariants() if i.account == account))
+            problems.append(f"{account} accounts hold {total} but {kinds} account for {by_kinds}")
     return problems

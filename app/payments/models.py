@@ -125,7 +125,8 @@ class Payment(db.Model):
     provider_ref: Mapped[str | None] = mapped_column(String(120), index=True)
     amount_cents: Mapped[int] = mapped_column(BigInteger)
     currency: Mapped[str] = mapped_column(String(3))
-    # created, requires_action, processing, authorized, succeeded, failed, canceled
+    # created, requires_action, processing, authorized (a hold), capturing (our capture is on
+    # its way), succeeded, failed, canceled
     status: Mapped[str] = mapped_column(String(20), default="created")
     captured_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     refunded_cents: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -199,7 +200,9 @@ class PaymentProfile(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     provider: Mapped[str] = mapped_column(String(20))
-    customer_ref: Mapped[str | None] = mapped_column(String(120))
+    customer_ref: Mapped[str | None] = mapped_column(String(120), index=True)
+    # The card saved for off-session charges (a SetupIntent that succeeded).
+    payment_method_ref: Mapped[str | None] = mapped_column(String(120))
     account_ref: Mapped[str | None] = mapped_column(String(120), index=True)
     charges_enabled: Mapped[bool] = mapped_column(default=False)
     payouts_enabled: Mapped[bool] = mapped_column(default=False)

@@ -165,6 +165,11 @@ def _perform(provider, op: ProviderOperation) -> str:
             metadata={"user_id": str(op.user_id)},
         )
         return transfer.ref
+    if op.kind in ("cancel", "capture") and not provider.holds_funds:
+        # In person there is nothing to look up: the hold is collected or given back by hand.
+        call = provider.cancel_payment if op.kind == "cancel" else provider.capture_payment
+        kwargs = {} if op.kind == "cancel" else {"amount_cents": op.amount_cents}
+        return call(payment.provider_ref, idempotency_key=op.operation_key, **kwargs).ref
     if op.kind in ("cancel", "capture"):
         current = provider.retrieve_payment(payment.provider_ref)
         if op.kind == "cancel":
@@ -239,6 +244,10 @@ def settle(op: ProviderOperation, ref: str) -> None:
             payment_id=payment.id if payment else None,
             at=at,
         )
+    elif op.kind == "capture":
+        from app.payments.money import post_capture
+
+        post_capture(payment, op.amount_cents, at=at)
     logger.info("operation %s succeeded (%s)", op.operation_key, ref)
 
 

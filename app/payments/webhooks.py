@@ -29,7 +29,16 @@ PAYMENT_EVENTS = {
     "payment_intent.processing",
     "payment_intent.requires_action",
 }
-HANDLED = PAYMENT_EVENTS | {"charge.refunded", "charge.dispute.created", "account.updated"}
+SETUP_EVENTS = {"setup_intent.succeeded", "setup_intent.setup_failed"}
+HANDLED = (
+    PAYMENT_EVENTS
+    | SETUP_EVENTS
+    | {
+        "charge.refunded",
+        "charge.dispute.created",
+        "account.updated",
+    }
+)
 
 
 def handle_event(event: dict) -> str:
@@ -74,6 +83,8 @@ def _dispatch(event_type: str, obj: dict) -> str:
         return "ignored"
     if event_type == "account.updated":
         return _account_updated(obj)
+    if event_type in SETUP_EVENTS:
+        return _setup_changed(obj)
     if event_type in PAYMENT_EVENTS:
         payment = _payment_for(obj.get("id"), obj.get("metadata") or {})
     else:  # charge.refunded, charge.dispute.created: the charge (or dispute) names its intent
@@ -105,6 +116,29 @@ def _payment_for(ref: str | None, metadata: dict) -> Payment | None:
             payment.provider_ref = ref
         return payment
     return None
+
+
+def _setup_changed(obj: dict) -> str:
+    """A saved-card setup succeeded or failed: store the card on the customer's profile when the
+    setup (asked afresh, not read from the event) has succeeded; a failure saves nothing."""
+    customer = obj.get("customer")
+    if isinstance(customer, dict):
+        customer = customer.get("id")
+    provider = get_provider()
+    profile = db.session.scalar(
+        select(PaymentProfile).where(
+            PaymentProfile.customer_ref == customer, PaymentProfile.provider == provider.name
+        )
+    )
+    if profile is None or not obj.get("id"):
+        return "ignored"
+    setup = provider.retrieve_setup(obj["id"])
+    if setup.status == "succeeded" and setup.payment_method_ref:
+        profile.payment_method_ref = setup.payment_method_ref
+        logger.info("card saved for user %s", profile.user_id)
+    else:
+        logger.info("card setup %s for user %s: %s", setup.ref, profile.user_id, setup.status)
+    return "processed"
 
 
 def _account_updated(obj: dict) -> str:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.listings.models import Listing
+from app.orders import money as order_money
 from app.orders.models import Order
 
 
@@ -56,14 +57,13 @@ def card_payment_confirmed(price_cents: int, *, provider=None, stock: int = 1):
     provider; the site has not heard of it yet (no webhook, no sync). Returns (order, payment).
     `provider`: the fake to pay at, when the configured one wraps it (fault injection)."""
     from app.orders.services import place_order
-    from app.payments import services
     from app.payments.models import Payment
     from app.payments.providers import get_provider
     from tests.factories import ListingFactory, UserFactory
 
     listing = ListingFactory(price_cents=price_cents, quantity=stock)
     order = place_order(UserFactory().id, listing.id, 1)
-    start = services.start_order_payment(order.id, order.buyer_id)
+    start = order_money.start_order_payment(order.id, order.buyer_id)
     payment = db.session.get(Payment, start.payment_id)
     (provider or get_provider()).pay_with_test_card(payment.provider_ref)
     return order, payment

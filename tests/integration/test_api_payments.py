@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.orders import money as order_money
 from app.payments import ledger
 from app.payments import services as payments
 from app.payments.models import LedgerTransaction, Payment
@@ -276,7 +277,7 @@ def _statement(client, user_id: int, **query):
 
 def test_statement_shows_what_the_buyer_paid_and_got_back(app, client):
     order = order_between(price_cents=3000, steps=("mark_paid",))
-    payments.refund_order(order.id, order.seller_id, 500)
+    order_money.refund_order(order.id, order.seller_id, 500)
 
     answer = _statement(client, order.buyer_id)
 
@@ -323,7 +324,7 @@ def test_statement_shows_what_the_seller_received_in_person(app, client):
 
 def test_statement_entries_are_the_money_the_ledger_moved_for_the_user(app, client):
     order = order_between(price_cents=3000, steps=("mark_paid",))
-    payments.refund_order(order.id, order.seller_id, 700)
+    order_money.refund_order(order.id, order.seller_id, 700)
 
     for user_id, sign in ((order.seller_id, 1), (order.buyer_id, -1)):
         body = _statement(client, user_id).json
@@ -338,8 +339,8 @@ def test_statement_entries_are_the_money_the_ledger_moved_for_the_user(app, clie
 
 def test_statement_pages(app, client):
     order = order_between(price_cents=3000, steps=("mark_paid",))
-    payments.refund_order(order.id, order.seller_id, 100)
-    payments.refund_order(order.id, order.seller_id, 200)
+    order_money.refund_order(order.id, order.seller_id, 100)
+    order_money.refund_order(order.id, order.seller_id, 200)
 
     first = _statement(client, order.buyer_id, per_page=2).json
     last = _statement(client, order.buyer_id, per_page=2, page=2).json

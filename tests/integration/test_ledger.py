@@ -174,3 +174,71 @@ def test_verify_catches_escrow_held_for_an_order_that_is_no_longer_open(payments
 def test_orders_without_ledger_money_do_not_trip_the_escrow_check(app):
     OrderFactory(state="shipped")
     assert ledger.verify().ok
+
+
+@pytest.fixture
+def own_invariants(monkeypatch):
+    """The invariant registry for this test only (kinds register theirs at app start)."""
+    monkeypatch.setattr(ledger, "_INVARIANTS", dict(ledger._INVARIANTS))
+
+
+def hold_deposit(loan_id: int, amount: int) -> None:
+    ledger.post(
+        f"loan:{loan_id}:deposit",
+        "deposit_held",
+        "USD",
+        [ledger.Leg(ledger.CUSTOMER_FUNDING, -amount), ledger.Leg(ledger.DEPOSITS_HELD, amount)],
+        description="deposit",
+        subject=("loan", loan_id),
+    )
+    db.session.commit()
+
+
+def test_orders_register_the_escrow_invariant_at_app_start(app):
+    registered = {(inv.account, inv.subject_type) for inv in ledger.invariants()}
+    assert (ledger.ESCROW, "order") in registered
+
+
+def test_verify_checks_each_invariant_a_kind_registers_for_its_holding_account(app, own_invariants):
+    expected = {7: 500}
+    ledger.register_invariant(
+        ledger.DEPOSITS_HELD, "loan", lambda: expected, describe="deposit taken"
+    )
+    assert ledger.verify().problems == [
+        "deposits_held holds 0 for loan 7, but its deposit taken is 500"
+    ]
+
+    hold_deposit(7, 500)
+    assert ledger.verify().ok
+
+    expected.clear()  # the loan completed behind the ledger's back
+    assert ledger.verify().problems == [
+        "deposits_held holds 500 for loan 7, but its deposit taken is 0"
+    ]
+
+
+def test_verify_catches_a_holding_account_holding_money_no_registered_kind_accounts_for(
+    app, own_invariants
+):
+    ledger.register_invariant(ledger.DEPOSITS_HELD, "loan", dict, describe="deposit taken")
+    ledger.post(
+        "stray",
+        "stray",
+        "USD",
+        [ledger.Leg(ledger.CUSTOMER_FUNDING, -300), ledger.Leg(ledger.DEPOSITS_HELD, 300)],
+        description="no subject",
+    )
+    db.session.commit()
+
+    assert ledger.verify().problems == ["deposits_held accounts hold 300 but loan account for 0"]
+
+
+def test_an_invariant_names_a_system_account(app, own_invariants):
+    with pytest.raises(ValueError):
+        ledger.register_invariant("payable", "loan", dict, describe="x")
+
+
+def test_verify_command_names_each_registered_invariant(app):
+    result = verify_cli(app)
+    assert result.exit_code == 0
+    assert "escrow matches the orders' open paid amount" in result.output

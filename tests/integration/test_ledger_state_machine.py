@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from app.errors import DomainError
 from app.extensions import db
+from app.orders import money as order_money
 from app.orders import services as orders
 from app.orders.models import Order
 from app.payments import ledger, services
@@ -109,7 +110,7 @@ def test_ledger_balances_and_matches_stripe_under_random_operations(stripe_app, 
         )
         def pay(self, order_id, declined):
             def go():
-                start = services.start_order_payment(order_id, self.buyer.id)
+                start = order_money.start_order_payment(order_id, self.buyer.id)
                 payment = db.session.get(Payment, start.payment_id)
                 card = "4000000000000341" if declined else "4242424242424242"
                 try:
@@ -125,9 +126,9 @@ def test_ledger_balances_and_matches_stripe_under_random_operations(stripe_app, 
         def refund(self, order_id, share, fault):
             if fault:
                 faulty.fail("refund", fault)
-            held = services.order_money(db.session.get(Order, order_id))["held_cents"]
+            held = order_money.order_money(db.session.get(Order, order_id))["held_cents"]
             amount = max(1, held * share // 100)
-            self._try(lambda: services.refund_order(order_id, self.seller.id, amount))
+            self._try(lambda: order_money.refund_order(order_id, self.seller.id, amount))
 
         @rule(order_id=st.one_of(orders_bundle, paid), by_buyer=st.booleans(), fault=FAULT)
         def cancel(self, order_id, by_buyer, fault):

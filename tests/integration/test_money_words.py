@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.db import utcnow
+from app.orders import money as order_money
 from app.orders import services as orders
 from app.payments import services as payments
 from app.payments.models import Payment
@@ -32,7 +33,7 @@ def _card_order(price_cents: int = 5000):
 
     listing = ListingFactory(price_cents=price_cents)
     order = orders.place_order(UserFactory().id, listing.id, 1)
-    start = payments.start_order_payment(order.id, order.buyer_id)
+    start = order_money.start_order_payment(order.id, order.buyer_id)
     payment = db.session.get(Payment, start.payment_id)
     get_provider().pay_with_test_card(payment.provider_ref)
     payments.sync_payment(payment.id)
@@ -131,7 +132,7 @@ def test_in_person_statement_shows_the_buyer_paying_and_getting_money_back(
     payments_wired, make_client
 ):
     order = _in_person_order()
-    payments.refund_order(order.id, order.seller_id, 1000)
+    order_money.refund_order(order.id, order.seller_id, 1000)
 
     page = _text(make_client(order.buyer).get("/me/statement"))
 

@@ -16,8 +16,8 @@ from app.extensions import db
 from app.messaging.services import send_message
 from app.notifications import services
 from app.notifications.models import Notification
+from app.orders.money import refund_order
 from app.orders.services import transition
-from app.payments.services import refund_order
 from app.reviews.services import leave_feedback
 from app.transactions import events
 from tests.integration.api_support import bearer

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.orders import money as order_money
 from app.orders import services as orders
 from app.payments import ledger, services
 from app.payments.models import Payment, ProviderOperation
@@ -59,7 +60,7 @@ def test_full_refund_racing_delivery_confirmation_pays_out_once(payments_wired, 
     outcomes = at_once(
         payments_wired,
         [
-            lambda: services.refund_order(order.id, order.seller_id, 1000).status,
+            lambda: order_money.refund_order(order.id, order.seller_id, 1000).status,
             lambda: orders.transition(order.id, "confirm_delivery", order.buyer_id).state,
         ],
     )
@@ -79,7 +80,7 @@ def test_two_refunds_racing_give_back_at_most_what_is_held(payments_wired, round
 
     outcomes = at_once(
         payments_wired,
-        [lambda: services.refund_order(order.id, order.seller_id, 700).status] * 2,
+        [lambda: order_money.refund_order(order.id, order.seller_id, 700).status] * 2,
     )
 
     # The second one sees what the first left: "At most $3.00 is held for this order."
@@ -97,7 +98,7 @@ def test_refund_racing_cancel_gives_back_the_price_once(payments_wired, round_):
     at_once(
         payments_wired,
         [
-            lambda: services.refund_order(order.id, order.seller_id, 400).status,
+            lambda: order_money.refund_order(order.id, order.seller_id, 400).status,
             lambda: orders.transition(order.id, "cancel", order.buyer_id).state,
         ],
     )

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.orders import money as order_money
 from app.orders import services as orders
-from app.payments import ledger, services
+from app.payments import ledger
 from app.payments.models import Payment, ProviderEvent
 from tests.factories import ListingFactory, UserFactory
 from tests.integration.support import at_once, card_payment_confirmed
@@ -26,7 +27,7 @@ def test_two_refunds_at_once_cannot_give_back_more_than_is_held(payments_wired):
 
     outcomes = at_once(
         payments_wired,
-        [lambda: services.refund_order(order.id, order.seller_id, 3000).status] * 2,
+        [lambda: order_money.refund_order(order.id, order.seller_id, 3000).status] * 2,
     )
 
     assert sorted(outcomes) == ["ValidationFailed", "succeeded"]  # "At most ... is held"

@@ -8,6 +8,7 @@ from click.testing import Result
 from sqlalchemy import select
 
 from app.extensions import db
+from app.orders import money as order_money
 from app.orders import services as orders
 from app.payments import ledger, services
 from app.payments.models import Payment, PaymentProfile, ProviderOperation
@@ -46,7 +47,7 @@ def flask(app, *args) -> Result:
 def test_timeout_after_refund_is_retried_without_refunding_twice(paid_order, faulty):
     faulty.fail("refund", "timeout_after")
 
-    op = services.refund_order(paid_order.id, paid_order.seller_id, 1000)
+    op = order_money.refund_order(paid_order.id, paid_order.seller_id, 1000)
 
     assert op.status == "succeeded"
     assert faulty.calls.count("refund") == 1
@@ -57,7 +58,7 @@ def test_timeout_after_refund_is_retried_without_refunding_twice(paid_order, fau
 def test_provider_down_leaves_refund_pending_then_the_job_sends_it_once(paid_order, faulty):
     faulty.fail("refund", "unavailable", "unavailable", "unavailable")
 
-    op = services.refund_order(paid_order.id, paid_order.seller_id, 1000)
+    op = order_money.refund_order(paid_order.id, paid_order.seller_id, 1000)
 
     assert (op.status, op.attempts) == ("pending", 1)
     assert refunds_at_stripe(paid_order) == []
@@ -78,7 +79,7 @@ def test_crash_after_refund_is_recovered_by_reconcile_without_a_second_refund(
 ):
     faulty.fail("refund", "crash_after")
     with pytest.raises(SimulatedCrash):
-        services.refund_order(paid_order.id, paid_order.seller_id, 1200)
+        order_money.refund_order(paid_order.id, paid_order.seller_id, 1200)
     db.session.rollback()
 
     op = db.session.scalar(select(ProviderOperation).where(ProviderOperation.kind == "refund"))
@@ -117,7 +118,7 @@ def test_timeout_on_creating_the_payment_intent_is_retried_with_the_same_key(fau
     order = orders.place_order(UserFactory().id, listing.id, 1)
     faulty.fail("create_payment", "unavailable", "timeout_after")
 
-    start = services.start_order_payment(order.id, order.buyer_id)
+    start = order_money.start_order_payment(order.id, order.buyer_id)
 
     payment = db.session.get(Payment, start.payment_id)
     assert payment.provider_ref and start.client_secret.startswith(payment.provider_ref)
@@ -130,7 +131,7 @@ def test_provider_down_when_starting_payment_is_a_clear_error_and_nothing_is_cha
     faulty.fail("create_payment", "unavailable", "unavailable", "unavailable")
 
     with pytest.raises(ProviderUnavailable, match="try again"):
-        services.start_order_payment(order.id, order.buyer_id)
+        order_money.start_order_payment(order.id, order.buyer_id)
     payment = db.session.scalar(select(Payment))
     assert payment.status == "created" and payment.provider_ref is None
     assert ledger.balance(ledger.ESCROW, "USD") == 0

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.orders import money as order_money
 from app.orders import services as orders
 from app.payments import ledger, services
 from app.payments.models import LedgerTransaction, Payment, ProviderOperation
@@ -84,7 +85,7 @@ def test_cancel_before_payment_moves_no_money(order):
 
 def test_partial_refund_by_seller_leaves_the_rest_in_escrow_until_completion(order):
     orders.transition(order.id, "mark_paid", order.seller_id)
-    op = services.refund_order(order.id, order.seller_id, 1200, "one arrived scratched")
+    op = order_money.refund_order(order.id, order.seller_id, 1200, "one arrived scratched")
     assert op.status == "succeeded"
     assert ledger.balance(ledger.ESCROW, "USD") == 3800
     assert ledger.verify().ok
@@ -104,7 +105,7 @@ def test_partial_refund_by_seller_leaves_the_rest_in_escrow_until_completion(ord
 def test_refund_refuses_amounts_outside_what_is_held(order, amount, error):
     orders.transition(order.id, "mark_paid", order.seller_id)
     with pytest.raises(Exception) as raised:
-        services.refund_order(order.id, order.seller_id, amount)
+        order_money.refund_order(order.id, order.seller_id, amount)
     assert type(raised.value).__name__ == error
     db.session.rollback()
     assert ledger.balance(ledger.ESCROW, "USD") == 5000
@@ -115,23 +116,23 @@ def test_only_the_seller_can_refund(order, who, error):
     orders.transition(order.id, "mark_paid", order.seller_id)
     actor = order.buyer_id if who == "buyer" else UserFactory().id
     with pytest.raises(Exception) as raised:
-        services.refund_order(order.id, actor, 100)
+        order_money.refund_order(order.id, actor, 100)
     assert type(raised.value).__name__ == error
 
 
 def test_refund_is_refused_before_payment_and_after_completion(order):
     with pytest.raises(Exception, match="while the payment is held"):
-        services.refund_order(order.id, order.seller_id, 100)
+        order_money.refund_order(order.id, order.seller_id, 100)
     orders.transition(order.id, "mark_paid", order.seller_id)
     orders.transition(order.id, "ship", order.seller_id)
     orders.transition(order.id, "confirm_delivery", order.buyer_id)
     with pytest.raises(Exception, match="while the payment is held"):
-        services.refund_order(order.id, order.seller_id, 100)
+        order_money.refund_order(order.id, order.seller_id, 100)
 
 
 def test_statement_shows_buyer_payment_and_refund_and_seller_proceeds(order):
     orders.transition(order.id, "mark_paid", order.seller_id)
-    services.refund_order(order.id, order.seller_id, 500)
+    order_money.refund_order(order.id, order.seller_id, 500)
     orders.transition(order.id, "ship", order.seller_id)
     orders.transition(order.id, "confirm_delivery", order.buyer_id)
     services.run_pending_operations()

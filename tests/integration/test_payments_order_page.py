@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
+from app.orders import money as order_money
 from app.orders import services as orders
 from app.orders import states
 from app.orders.models import Order
@@ -74,7 +75,7 @@ def test_card_wording_follows_the_order_once_paid(stripe_app, make_client, order
     from app.payments.models import Payment
     from app.payments.providers import get_provider
 
-    start = payments.start_order_payment(order.id, order.buyer_id)
+    start = order_money.start_order_payment(order.id, order.buyer_id)
     payment = db.session.get(Payment, start.payment_id)
     get_provider().pay_with_test_card(payment.provider_ref)
     payments.sync_payment(payment.id)

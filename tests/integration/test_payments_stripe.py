@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
+from app.orders import money as order_money
 from app.orders import services as orders
 from app.payments import ledger, services
 from app.payments.models import Payment, PaymentProfile, ProviderOperation
@@ -25,14 +26,14 @@ def order(stripe_app):
 
 def pay(order, card="4242424242424242") -> Payment:
     """The buyer pays with a test card (what the browser's card element does)."""
-    start = services.start_order_payment(order.id, order.buyer_id)
+    start = order_money.start_order_payment(order.id, order.buyer_id)
     payment = db.session.get(Payment, start.payment_id)
     get_provider().pay_with_test_card(payment.provider_ref, card_number=card)
     return services.sync_payment(payment.id)
 
 
 def test_start_payment_answers_a_client_secret_for_the_full_amount(order):
-    start = services.start_order_payment(order.id, order.buyer_id)
+    start = order_money.start_order_payment(order.id, order.buyer_id)
 
     assert start.client_secret and start.client_secret.startswith("pi_")
     assert (start.amount_cents, start.currency, start.provider) == (4000, "USD", "stripe")
@@ -41,8 +42,8 @@ def test_start_payment_answers_a_client_secret_for_the_full_amount(order):
 
 
 def test_starting_payment_twice_reuses_the_same_payment_intent(order):
-    first = services.start_order_payment(order.id, order.buyer_id)
-    second = services.start_order_payment(order.id, order.buyer_id)
+    first = order_money.start_order_payment(order.id, order.buyer_id)
+    second = order_money.start_order_payment(order.id, order.buyer_id)
 
     assert first.payment_id == second.payment_id
     assert first.client_secret == second.client_secret
@@ -52,7 +53,7 @@ def test_starting_payment_twice_reuses_the_same_payment_intent(order):
 def test_only_the_buyer_can_start_paying(order, who):
     actor = order.seller_id if who == "seller" else UserFactory().id
     with pytest.raises(Exception) as raised:
-        services.start_order_payment(order.id, actor)
+        order_money.start_order_payment(order.id, actor)
     assert type(raised.value).__name__ == ("Forbidden" if who == "seller" else "NotFound")
 
 
@@ -68,7 +69,7 @@ def test_successful_card_payment_marks_order_paid_and_fills_escrow(order):
 
 
 def test_seller_cannot_mark_a_card_order_paid_without_a_payment(order):
-    with pytest.raises(services.PaymentRequired):
+    with pytest.raises(order_money.PaymentRequired):
         orders.transition(order.id, "mark_paid", order.seller_id)
     db.session.rollback()
     db.session.refresh(order)
@@ -76,7 +77,7 @@ def test_seller_cannot_mark_a_card_order_paid_without_a_payment(order):
 
 
 def test_declined_card_leaves_order_unpaid(order):
-    start = services.start_order_payment(order.id, order.buyer_id)
+    start = order_money.start_order_payment(order.id, order.buyer_id)
     payment = db.session.get(Payment, start.payment_id)
     with pytest.raises(PaymentDeclined):
         get_provider().pay_with_test_card(payment.provider_ref, card_number="4000000000000341")
@@ -102,8 +103,8 @@ def test_cancel_after_card_payment_refunds_at_stripe(order):
 
 def test_partial_refunds_at_stripe_match_the_ledger(order):
     payment = pay(order)
-    services.refund_order(order.id, order.seller_id, 500)
-    services.refund_order(order.id, order.seller_id, 700)
+    order_money.refund_order(order.id, order.seller_id, 500)
+    order_money.refund_order(order.id, order.seller_id, 700)
 
     refunds = get_provider().list_refunds(payment.provider_ref)
     assert sorted(r.amount_cents for r in refunds) == [500, 700]
@@ -112,7 +113,7 @@ def test_partial_refunds_at_stripe_match_the_ledger(order):
 
 
 def test_cancelling_unpaid_order_releases_its_payment_intent(order):
-    start = services.start_order_payment(order.id, order.buyer_id)
+    start = order_money.start_order_payment(order.id, order.buyer_id)
     orders.transition(order.id, "cancel", order.buyer_id)
     services.run_pending_operations()
 
@@ -240,7 +241,7 @@ def test_a_refused_payout_is_retried_by_command_once_fixed(stripe_app, order, co
 
 
 def test_card_needing_3d_secure_waits_for_the_buyer_to_authenticate(order):
-    start = services.start_order_payment(order.id, order.buyer_id)
+    start = order_money.start_order_payment(order.id, order.buyer_id)
     payment = db.session.get(Payment, start.payment_id)
     remote = get_provider().pay_with_test_card(payment.provider_ref, card_number="4000002760003184")
     assert remote.status == "requires_action"
@@ -249,5 +250,5 @@ def test_card_needing_3d_secure_waits_for_the_buyer_to_authenticate(order):
 
     db.session.refresh(order)
     assert payment.status == "requires_action" and order.state == "pending_payment"
-    again = services.start_order_payment(order.id, order.buyer_id)
+    again = order_money.start_order_payment(order.id, order.buyer_id)
     assert again.payment_id == payment.id  # the same intent, for Stripe.js to authenticate

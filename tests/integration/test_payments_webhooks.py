@@ -212,3 +212,69 @@ def test_localstripe_delivers_signed_events_that_mark_the_order_paid(
     finally:
         stripe_server.register_webhook("mutual", "http://127.0.0.1:9/", "x", events=["none"])
         server.shutdown()
+
+
+def _card_setup(user, card_number: str | None = "4242424242424242"):
+    """A saved-card setup for the user, confirmed at localstripe with a card (or not)."""
+    from app.payments import money
+    from app.payments.providers import get_provider
+
+    setup = money.start_card_setup(user.id, email=user.email)
+    if card_number is None:
+        return setup, None
+    client = get_provider().client
+    method = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": card_number, "exp_month": 1, "exp_year": 2035, "cvc": "123"},
+        }
+    )
+    client.v1.setup_intents.confirm(setup.ref, params={"payment_method": method.id})
+    return setup, method.id
+
+
+def test_setup_intent_succeeded_saves_the_card_on_the_customers_profile(client, stripe_app):
+    user = UserFactory()
+    setup, method = _card_setup(user)
+
+    response = post_event(
+        client,
+        event(
+            "evt_seti_ok",
+            "setup_intent.succeeded",
+            {"id": setup.ref, "customer": setup.customer_ref},
+        ),
+    )
+
+    assert response.status_code == 200 and response.json["outcome"] == "processed"
+    db.session.expire_all()
+    profile = db.session.scalar(select(PaymentProfile).where(PaymentProfile.user_id == user.id))
+    assert profile.payment_method_ref == method
+
+
+def test_setup_intent_failed_saves_no_card(client, stripe_app):
+    user = UserFactory()
+    setup, _method = _card_setup(user, card_number=None)
+
+    response = post_event(
+        client,
+        event(
+            "evt_seti_failed",
+            "setup_intent.setup_failed",
+            # The event claims a card; the setup itself (asked afresh) has none.
+            {"id": setup.ref, "customer": setup.customer_ref, "payment_method": "pm_forged"},
+        ),
+    )
+
+    assert response.status_code == 200 and response.json["outcome"] == "processed"
+    db.session.expire_all()
+    profile = db.session.scalar(select(PaymentProfile).where(PaymentProfile.user_id == user.id))
+    assert profile.payment_method_ref is None
+
+
+def test_setup_event_for_an_unknown_customer_is_ignored(client, stripe_app):
+    response = post_event(
+        client,
+        event("evt_seti_x", "setup_intent.succeeded", {"id": "seti_x", "customer": "cus_x"}),
+    )
+    assert response.json["outcome"] == "ignored"

@@ -1,7 +1,9 @@
 """The manual provider, the embedded default: payment happens in person (cash, bank transfer
 between the two people) and is confirmed in the app. No money passes through the platform, so
 every call succeeds at once and only records what happened; the ledger still records every
-movement."""
+movement. Each operation has its meaning in person: a hold is money "held in person" by the
+payee (a deposit), a capture or an off-session charge is "collected in person", releasing a
+hold or refunding is "given back in person", a payout is settled in person."""
 
 from __future__ import annotations
 
@@ -33,13 +35,16 @@ class ManualProvider(PaymentProvider):
         transfer_group: str | None = None,
         metadata: dict | None = None,
     ) -> ProviderPayment:
-        # Paid in person: it exists only once somebody confirms it was received.
+        # Paid in person: it exists only once somebody confirms it was received. A hold
+        # (capture "manual") is the money handed over and held in person.
+        held = capture == "manual"
         return ProviderPayment(
             ref=f"manual:{idempotency_key}",
-            status="succeeded",
+            status="requires_capture" if held else "succeeded",
             amount_cents=amount_cents,
             currency=currency.upper(),
-            captured_cents=amount_cents,
+            captured_cents=0 if held else amount_cents,
+            capturable_cents=amount_cents if held else 0,
             metadata=dict(metadata or {}),
         )
 
@@ -49,10 +54,18 @@ class ManualProvider(PaymentProvider):
     def capture_payment(
         self, ref: str, *, idempotency_key: str, amount_cents: int | None = None
     ) -> ProviderPayment:
-        raise NotSupported("Payments made in person cannot be held or captured.")
+        # Collected in person: the payee keeps (part of) what they hold.
+        return ProviderPayment(
+            ref=ref,
+            status="succeeded",
+            amount_cents=amount_cents or 0,
+            currency="",
+            captured_cents=amount_cents or 0,
+        )
 
     def cancel_payment(self, ref: str, *, idempotency_key: str) -> ProviderPayment:
-        raise NotSupported("Payments made in person cannot be held or released.")
+        # Given back in person.
+        return ProviderPayment(ref=ref, status="canceled", amount_cents=0, currency="")
 
     def refund(
         self, payment_ref: str, *, amount_cents: int, idempotency_key: str, metadata: dict
@@ -80,8 +93,25 @@ class ManualProvider(PaymentProvider):
     def retrieve_setup(self, ref: str) -> ProviderSetup:
         raise NotSupported("Saved cards need the Stripe provider.")
 
-    def charge_saved_card(self, **_kwargs) -> ProviderPayment:
-        raise NotSupported("Saved cards need the Stripe provider.")
+    def charge_saved_card(
+        self,
+        *,
+        customer_ref: str | None,
+        payment_method_ref: str | None,
+        amount_cents: int,
+        currency: str,
+        idempotency_key: str,
+        metadata: dict,
+    ) -> ProviderPayment:
+        # Collected in person: no card is on file; the payee confirms they received it.
+        return ProviderPayment(
+            ref=f"manual:{idempotency_key}",
+            status="succeeded",
+            amount_cents=amount_cents,
+            currency=currency.upper(),
+            captured_cents=amount_cents,
+            metadata=dict(metadata),
+        )
 
     def create_account(self, *, email: str, idempotency_key: str, metadata: dict) -> str:
         raise NotSupported("Payouts are settled in person with manual payments.")

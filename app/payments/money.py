@@ -1,0 +1,695 @@
+"""Money for any subject (an order now; a loan deposit or a pledge later), keyed by
+(subject_type, subject_id): the payment records, the ledger postings that go with each step
+and the provider operations decided with them. No kind is imported here; a kind's own money
+rules (app/orders/money.py) call these, and payments reach a kind back only through
+app/payments/subjects.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import func, select, update
+
+from app.db import utcnow
+from app.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
+from app.extensions import db
+from app.payments import ledger, operations
+from app.payments.fees import platform_fee_cents
+from app.payments.models import Payment, PaymentProfile, ProviderOperation
+from app.payments.providers import get_provider
+from app.payments.providers.base import (
+    PaymentDeclined,
+    ProviderPayment,
+    ProviderSetup,
+    with_retries,
+)
+from app.payments.subjects import holding_account, hooks_for
+
+logger = logging.getLogger(__name__)
+
+Subject = tuple[str, int]
+
+
+def settles_in_person() -> bool:
+    """Whether the configured provider leaves payment to the two people (the seller confirms
+    it) rather than holding the money itself."""
+    return not get_provider().holds_funds
+
+
+def retrying(call, what: str):
+    """Run one provider call with the configured retries (same idempotency key each time)."""
+    config = current_app.config
+    return with_retries(
+        call,
+        attempts=config.get("PAYMENT_RETRY_ATTEMPTS", 3),
+        base_delay=config.get("PAYMENT_RETRY_BASE_DELAY", 0.5),
+        what=what,
+    )
+
+
+def subject_payments(subject: Subject, status: str | None = "succeeded") -> list[Payment]:
+    """The subject's payments (those in `status`; all with None), oldest first, read afresh:
+    a decision about money must see what is stored now, not what this session remembers from
+    before it took the subject's lock."""
+    query = select(Payment).where(
+        Payment.subject_type == subject[0], Payment.subject_id == subject[1]
+    )
+    if status:
+        query = query.where(Payment.status == status)
+    return list(
+        db.session.scalars(query.order_by(Payment.id).execution_options(populate_existing=True))
+    )
+
+
+def fee_for(payment: Payment, amount_cents: int) -> int:
+    """The platform fee on `amount_cents` of this payment. Payments settled in person carry no
+    fee: the money never passes through the platform."""
+    if payment.provider == "manual":
+        return 0
+    config = current_app.config
+    return platform_fee_cents(
+        amount_cents, config["PLATFORM_FEE_BPS"], config["PLATFORM_FEE_FIXED_CENTS"]
+    )
+
+
+def new_operation(
+    key: str,
+    kind: str,
+    payment: Payment | None,
+    amount_cents: int,
+    user_id: int | None = None,
+    *,
+    at: datetime | None = None,
+) -> ProviderOperation:
+    """Record a provider call decided in this unit of work; it runs after the commit."""
+    op = ProviderOperation(
+        operation_key=key,
+        kind=kind,
+        payment_id=payment.id if payment else None,
+        user_id=user_id,
+        amount_cents=amount_cents,
+        currency=payment.currency if payment else current_app.config["SITE_CURRENCY"],
+        status="pending",
+        created_at=at or utcnow(),
+    )
+    db.session.add(op)
+    db.session.flush()
+    operations.stage(op)
+    return op
+
+
+def _subject_of(payment: Payment) -> Subject:
+    return (payment.subject_type, payment.subject_id)
+
+
+def _move(
+    payment: Payment,
+    key: str,
+    ledger_kind: str,
+    legs: list[ledger.Leg],
+    what: str,
+    *,
+    at: datetime | None = None,
+    then: tuple[str, str, int, int | None] | None = None,
+    exact: bool = False,
+) -> ProviderOperation | None:
+    """The one way an operation moves a subject's money: post its balanced ledger transaction
+    (once, by key) and, when the provider must act too, record that operation (`then`: key,
+    kind, amount, receiving user) to run after the commit. `what` is the ledger's words; the
+    subject is appended unless `exact`."""
+    ledger.post(
+        key,
+        ledger_kind,
+        payment.currency,
+        legs,
+        description=what if exact else f"{what}: {payment.subject_type} #{payment.subject_id}",
+        subject=_subject_of(payment),
+        payment_id=payment.id,
+        at=at,
+    )
+    if then is None:
+        return None
+    op_key, op_kind, amount, user_id = then
+    return new_operation(op_key, op_kind, payment, amount, user_id, at=at)
+
+
+def _funding_key(payment: Payment) -> str:
+    return f"{payment.subject_type}:{payment.subject_id}:funded:{payment.id}"
+
+
+def post_funding(payment: Payment, *, at: datetime | None = None) -> None:
+    """customer funding -> the subject's holding account, for a payment that succeeded
+    (once)."""
+    _move(
+        payment,
+        _funding_key(payment),
+        f"{payment.subject_type}_funded",
+        [
+            ledger.Leg(ledger.CUSTOMER_FUNDING, -payment.captured_cents),
+            ledger.Leg(holding_account(payment.subject_type), payment.captured_cents),
+        ],
+        f"Payment received for {payment.subject_type} #{payment.subject_id}"
+        + (" (in person)" if payment.provider == "manual" else ""),
+        at=at,
+        exact=True,
+    )
+
+
+def is_funded(payment: Payment) -> bool:
+    """Whether the payment's money was posted into its holding account."""
+    return ledger.transaction_for(_funding_key(payment)) is not None
+
+
+def record_in_person(
+    subject: Subject,
+    *,
+    payer_id: int,
+    payee_id: int | None,
+    amount_cents: int,
+    currency: str,
+    at: datetime | None = None,
+) -> Payment:
+    """Record money the payer handed over in person (confirmed by the payee) and post it into
+    the holding account. One per subject: recording again answers the first."""
+    key = f"{subject[0]}:{subject[1]}:in-person"
+    payment = db.session.scalar(select(Payment).where(Payment.operation_key == key))
+    if payment is None:
+        payment = Payment(
+            operation_key=key,
+            subject_type=subject[0],
+            subject_id=subject[1],
+            kind="charge",
+            payer_id=payer_id,
+            payee_id=payee_id,
+            provider="manual",
+            provider_ref=f"manual:{subject[0]}:{subject[1]}",
+            amount_cents=amount_cents,
+            currency=currency,
+            status="succeeded",
+            captured_cents=amount_cents,
+        )
+        db.session.add(payment)
+        db.session.flush()
+    post_funding(payment, at=at)
+    return payment
+
+
+def decide_refund(
+    payment: Payment,
+    amount_cents: int,
+    *,
+    reason: str,
+    at: datetime | None = None,
+) -> ProviderOperation:
+    """holding -> refunds pending, and a refund operation for the provider. The guarded UPDATE
+    makes two refunds at once unable to give back more than is held."""
+    changed = db.session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            Payment.captured_cents - Payment.refunded_cents >= amount_cents,
+        )
+        .values(refunded_cents=Payment.refunded_cents + amount_cents, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        raise Conflict(f"That is more than what is still held for this {payment.subject_type}.")
+    db.session.expire(payment, ["refunded_cents", "updated_at"])
+    count = db.session.scalar(
+        select(func.count(ProviderOperation.id)).where(
+            ProviderOperation.payment_id == payment.id, ProviderOperation.kind == "refund"
+        )
+    )
+    key = f"payment:{payment.id}:refund:{count + 1}"
+    return _move(
+        payment,
+        f"{key}:owed",
+        "refund_owed",
+        [
+            ledger.Leg(holding_account(payment.subject_type), -amount_cents),
+            ledger.Leg(ledger.REFUNDS_PENDING, amount_cents),
+        ],
+        reason,
+        at=at,
+        then=(key, "refund", amount_cents, payment.payer_id),
+    )
+
+
+def release_to(
+    payment: Payment,
+    payee_id: int,
+    *,
+    ledger_kind: str,
+    description: str,
+    at: datetime | None = None,
+) -> ProviderOperation | None:
+    """holding -> payable to the payee (minus the platform fee), and a payout operation, for
+    what the payment still holds. Guarded by the refunds it saw: a refund landing in between
+    makes it fail (InvalidTransition) rather than pay out money that went back to the payer."""
+    held = payment.held_cents
+    if held <= 0 or not is_funded(payment):
+        return None
+    fee = fee_for(payment, held)
+    released = db.session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            Payment.refunded_cents == payment.refunded_cents,
+            Payment.transferred_cents == 0,
+            Payment.fee_cents == 0,
+        )
+        .values(fee_cents=fee, transferred_cents=held - fee, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if released.rowcount != 1:
+        db.session.rollback()
+        raise InvalidTransition(
+            f"The money of this {payment.subject_type} changed in the meantime. "
+            "Reload the page and try again."
+        )
+    db.session.expire(payment, ["fee_cents", "transferred_cents", "updated_at"])
+    return _move(
+        payment,
+        f"{payment.subject_type}:{payment.subject_id}:released:{payment.id}",
+        ledger_kind,
+        [
+            ledger.Leg(holding_account(payment.subject_type), -held),
+            ledger.Leg(ledger.PAYABLE, held - fee, user_id=payee_id),
+            ledger.Leg(ledger.PLATFORM_FEES, fee),
+        ],
+        description,
+        at=at,
+        then=(f"payment:{payment.id}:payout", "transfer", held - fee, payee_id)
+        if held - fee > 0
+        else None,
+        exact=True,
+    )
+
+
+def cancel_unpaid(subject: Subject) -> None:
+    """Abandon the subject's card payments not made yet (the provider is told after commit)."""
+    for payment in subject_payments(subject, status=None):
+        if payment.status in ("created", "requires_action", "processing", "authorized"):
+            if payment.provider_ref and payment.provider != "manual":
+                new_operation(f"payment:{payment.id}:cancel", "cancel", payment, 0)
+            payment.status = "canceled"
+
+
+def open_card_payment(
+    subject: Subject,
+    *,
+    payer_id: int,
+    payee_id: int | None,
+    amount_cents: int,
+    currency: str,
+) -> tuple[Payment, ProviderPayment]:
+    """Open (or reopen) the payer's card payment for a subject and answer it with the
+    provider's view (its client secret). Our record is committed before the provider's."""
+    provider = get_provider()
+    kind, subject_id = subject
+    payment = db.session.scalar(
+        select(Payment)
+        .where(
+            Payment.subject_type == kind,
+            Payment.subject_id == subject_id,
+            Payment.status.in_(("created", "requires_action", "processing")),
+        )
+        .order_by(Payment.id.desc())
+    )
+    if payment is None or payment.amount_cents != amount_cents:
+        sequence = db.session.scalar(
+            select(func.count(Payment.id)).where(
+                Payment.subject_type == kind, Payment.subject_id == subject_id
+            )
+        )
+        payment = Payment(
+            operation_key=f"{kind}:{subject_id}:charge:{sequence + 1}",
+            subject_type=kind,
+            subject_id=subject_id,
+            kind="charge",
+            payer_id=payer_id,
+            payee_id=payee_id,
+            provider=provider.name,
+            amount_cents=amount_cents,
+            currency=currency,
+            status="created",
+        )
+        db.session.add(payment)
+        db.session.commit()  # our record exists before the provider's
+    if payment.provider_ref:
+        remote = retrying(lambda: provider.retrieve_payment(payment.provider_ref), "retrieve")
+    else:
+        # Same key on every try: the provider answers the same PaymentIntent.
+        remote = retrying(
+            lambda: provider.create_payment(
+                amount_cents=payment.amount_cents,
+                currency=payment.currency,
+                idempotency_key=payment.operation_key,
+                capture="automatic",
+                transfer_group=f"{kind}_{subject_id}",
+                metadata={"payment_id": str(payment.id), f"{kind}_id": str(subject_id)},
+            ),
+            "create payment",
+        )
+        payment.provider_ref = remote.ref
+        db.session.commit()
+    return payment, remote
+
+
+def sync_payment(payment_id: int) -> Payment:
+    """Ask the provider for the payment's current state and apply it (used after the payer's
+    browser confirms, by webhooks and by reconcile). Idempotent."""
+    payment = db.session.get(Payment, payment_id)
+    if payment is None:
+        raise NotFound("We could not find that payment.")
+    if payment.provider == "manual" or not payment.provider_ref:
+        return payment
+    provider = get_provider()
+    remote = retrying(lambda: provider.retrieve_payment(payment.provider_ref), "retrieve")
+    try:
+        apply_remote_payment(payment, remote)
+    except InvalidTransition:
+        # The webhook and the payer's return page applied the same success at once; the other
+        # one committed it. Read what it wrote.
+        db.session.rollback()
+        payment = db.session.get(Payment, payment_id)
+        db.session.refresh(payment)
+        return payment
+    db.session.commit()
+    return payment
+
+
+def apply_remote_payment(payment: Payment, remote: ProviderPayment) -> None:
+    """Bring our payment record in line with the provider's state (never backwards). This is a
+    decision about the subject's money: it is taken holding the subject (its kind's `lock`
+    hook), so a cancel at the same moment either comes first and the money goes back, or
+    after."""
+    hooks = hooks_for(payment.subject_type)
+    if hooks is not None and hooks.lock is not None and hooks.lock(payment.subject_id):
+        db.session.refresh(payment)
+    status = {
+        "succeeded": "succeeded",
+        "requires_capture": "authorized",
+        "canceled": "canceled",
+        "processing": "processing",
+        "requires_action": "requires_action",
+    }.get(remote.status, "created")
+    if remote.status == "requires_payment_method" and remote.failure_message:
+        status = "failed"
+    if payment.status == "succeeded":
+        return  # a success is final here; refunds are tracked by our operations
+    if payment.status in ("capturing", "canceled") and status != "succeeded":
+        return  # our own capture or release is on its way to the provider
+    if status == "succeeded":
+        payment.captured_cents = remote.captured_cents or remote.amount_cents
+        payment.status = "succeeded"
+        payment.failure_message = None
+        db.session.flush()
+        if hooks is not None and hooks.on_payment_succeeded is not None:
+            hooks.on_payment_succeeded(payment)
+        return
+    if status == "authorized" and payment.kind == "hold" and payment.status != "authorized":
+        payment.status = "authorized"
+        payment.failure_message = None
+        _post_hold(payment)
+        return
+    if status == "created" and payment.status == "failed":
+        return
+    payment.status = status
+    payment.failure_message = (remote.failure_message or "")[:300] or payment.failure_message
+
+
+# -- holds, captures and saved cards (loan deposits and pledges build on these) ----------------
+
+
+def _in_person(payment: Payment) -> bool:
+    return payment.provider == "manual"
+
+
+def _by_key(key: str) -> Payment | None:
+    return db.session.scalar(
+        select(Payment)
+        .where(Payment.operation_key == key)
+        .execution_options(populate_existing=True)
+    )
+
+
+def _new_payment(subject: Subject, key: str, kind: str, **values) -> Payment:
+    payment = Payment(
+        operation_key=key,
+        subject_type=subject[0],
+        subject_id=subject[1],
+        kind=kind,
+        provider=get_provider().name,
+        status="created",
+        **values,
+    )
+    db.session.add(payment)
+    db.session.commit()  # our record exists before the provider's
+    return payment
+
+
+def hold(
+    subject: Subject,
+    *,
+    payer_id: int,
+    payee_id: int | None,
+    amount_cents: int,
+    currency: str,
+    key: str | None = None,
+) -> tuple[Payment, str | None]:
+    """Authorize `amount_cents` of the payer's money for the subject without taking it (a loan
+    deposit). By card: a manual-capture payment the payer confirms with the client secret
+    answered; once the provider says it is authorized, customer funding -> holds authorized.
+    In person: the payee holds the money ("held in person"), posted at once. Commits."""
+    key = key or f"{subject[0]}:{subject[1]}:hold"
+    payment = _by_key(key) or _new_payment(
+        subject,
+        key,
+        "hold",
+        payer_id=payer_id,
+        payee_id=payee_id,
+        amount_cents=amount_cents,
+        currency=currency,
+    )
+    provider = get_provider()
+    if payment.provider_ref and not _in_person(payment):
+        remote = retrying(lambda: provider.retrieve_payment(payment.provider_ref), "retrieve")
+    else:
+        remote = retrying(
+            lambda: provider.create_payment(
+                amount_cents=payment.amount_cents,
+                currency=payment.currency,
+                idempotency_key=key,
+                capture="manual",
+                transfer_group=f"{subject[0]}_{subject[1]}",
+                metadata={"payment_id": str(payment.id)},
+            ),
+            "create hold",
+        )
+        payment.provider_ref = remote.ref
+    apply_remote_payment(payment, remote)
+    db.session.commit()
+    return payment, remote.client_secret
+
+
+def _post_hold(payment: Payment) -> None:
+    """customer funding -> holds authorized, when a hold is authorized (or held in person)."""
+    _move(
+        payment,
+        f"payment:{payment.id}:held",
+        "hold_placed",
+        [
+            ledger.Leg(ledger.CUSTOMER_FUNDING, -payment.amount_cents),
+            ledger.Leg(ledger.AUTHORIZED, payment.amount_cents),
+        ],
+        "Held in person" if _in_person(payment) else "Authorized on the card",
+    )
+
+
+def _authorized_hold(payment_id: int) -> Payment:
+    payment = db.session.get(Payment, payment_id)
+    if payment is None or payment.kind != "hold":
+        raise NotFound("We could not find that hold.")
+    db.session.refresh(payment)
+    return payment
+
+
+def _leave_authorized(payment: Payment, status: str) -> None:
+    """Guarded: only one capture or release of a hold, ever (two at once: the second loses)."""
+    changed = db.session.execute(
+        update(Payment)
+        .where(Payment.id == payment.id, Payment.status == "authorized")
+        .values(status=status, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        raise Conflict(f"This hold is not open any more ({payment.status}).")
+    db.session.expire(payment, ["status", "updated_at"])
+
+
+def capture(
+    payment_id: int, amount_cents: int | None = None, *, at: datetime | None = None
+) -> ProviderOperation:
+    """Take all or part of an authorized hold (a deposit kept for damage): a capture operation
+    for the provider; when it is done (operations.settle) the ledger moves the captured part
+    into the subject's holding account and the rest back ("collected in person" with the
+    manual provider). Does not commit."""
+    payment = _authorized_hold(payment_id)
+    amount = payment.amount_cents if amount_cents is None else amount_cents
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 1:
+        raise ValidationFailed("Enter an amount to capture.", fields={"amount": ["At least 1."]})
+    if amount > payment.amount_cents:
+        raise ValidationFailed(
+            "That is more than the hold.", fields={"amount": ["At most the amount held."]}
+        )
+    _leave_authorized(payment, "capturing")
+    return new_operation(f"payment:{payment.id}:capture", "capture", payment, amount, at=at)
+
+
+def post_capture(payment: Payment, captured_cents: int, *, at: datetime | None = None) -> None:
+    """holds authorized -> the captured part into the holding account, the rest back to the
+    payer; the payment now holds what was captured (refunds and release work on it)."""
+    payment.status = "succeeded"
+    payment.captured_cents = captured_cents
+    _move(
+        payment,
+        _funding_key(payment),
+        "hold_captured",
+        [
+            ledger.Leg(ledger.AUTHORIZED, -payment.amount_cents),
+            ledger.Leg(holding_account(payment.subject_type), captured_cents),
+            ledger.Leg(ledger.CUSTOMER_FUNDING, payment.amount_cents - captured_cents),
+        ],
+        "Collected in person" if _in_person(payment) else "Captured from the card",
+        at=at,
+    )
+
+
+def release_hold(payment_id: int, *, at: datetime | None = None) -> ProviderOperation:
+    """Let an authorized hold go without taking anything (a deposit returned): holds authorized
+    -> back to the payer, and the provider releases the card hold ("given back in person" with
+    the manual provider). Does not commit."""
+    payment = _authorized_hold(payment_id)
+    _leave_authorized(payment, "canceled")
+    _move(
+        payment,
+        f"payment:{payment.id}:hold-released",
+        "hold_released",
+        [
+            ledger.Leg(ledger.AUTHORIZED, -payment.amount_cents),
+            ledger.Leg(ledger.CUSTOMER_FUNDING, payment.amount_cents),
+        ],
+        "Given back in person" if _in_person(payment) else "Card hold released",
+        at=at,
+    )
+    return new_operation(f"payment:{payment.id}:cancel", "cancel", payment, 0, at=at)
+
+
+def saved_card_of(user_id: int) -> PaymentProfile | None:
+    """The user's profile at the configured provider, if a card is saved on it."""
+    profile = db.session.scalar(
+        select(PaymentProfile).where(
+            PaymentProfile.user_id == user_id, PaymentProfile.provider == get_provider().name
+        )
+    )
+    if profile is None or not profile.customer_ref or not profile.payment_method_ref:
+        return None
+    return profile
+
+
+def charge_saved_card(
+    subject: Subject,
+    *,
+    payer_id: int,
+    payee_id: int | None,
+    amount_cents: int,
+    currency: str,
+    key: str | None = None,
+) -> Payment:
+    """Charge the payer's saved card with the payer absent (a pledge at settlement) and post it
+    into the subject's holding account; with the manual provider the money is "collected in
+    person". Raises Conflict without a saved card, PaymentDeclined when the card says no (the
+    payment is kept as failed). Commits; charging again under the same key charges once."""
+    key = key or f"{subject[0]}:{subject[1]}:off-session"
+    payment = _by_key(key) or _new_payment(
+        subject,
+        key,
+        "charge",
+        payer_id=payer_id,
+        payee_id=payee_id,
+        amount_cents=amount_cents,
+        currency=currency,
+    )
+    if payment.status == "succeeded":
+        return payment
+    provider = get_provider()
+    customer_ref = method_ref = None
+    if provider.holds_funds:
+        profile = saved_card_of(payer_id)
+        if profile is None:
+            raise Conflict("There is no saved card to charge.")
+        customer_ref, method_ref = profile.customer_ref, profile.payment_method_ref
+    try:
+        remote = retrying(
+            lambda: provider.charge_saved_card(
+                customer_ref=customer_ref,
+                payment_method_ref=method_ref,
+                amount_cents=payment.amount_cents,
+                currency=payment.currency,
+                idempotency_key=key,
+                metadata={"payment_id": str(payment.id)},
+            ),
+            "charge saved card",
+        )
+    except PaymentDeclined as error:
+        payment.status, payment.failure_message = "failed", error.message[:300]
+        db.session.commit()
+        raise
+    payment.provider_ref = remote.ref
+    if remote.status == "succeeded":
+        payment.status = "succeeded"
+        payment.captured_cents = remote.captured_cents or payment.amount_cents
+        db.session.flush()
+        post_funding(payment)
+    else:
+        apply_remote_payment(payment, remote)
+    db.session.commit()
+    return payment
+
+
+def start_card_setup(user_id: int, *, email: str) -> ProviderSetup:
+    """Open a saved-card setup (a SetupIntent) for the user and answer it (its client secret
+    confirms it in the browser); the saved card is stored when the provider reports the setup
+    succeeded (webhook). Commits."""
+    provider = get_provider()
+    profile = db.session.scalar(
+        select(PaymentProfile).where(
+            PaymentProfile.user_id == user_id, PaymentProfile.provider == provider.name
+        )
+    )
+    if profile is None:
+        profile = PaymentProfile(user_id=user_id, provider=provider.name)
+        db.session.add(profile)
+        db.session.commit()
+    if not profile.customer_ref:
+        profile.customer_ref = retrying(
+            lambda: provider.create_customer(
+                email=email,
+                idempotency_key=f"user:{user_id}:customer",
+                metadata={"user_id": str(user_id)},
+            ),
+            "create customer",
+        )
+        db.session.commit()
+    return retrying(
+        lambda: provider.create_setup(
+            customer_ref=profile.customer_ref,
+            idempotency_key=f"user:{user_id}:setup:{utcnow().timestamp():.0f}",
+            metadata={"user_id": str(user_id)},
+        ),
+        "create setup",
+    )
