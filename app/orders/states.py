@@ -75,6 +75,7 @@ MACHINE = Machine(
     # Actions whose form offers an optional note (tracking number, reason for cancelling).
     actions_with_note=frozenset({"ship", "cancel"}),
     danger_actions=frozenset({"cancel"}),
+    confirm_labels={"cancel": "Yes, cancel this order"},
     note_columns={"ship": "shipping_note"},
 )
 

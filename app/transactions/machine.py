@@ -63,6 +63,7 @@ class Machine:
     action_phrases: Mapping[str, str] = field(default_factory=dict)  # "... cannot be <phrase>"
     actions_with_note: frozenset[str] = frozenset()  # their form offers an optional note
     danger_actions: frozenset[str] = frozenset()  # shown behind a confirmation (cancel)
+    confirm_labels: Mapping[str, str] = field(default_factory=dict)  # their confirming button
     note_columns: Mapping[str, str] = field(default_factory=dict)  # action -> column for note
 
     def __post_init__(self) -> None:
