@@ -79,12 +79,12 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     from app import cli, templating
     from app.accounts import auth
-    from app.orders import conversation as order_conversation
+    from app.orders import kind as order_kind
     from app.orders import money as order_money
     from app.payments import cli as payments_cli
 
     auth.init_app(app)
-    order_conversation.init_app(app)  # conversations about orders (fold into the kind registry)
+    order_kind.init_app(app)  # orders are a kind of transaction (app/transactions/registry.py)
     templating.init_app(app)
     cli.init_app(app)
     payments_cli.init_app(app)

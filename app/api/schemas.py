@@ -316,11 +316,7 @@ class PhotosIn(ma.Schema):
 
 # -- orders --------------------------------------------------------------------------------
 
-USER_ACTIONS = list(
-    dict.fromkeys(
-        action for (_state, action), rule in states.TRANSITIONS.items() if rule.actor != "system"
-    )
-)
+USER_ACTIONS = list(states.USER_ACTIONS)
 
 
 class OrderEventOut(ma.Schema):

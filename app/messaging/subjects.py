@@ -1,10 +1,10 @@
-"""What a conversation can be about: each kind (orders, later loans and clubs) registers how to
-describe its subjects, so messaging never imports a kind.
+"""What a conversation can be about, so messaging never imports a kind.
 
-A kind registers once at app start (see app/orders/conversation.py):
+Every kind of transaction (orders, later loans and group deals) is a subject through its entry
+in the kind registry (app/transactions/registry.py: `describe`, `not_found`, `on_message`; see
+app/orders/kind.py). Something that is not a transaction can still become a subject with
 
-    register_subject("order", describe_orders, not_found="We could not find that order.",
-                     on_message=order_had_activity)
+    register_subject("club", describe_clubs, not_found="We could not find that club.")
 
 `describe(ids, viewer_id)` answers {id: Subject} for the subjects among `ids` the viewer may talk
 about (one query for all of them: the inbox describes a whole page at once); an id it leaves out
@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from app.errors import NotFound
+from app.transactions.registry import find_kind
 
 if TYPE_CHECKING:
     from app.accounts.models import User
@@ -64,9 +65,21 @@ def register_subject(
     _KINDS[kind] = SubjectKind(describe=describe, not_found=not_found, on_message=on_message)
 
 
+def _lookup(kind: str) -> SubjectKind | None:
+    """A subject kind: a transaction kind that describes its instances, or one registered here."""
+    transaction = find_kind(kind)
+    if transaction is not None and transaction.describe is not None:
+        return SubjectKind(
+            describe=transaction.describe,
+            not_found=transaction.not_found,
+            on_message=transaction.on_message,
+        )
+    return _KINDS.get(kind)
+
+
 def kind_of(kind: str) -> SubjectKind:
     """The registered kind; NotFound for a kind nobody registered."""
-    registered = _KINDS.get(kind)
+    registered = _lookup(kind)
     if registered is None:
         raise NotFound("We could not find that conversation.")
     return registered
@@ -74,14 +87,14 @@ def kind_of(kind: str) -> SubjectKind:
 
 def subject_had_activity(kind: str, subject_id: int, at: datetime) -> None:
     """Tell the subject's kind a message was written about it (when it wants to know)."""
-    registered = _KINDS.get(kind)
+    registered = _lookup(kind)
     if registered is not None and registered.on_message is not None:
         registered.on_message(subject_id, at)
 
 
 def describe(kind: str, ids: Iterable[int], viewer_id: int) -> dict[int, Subject]:
     """The subjects of `kind` among `ids` this viewer may see ({} for an unknown kind)."""
-    registered = _KINDS.get(kind)
+    registered = _lookup(kind)
     ids = sorted(set(ids))
     if registered is None or not ids:
         return {}

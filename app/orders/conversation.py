@@ -1,6 +1,6 @@
 """An order as the subject of a conversation: its buyer and seller talk on the order page.
 
-Registered with app/messaging/subjects.py at app start, so messaging never imports orders.
+Part of the order kind's registry entry (app/orders/kind.py), so messaging never imports orders.
 """
 
 from __future__ import annotations
@@ -8,13 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from flask import Flask
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.util import identity_key
 
 from app.extensions import db
-from app.messaging.subjects import Subject, register_subject
+from app.messaging.subjects import Subject
 from app.orders.models import Order
 
 KIND = "order"
@@ -57,13 +56,3 @@ def order_had_activity(order_id: int, at: datetime) -> None:
     order = db.session.get(Order, order_id)
     if order is not None:
         order.updated_at = at
-
-
-def init_app(_app: Flask) -> None:
-    """Let conversations be about orders."""
-    register_subject(
-        KIND,
-        describe_orders,
-        not_found="We could not find that order.",
-        on_message=order_had_activity,
-    )

@@ -15,6 +15,7 @@ from app.money import format_money
 from app.orders import states
 from app.orders.conversation import KIND
 from app.orders.forms import NOTE_LABELS, MarkPaidForm, OrderActionForm
+from app.orders.kind import ORDER_KIND
 from app.orders.money_views import RefundForm
 from app.orders.services import auto_complete_at, available_actions, get_order_for
 from app.payments.services import settles_in_person
@@ -55,15 +56,16 @@ def render_order_page(order_id: int):
         buttons.append(
             {
                 "action": action,
-                "label": states.ACTION_LABELS[action],
+                "label": states.MACHINE.action_labels[action],
                 "form": form,
-                "has_note": action in states.ACTIONS_WITH_NOTE,
+                "has_note": action in states.MACHINE.actions_with_note,
                 "hint": NOTE_LABELS.get(action, ("", ""))[1],
-                "is_danger": action == "cancel",
+                "is_danger": action in states.MACHINE.danger_actions,
+                "confirm_label": states.MACHINE.confirm_labels.get(action, ""),
             }
         )
     feedback = None
-    if order.state == states.COMPLETED:
+    if ORDER_KIND.feedback_opens(order):
         from app.reviews.services import order_feedback_view
 
         feedback = order_feedback_view(order, current_user.id)
@@ -82,7 +84,7 @@ def render_order_page(order_id: int):
         ),
         auto_complete_at=auto_complete_at(order),
         buttons=buttons,
-        event_labels=states.EVENT_LABELS,
+        machine=states.MACHINE,
         messages=messages,
         message_form=refilled_form(
             message_form_key(order.id), lambda data: MessageForm(formdata=data)

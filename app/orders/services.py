@@ -1,4 +1,5 @@
-"""Orders: placing an order and moving it through its state machine (app/orders/states.py)."""
+"""Orders: placing an order and moving it through its state machine (app/orders/states.py,
+run by app/transactions/machine.py; orders register as a kind in app/orders/kind.py)."""
 
 from __future__ import annotations
 
@@ -10,17 +11,21 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.db import utcnow
-from app.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
+from app.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
 from app.listings.models import Listing, ListingStatus
 from app.orders import states
+from app.orders.conversation import KIND
 from app.orders.models import Order, OrderEvent
+from app.transactions import machine
 from app.transactions.events import record_event
+from app.transactions.machine import Step, advance, step
+from app.transactions.registry import get_kind
 
 logger = logging.getLogger(__name__)
 
-MAX_NOTE_LENGTH = 500
-ROLES = ("buyer", "seller")
+MAX_NOTE_LENGTH = machine.MAX_NOTE_LENGTH
+ROLES = states.MACHINE.roles
 
 
 class CannotBuyOwnListing(Conflict):
@@ -87,8 +92,7 @@ def place_order(buyer_id: int, listing_id: int, quantity: int) -> Order:
     if order.is_free:
         # A giveaway: nothing to pay, so the system takes it past payment in the same unit of
         # work. No payment, no provider call, no ledger entry (see app.orders.money).
-        action = "nothing_to_pay"
-        _apply(order, action, states.TRANSITIONS[(order.state, action)], None, None, utcnow())
+        step(get_kind(KIND), order, "nothing_to_pay", now=utcnow())
     db.session.commit()
     logger.info("order %s placed on listing %s (quantity %s)", order.id, listing_id, quantity)
     return order
@@ -106,35 +110,10 @@ def transition(
     *,
     now: datetime | None = None,
 ) -> Order:
-    """Take `action` on an order as `actor_id` (None: the system) and record it. The only place
-    an order's state changes. Raises NotFound, Forbidden, InvalidTransition, ValidationFailed."""
-    now = now or utcnow()
-    order = lock_order(order_id)
-    role = "system" if actor_id is None else (order.role_of(actor_id) if order else None)
-    if order is None or role is None:
-        raise NotFound("We could not find that order.")
-    if action not in states.ACTIONS:
-        raise NotFound("That is not something you can do with an order.")
-    rule = states.rule_for(order.state, action)
-    if rule is None:
-        raise InvalidTransition(states.refusal_message(order.state, action))
-    if not states.is_allowed_actor(rule, role):
-        raise Forbidden(states.actor_refusal(rule))
-    note = (note or "").strip() or None
-    if note is not None and len(note) > MAX_NOTE_LENGTH:
-        raise ValidationFailed(
-            f"Keep the note under {MAX_NOTE_LENGTH} characters.",
-            fields={"note": [f"At most {MAX_NOTE_LENGTH} characters."]},
-        )
-
-    _apply(order, action, rule, actor_id, note, now)
-    while rule.then is not None:
-        action = rule.then
-        rule = states.TRANSITIONS[(order.state, action)]
-        _apply(order, action, rule, None, None, now)
-    db.session.commit()
-    logger.info("order %s: %s by %s -> %s", order.id, action, role, order.state)
-    return order
+    """Take `action` on an order as `actor_id` (None: the system) and record it, through the
+    shared engine (app/transactions/machine.py). Raises NotFound, Forbidden, InvalidTransition,
+    ValidationFailed."""
+    return advance(KIND, order_id, action, actor_id, note=note, now=now)
 
 
 def lock_order(order_id: int) -> Order | None:
@@ -172,47 +151,24 @@ def claim_order(order_id: int, *, in_state: str | None = None) -> None:
         )
 
 
-def _apply(
-    order: Order, action: str, rule: states.Rule, actor_id: int | None, note: str | None, now
-) -> None:
-    """Move the order one step: guarded state change, timestamp, event, side effects."""
-    from_state = order.state
-    values = {"state": rule.to, "updated_at": now}
-    column = states.TIMESTAMP_COLUMNS.get(rule.to)
-    if column:
-        values[column] = now
-    if action == "ship" and note:
-        values["shipping_note"] = note
-    # Guarded by the state we read, so two simultaneous clicks cannot both succeed (SQLite takes
-    # no row locks; the loser sees rowcount 0).
-    changed = db.session.execute(
-        update(Order)
-        .where(Order.id == order.id, Order.state == from_state)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if changed.rowcount != 1:
-        db.session.rollback()
-        raise InvalidTransition(
-            "This order changed in the meantime. Reload the page and try again."
-        )
-    # Reload the changed columns from the row instead of writing them a second time.
-    db.session.expire(order, list(values))
+def record_history(step: Step) -> None:
+    """The order's own history: one OrderEvent per step (the page's timeline, the API)."""
     db.session.add(
         OrderEvent(
-            order_id=order.id,
-            actor_id=actor_id,
-            action=action,
-            from_state=from_state,
-            to_state=rule.to,
-            note=note,
-            created_at=now,
+            order_id=step.instance.id,
+            actor_id=step.actor_id,
+            action=step.action,
+            from_state=step.from_state,
+            to_state=step.to_state,
+            note=step.note,
+            created_at=step.now,
         )
     )
-    _record(order, action, actor_id, now, from_state=from_state, to_state=rule.to, note=note)
-    _payment_side_effects(order, action, from_state, now)
-    if rule.to == states.CANCELLED:
-        _return_stock(order)
+
+
+def payment_hook(step: Step) -> None:
+    """After every step: the money side of it (app.payments)."""
+    _payment_side_effects(step.instance, step.action, step.from_state, step.now)
 
 
 def _record(order: Order, what: str, actor_id: int | None, now=None, **details) -> None:
@@ -248,7 +204,9 @@ def _payment_side_effects(order: Order, action: str, from_state: str, now: datet
     on_order_transition(order, action, from_state, now=now)
 
 
-def _return_stock(order: Order) -> None:
+def return_stock(step: Step) -> None:
+    """On entering cancelled: the quantity goes back to the listing."""
+    order = step.instance
     db.session.execute(
         update(Listing)
         .where(Listing.id == order.listing_id)
@@ -262,9 +220,7 @@ def _return_stock(order: Order) -> None:
 
 def available_actions(order: Order, user_id: int | None) -> list[str]:
     """The actions this user may take on the order now (for buttons and the API)."""
-    if user_id is None:
-        return []
-    actions = states.actions_for(order.state, order.role_of(user_id))
+    actions = machine.available_actions(KIND, order, user_id)
     if "mark_paid" in actions:
         from app.payments.services import settles_in_person
 

@@ -1,13 +1,15 @@
-"""The order state machine as a table: which action moves an order from which state to which,
-and who may trigger it. Pure data and small pure helpers: no database, no Flask.
+"""The order state machine, declared with the shared engine (app/transactions/machine.py):
+which action moves an order from which state to which, who may trigger it, and the words people
+read. Pure data and small pure helpers: no database, no Flask.
 
-`app.orders.services.transition` is the only code that changes an order's state; it reads this
-table. The same table answers which buttons a party sees (`actions_for`).
+`app.transactions.machine.advance` is the only code that changes an order's state (through
+`app.orders.services.transition`); it reads this table. The same table answers which buttons a
+party sees (`actions_for`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from app.transactions.machine import SYSTEM, Machine, State, rule
 
 PENDING_PAYMENT = "pending_payment"
 PAID = "paid"
@@ -16,150 +18,83 @@ DELIVERED = "delivered"
 COMPLETED = "completed"
 CANCELLED = "cancelled"
 
-STATES = (PENDING_PAYMENT, PAID, SHIPPED, DELIVERED, COMPLETED, CANCELLED)
-FINAL_STATES = frozenset({COMPLETED, CANCELLED})
+MACHINE = Machine(
+    noun="order",
+    roles=("buyer", "seller"),
+    states=(
+        State(PENDING_PAYMENT, "Awaiting payment", "waiting", None, "is still waiting for payment"),
+        State(PAID, "Paid", "active", "paid_at", "has already been paid"),
+        State(SHIPPED, "Shipped", "progress", "shipped_at", "has already shipped"),
+        State(DELIVERED, "Delivered", "progress", "delivered_at", "has already been delivered"),
+        State(COMPLETED, "Completed", "done", "completed_at", "is already completed"),
+        State(CANCELLED, "Cancelled", "stopped", "cancelled_at", "has been cancelled"),
+    ),
+    rules={
+        (PENDING_PAYMENT, "mark_paid"): rule(PAID, "seller"),
+        # A card payment succeeded (app.payments): the system marks the order paid.
+        (PENDING_PAYMENT, "payment_received"): rule(PAID, SYSTEM),
+        # A free item (price 0): placing the order takes it past payment at once.
+        (PENDING_PAYMENT, "nothing_to_pay"): rule(PAID, SYSTEM),
+        (PENDING_PAYMENT, "cancel"): rule(CANCELLED, "buyer", "seller"),
+        (PAID, "cancel"): rule(CANCELLED, "buyer", "seller"),
+        (PAID, "ship"): rule(SHIPPED, "seller"),
+        (SHIPPED, "confirm_delivery"): rule(DELIVERED, "buyer", then="complete"),
+        (DELIVERED, "complete"): rule(COMPLETED, SYSTEM),
+        (SHIPPED, "auto_complete"): rule(COMPLETED, SYSTEM),
+        (DELIVERED, "auto_complete"): rule(COMPLETED, SYSTEM),
+    },
+    final=frozenset({COMPLETED, CANCELLED}),
+    # Buttons a party can press, in the order they are shown, with their labels.
+    action_labels={
+        "mark_paid": "Mark as paid",
+        "ship": "Mark as shipped",
+        "confirm_delivery": "Confirm delivery",
+        "cancel": "Cancel order",
+    },
+    # What the timeline says for each recorded step.
+    event_labels={
+        "mark_paid": "Payment received",
+        "payment_received": "Card payment received",
+        "nothing_to_pay": "Free: no payment needed",
+        "cancel": "Cancelled",
+        "ship": "Shipped",
+        "confirm_delivery": "Delivery confirmed",
+        "complete": "Completed",
+        "auto_complete": "Completed automatically",
+    },
+    action_phrases={
+        "mark_paid": "marked as paid",
+        "payment_received": "paid",
+        "nothing_to_pay": "passed on without payment",
+        "cancel": "cancelled",
+        "ship": "marked as shipped",
+        "confirm_delivery": "confirmed as delivered",
+        "complete": "completed",
+        "auto_complete": "completed automatically",
+    },
+    # Actions whose form offers an optional note (tracking number, reason for cancelling).
+    actions_with_note=frozenset({"ship", "cancel"}),
+    danger_actions=frozenset({"cancel"}),
+    confirm_labels={"cancel": "Yes, cancel this order"},
+    note_columns={"ship": "shipping_note"},
+)
 
-STATE_LABELS = {
-    PENDING_PAYMENT: "Awaiting payment",
-    PAID: "Paid",
-    SHIPPED: "Shipped",
-    DELIVERED: "Delivered",
-    COMPLETED: "Completed",
-    CANCELLED: "Cancelled",
-}
-
-# Who may trigger a rule: one party, either party, or the system (a due job, or a follow-up step).
-ACTORS = ("buyer", "seller", "either", "system")
-
-
-@dataclass(frozen=True)
-class Rule:
-    to: str
-    actor: str
-    # A system step that runs at once in the same unit of work (confirm_delivery -> complete).
-    then: str | None = None
-
-
-TRANSITIONS: dict[tuple[str, str], Rule] = {
-    (PENDING_PAYMENT, "mark_paid"): Rule(to=PAID, actor="seller"),
-    # A card payment succeeded (app.payments): the system marks the order paid.
-    (PENDING_PAYMENT, "payment_received"): Rule(to=PAID, actor="system"),
-    # A free item (price 0): placing the order takes it past payment at once.
-    (PENDING_PAYMENT, "nothing_to_pay"): Rule(to=PAID, actor="system"),
-    (PENDING_PAYMENT, "cancel"): Rule(to=CANCELLED, actor="either"),
-    (PAID, "cancel"): Rule(to=CANCELLED, actor="either"),
-    (PAID, "ship"): Rule(to=SHIPPED, actor="seller"),
-    (SHIPPED, "confirm_delivery"): Rule(to=DELIVERED, actor="buyer", then="complete"),
-    (DELIVERED, "complete"): Rule(to=COMPLETED, actor="system"),
-    (SHIPPED, "auto_complete"): Rule(to=COMPLETED, actor="system"),
-    (DELIVERED, "auto_complete"): Rule(to=COMPLETED, actor="system"),
-}
-
-ACTIONS = tuple(dict.fromkeys(action for _, action in TRANSITIONS))
-
-# The column stamped when an order enters a state.
-TIMESTAMP_COLUMNS = {
-    PAID: "paid_at",
-    SHIPPED: "shipped_at",
-    DELIVERED: "delivered_at",
-    COMPLETED: "completed_at",
-    CANCELLED: "cancelled_at",
-}
-
-# Buttons a party can press, in the order they are shown, with their labels.
-ACTION_LABELS = {
-    "mark_paid": "Mark as paid",
-    "ship": "Mark as shipped",
-    "confirm_delivery": "Confirm delivery",
-    "cancel": "Cancel order",
-}
-
-# Actions whose form offers an optional note (tracking number, reason for cancelling).
-ACTIONS_WITH_NOTE = frozenset({"ship", "cancel"})
-
-# What the timeline says for each recorded step.
-EVENT_LABELS = {
-    "mark_paid": "Payment received",
-    "payment_received": "Card payment received",
-    "nothing_to_pay": "Free: no payment needed",
-    "cancel": "Cancelled",
-    "ship": "Shipped",
-    "confirm_delivery": "Delivery confirmed",
-    "complete": "Completed",
-    "auto_complete": "Completed automatically",
-}
-
-_STATE_PHRASES = {
-    PENDING_PAYMENT: "is still waiting for payment",
-    PAID: "has already been paid",
-    SHIPPED: "has already shipped",
-    DELIVERED: "has already been delivered",
-    COMPLETED: "is already completed",
-    CANCELLED: "has been cancelled",
-}
-
-_ACTION_PHRASES = {
-    "mark_paid": "marked as paid",
-    "payment_received": "paid",
-    "nothing_to_pay": "passed on without payment",
-    "cancel": "cancelled",
-    "ship": "marked as shipped",
-    "confirm_delivery": "confirmed as delivered",
-    "complete": "completed",
-    "auto_complete": "completed automatically",
-}
-
-_ACTOR_REFUSALS = {
-    "buyer": "Only the buyer can do that.",
-    "seller": "Only the seller can do that.",
-    "either": "Only the buyer or the seller can do that.",
-    "system": "That step happens automatically; nobody can trigger it by hand.",
-}
-
-_PROGRESS = {state: rank for rank, state in enumerate(STATES)}
-
-
-def rule_for(state: str, action: str) -> Rule | None:
-    """The rule for taking `action` in `state`, or None when the table does not allow it."""
-    return TRANSITIONS.get((state, action))
-
-
-def is_allowed_actor(rule: Rule, role: str | None) -> bool:
-    """Whether someone in `role` ('buyer', 'seller', 'system' or None) may trigger `rule`."""
-    if role is None:
-        return False
-    if rule.actor == "either":
-        return role in ("buyer", "seller")
-    return rule.actor == role
-
-
-def actions_for(state: str, role: str | None) -> list[str]:
-    """The actions someone in `role` may take on an order in `state`, in table order."""
-    return [
-        action
-        for (from_state, action), rule in TRANSITIONS.items()
-        if from_state == state and is_allowed_actor(rule, role)
-    ]
-
-
-def refusal_message(state: str, action: str) -> str:
-    """Why `action` is not possible in `state`, in words a person understands."""
-    what = _ACTION_PHRASES.get(action)
-    if what is None:
-        return "That is not something you can do with an order."
-    where = _STATE_PHRASES.get(state, f"is {state}")
-    earliest = min(
-        (_PROGRESS[from_state] for from_state, a in TRANSITIONS if a == action),
-        default=len(STATES),
-    )
-    if state not in FINAL_STATES and _PROGRESS.get(state, 0) < earliest:
-        return f"This order {where}, so it cannot be {what} yet."
-    return f"This order {where}, so it can no longer be {what}."
-
-
-def actor_refusal(rule: Rule) -> str:
-    """Why the current user may not trigger `rule`."""
-    return _ACTOR_REFUSALS[rule.actor]
+# The table's parts under the names the rest of the code uses.
+STATES = MACHINE.state_names
+FINAL_STATES = MACHINE.final
+STATE_LABELS = MACHINE.labels
+TRANSITIONS = MACHINE.rules
+ACTIONS = MACHINE.actions
+USER_ACTIONS = MACHINE.user_actions
+TIMESTAMP_COLUMNS = MACHINE.timestamps
+ACTION_LABELS = MACHINE.action_labels
+ACTIONS_WITH_NOTE = MACHINE.actions_with_note
+EVENT_LABELS = MACHINE.event_labels
+rule_for = MACHINE.rule_for
+is_allowed_actor = MACHINE.allows
+actions_for = MACHINE.actions_for
+refusal_message = MACHINE.refusal_message
+actor_refusal = MACHINE.actor_refusal
 
 
 def next_step(

@@ -1,0 +1,46 @@
+"""Orders as a kind of transaction (app/transactions/registry.py): registered at app start, so
+the platform (machine, events, messages, feedback, pages) reaches orders only through here."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from app.extensions import db
+from app.orders import services, states
+from app.orders.conversation import KIND, describe_orders, order_had_activity
+from app.orders.models import Order
+from app.transactions.registry import TransactionKind, register_kind
+
+
+def _parties(order: Order) -> dict[int, str]:
+    return {order.buyer_id: "buyer", order.seller_id: "seller"}
+
+
+def _load(order_id: int, lock: bool) -> Order | None:
+    return services.lock_order(order_id) if lock else db.session.get(Order, order_id)
+
+
+ORDER_KIND = TransactionKind(
+    name=KIND,
+    model=Order,
+    machine=states.MACHINE,
+    load=_load,
+    parties=_parties,
+    amount=lambda order: order.total_cents,
+    currency=lambda order: order.currency,
+    feedback_opens=lambda order: order.state == states.COMPLETED,
+    url=lambda order: ("orders.detail", {"order_id": order.id}),
+    rates={"buyer": frozenset({"seller"}), "seller": frozenset({"buyer"})},
+    not_found="We could not find that order.",
+    event_payload=services.event_payload,
+    record_history=services.record_history,
+    after_step=(services.payment_hook,),
+    on_enter={states.CANCELLED: (services.return_stock,)},
+    describe=describe_orders,
+    on_message=order_had_activity,
+)
+
+
+def init_app(_app: Flask) -> None:
+    """Make orders a kind of transaction (and a subject of conversations)."""
+    register_kind(ORDER_KIND)
