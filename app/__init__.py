@@ -79,10 +79,12 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     from app import cli, templating
     from app.accounts import auth
     from app.orders import conversation as order_conversation
+    from app.orders import feedback as order_feedback
     from app.payments import cli as payments_cli
 
     auth.init_app(app)
     order_conversation.init_app(app)  # conversations about orders (fold into the kind registry)
+    order_feedback.init_app(app)  # feedback on orders (fold into the kind registry)
     templating.init_app(app)
     cli.init_app(app)
     payments_cli.init_app(app)

@@ -288,7 +288,9 @@ def _age_order(order_id: int, started_days_ago: float, rng: random.Random) -> No
         ):
             message.created_at = start + timedelta(minutes=5 + 40 * n)
             conversation.last_message_at = message.created_at
-    for feedback in db.session.scalars(select(Feedback).where(Feedback.order_id == order_id)):
+    for feedback in db.session.scalars(
+        select(Feedback).where(Feedback.subject_kind == ORDER, Feedback.subject_id == order_id)
+    ):
         feedback.created_at = min(at + timedelta(hours=rng.uniform(2, 30)), utcnow())
         if feedback.revealed_at is not None:
             feedback.revealed_at = feedback.created_at

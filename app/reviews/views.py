@@ -1,8 +1,12 @@
-"""Feedback over HTTP: leave feedback on an order and reply to it (the profile lists it)."""
+"""Feedback over HTTP: leave feedback on a transaction and reply to it (the profile lists it).
+
+Orders keep their address, /orders/<id>/feedback; another kind's page posts to
+/feedback/<kind>/<id>, naming the person rated in `about` when the author rates several.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, request, session, url_for
+from flask import Blueprint, flash, redirect, request, session
 from flask_login import current_user, login_required
 
 from app.errors import Conflict, ValidationFailed
@@ -10,6 +14,7 @@ from app.extensions import db
 from app.reviews import services
 from app.reviews.badges import BADGE_RULES, NEW_MEMBER_RULE
 from app.reviews.forms import FeedbackForm, ReplyForm
+from app.reviews.kinds import details_for, role_label
 from app.reviews.models import Feedback
 
 bp = Blueprint("reviews", __name__)
@@ -19,8 +24,10 @@ DETAIL_FIELDS = ("described", "communication", "speed")
 DETAIL_CHOICE_ERROR = "Choose a rating from 1 to 5, or skip it."
 
 
-def _back_to_order(order_id: int):
-    return redirect(url_for("orders.detail", order_id=order_id) + "#feedback", 303)
+def _back_to(kind: str, subject_id: int):
+    """To the transaction's page, at its feedback."""
+    path = services.transaction_path(kind, subject_id)
+    return redirect(request.script_root + path + "#feedback", 303)
 
 
 def _first_error(errors: dict) -> str:
@@ -30,10 +37,11 @@ def _first_error(errors: dict) -> str:
     return "Please check the form."
 
 
-def _keep_draft(order_id: int, errors: dict) -> None:
+def _keep_draft(kind: str, subject_id: int, errors: dict) -> None:
     """Keep what was typed across the redirect, so a form error never loses the comment."""
     session[DRAFT_KEY] = {
-        "order_id": order_id,
+        "subject": [kind, subject_id],
+        "about": request.form.get("about", "")[:12],
         "data": {
             "rating": request.form.get("rating", "")[:10],
             "described": request.form.get("described", "")[:2],
@@ -48,42 +56,55 @@ def _keep_draft(order_id: int, errors: dict) -> None:
 @bp.post("/orders/<int:order_id>/feedback")
 @login_required
 def leave(order_id: int):
+    return _leave("order", order_id)
+
+
+@bp.post("/feedback/<kind>/<int:subject_id>")
+@login_required
+def leave_on(kind: str, subject_id: int):
+    services.transaction_path(kind, subject_id)  # 404 for an unknown kind or transaction
+    return _leave(kind, subject_id)
+
+
+def _leave(kind: str, subject_id: int):
     form = FeedbackForm()
     if not form.validate_on_submit():
         # Only a detail that is not a number gets here: the rules themselves are the service's.
         errors = {name: [DETAIL_CHOICE_ERROR] for name in form.errors if name in DETAIL_FIELDS}
-        _keep_draft(order_id, errors or form.errors)
+        _keep_draft(kind, subject_id, errors or form.errors)
         flash(_first_error(errors or form.errors), "error")
-        return _back_to_order(order_id)
+        return _back_to(kind, subject_id)
     try:
         feedback = services.leave_feedback(
-            order_id,
+            subject_id,
             current_user.id,
             form.rating.data or "",
             form.comment.data or "",
             described=form.described.data,
             communication=form.communication.data,
             speed=form.speed.data,
+            kind=kind,
+            about=form.about.data,
         )
     except ValidationFailed as error:
-        _keep_draft(order_id, error.fields)
+        _keep_draft(kind, subject_id, error.fields)
         flash(error.message, "error")
-        return _back_to_order(order_id)
+        return _back_to(kind, subject_id)
     except Conflict as error:
         flash(error.message, "error")
-        return _back_to_order(order_id)
+        return _back_to(kind, subject_id)
     session.pop(DRAFT_KEY, None)
     other = feedback.subject.handle
     if feedback.is_revealed:
         flash(f"Thank you. Your feedback is posted, and you can now read @{other}'s.", "success")
     else:
-        closes_at = services.feedback_window_closes_at(feedback.order)
+        closes_at = services.window_of(kind, subject_id)
         flash(
             f"Thank you. Your feedback stays hidden until @{other} rates too "
             f"or the window closes on {closes_at:%b %-d, %Y}.",
             "success",
         )
-    return _back_to_order(order_id)
+    return _back_to(kind, subject_id)
 
 
 @bp.post("/feedback/<int:feedback_id>/reply")
@@ -96,16 +117,18 @@ def reply(feedback_id: int):
     except (ValidationFailed, Conflict) as error:
         feedback = db.session.get(Feedback, feedback_id)
         flash(error.message, "error")
-        return _back_to_order(feedback.order_id)
+        return _back_to(feedback.subject_kind, feedback.subject_id)
     flash("Your reply is posted.", "success")
-    return _back_to_order(feedback.order_id)
+    return _back_to(feedback.subject_kind, feedback.subject_id)
 
 
 @bp.app_template_global()
-def feedback_form(order) -> FeedbackForm:
-    """The feedback form for `order`, refilled with the draft and errors of a failed attempt."""
+def feedback_form(view: services.FeedbackView, about: int | None = None) -> FeedbackForm:
+    """The feedback form of a transaction (about one person), refilled with the draft and errors
+    of a failed attempt."""
     draft = session.get(DRAFT_KEY)
-    if draft and draft.get("order_id") == order.id:
+    is_draft = draft and draft.get("subject") == [view.kind, view.subject_id]
+    if is_draft and (about is None or draft.get("about") == str(about)):
         session.pop(DRAFT_KEY, None)
         data = dict(draft.get("data") or {})
         for name in ("described", "communication", "speed"):
@@ -127,11 +150,14 @@ def feedback_details(feedback: Feedback) -> list[tuple[str, int]]:
         "communication": feedback.detail_communication,
         "speed": feedback.detail_speed,
     }
-    return [
-        (label, values[name])
-        for name, label in services.DETAILS_BY_SUBJECT_ROLE.get(feedback.subject_role, ())
-        if values[name] is not None
-    ]
+    details = details_for(feedback.subject_kind, feedback.author_role, feedback.subject_role)
+    return [(label, values[name]) for name, label in details if values[name] is not None]
+
+
+@bp.app_template_global()
+def feedback_role_label(role: str) -> str:
+    """How a page names a role, as the kind that has it says ("seller")."""
+    return role_label(role)
 
 
 @bp.app_template_global()

@@ -18,7 +18,6 @@ ALLOWED_CYCLES = {
     frozenset({"accounts", "reviews"}),
     frozenset({"messaging", "orders"}),
     frozenset({"orders", "payments"}),
-    frozenset({"orders", "reviews"}),
 }
 KINDS = {"orders"}  # kinds of transaction; lending and clubs join them
 # Packages that kinds use and that follow kinds only through events or the registry.
