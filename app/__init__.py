@@ -79,12 +79,14 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     from app import cli, templating
     from app.accounts import auth
+    from app.orders import feedback as order_feedback
     from app.orders import kind as order_kind
     from app.orders import money as order_money
     from app.payments import cli as payments_cli
 
     auth.init_app(app)
     order_kind.init_app(app)  # orders are a kind of transaction (app/transactions/registry.py)
+    order_feedback.init_app(app)  # feedback on orders (fold into the kind registry)
     templating.init_app(app)
     cli.init_app(app)
     payments_cli.init_app(app)

@@ -41,7 +41,6 @@ from app.mail import MailNotSent
 
 bp = Blueprint("accounts", __name__)
 
-FEEDBACK_ROLES = ("seller", "buyer")
 LOGIN_FAILED = "That email and password do not match an account. Please try again."
 
 
@@ -301,10 +300,12 @@ def profile(handle: str):
     user = services.get_user_by_handle(handle)
     if handle != user.handle:
         return redirect(url_with_args("accounts.profile", handle=user.handle), 301)
-    role = request.args.get("feedback", "seller")
-    if role not in FEEDBACK_ROLES:
-        role = "seller"
     reputation = profile_reputation(user)
+    # One tab per role the summary has (seller and buyer always, any other once rated in it).
+    roles = list(reputation.summary["roles"])
+    role = request.args.get("feedback", roles[0])
+    if role not in roles:
+        role = roles[0]
     return render_template(
         "accounts/profile.html",
         user=user,

@@ -21,7 +21,8 @@ def show(order_id: int):
     """Your feedback on the order, whether you may still leave it, and the other side's once it
     is revealed (when both have rated, or the window has closed)."""
     user_id = api_user_id()
-    return reviews.order_feedback_view(orders.get_order_for(order_id, user_id), user_id)
+    orders.get_order_for(order_id, user_id)  # 404 for anyone but its buyer and seller
+    return reviews.feedback_view(order_id, user_id, kind="order")
 
 
 @bp.route("/orders/<id:order_id>/feedback", methods=["POST"])

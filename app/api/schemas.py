@@ -390,7 +390,11 @@ class ActionIn(ma.Schema):
 
 class FeedbackOut(ma.Schema):
     id = _int(dump_only=True)
-    order_id = _int()
+    order_id = _int(
+        allow_none=True, metadata={"description": "the order rated; null for other kinds"}
+    )
+    subject_kind = fields.String(metadata={"description": "the kind of transaction: order, ..."})
+    subject_id = _int(metadata={"description": "the id of the transaction rated"})
     rating = fields.String()
     comment = fields.String()
     described = _int(attribute="detail_described", allow_none=True)
@@ -447,7 +451,10 @@ class ReplyIn(ma.Schema):
 
 
 class ReceivedFeedbackArgs(PageArgs):
-    role = fields.String(validate=validate.OneOf(["buyer", "seller"]))
+    role = fields.String(
+        validate=validate.Length(min=1, max=20),
+        metadata={"description": "only feedback received in this role (buyer, seller, ...)"},
+    )
 
 
 # -- messages ------------------------------------------------------------------------------

@@ -38,21 +38,43 @@ def _cancelled(p: dict, actor: int | None, handle) -> Recipients:
     return [(user_id, "order_cancelled", text) for user_id in _other(p, actor)]
 
 
+def _pairs(p: dict, key: str) -> list[list[int]]:
+    """[[author, person rated], ...] of a feedback event (events recorded before the payload
+    named them were about an order: its buyer and seller rate each other)."""
+    if key in p:
+        return p[key]
+    return [[p["buyer_id"], p["seller_id"]], [p["seller_id"], p["buyer_id"]]]
+
+
+def _grouped(pairs: list[list[int]], by: int) -> dict[int, list[int]]:
+    """{person: the others they are paired with}, in order (one notice per person and event)."""
+    grouped: dict[int, list[int]] = {}
+    for pair in pairs:
+        grouped.setdefault(pair[by], []).append(pair[1 - by])
+    return grouped
+
+
+def _names(user_ids: list[int], handle) -> str:
+    names = [handle(user_id) for user_id in user_ids]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def _feedback_due(p: dict, actor: int | None, handle) -> Recipients:
     return [
-        (p["buyer_id"], "feedback_due", f"“{p['title']}” is complete. "
-         f"How did it go with {handle(p['seller_id'])}? Leave feedback."),
-        (p["seller_id"], "feedback_due", f"“{p['title']}” is complete. "
-         f"How did it go with {handle(p['buyer_id'])}? Leave feedback."),
+        (author, "feedback_due",
+         f"“{p['title']}” is complete. How did it go with {_names(rated, handle)}? "
+         "Leave feedback.")
+        for author, rated in _grouped(_pairs(p, "raters"), 0).items()
     ]  # fmt: skip
 
 
 def _feedback_revealed(p: dict, actor: int | None, handle) -> Recipients:
     return [
-        (p["buyer_id"], "feedback_received",
-         f"{handle(p['seller_id'])}'s feedback about you on “{p['title']}” is visible now."),
-        (p["seller_id"], "feedback_received",
-         f"{handle(p['buyer_id'])}'s feedback about you on “{p['title']}” is visible now."),
+        (rated, "feedback_received",
+         f"{handle(authors[0])}'s feedback about you on “{p['title']}” is visible now."
+         if len(authors) == 1 else
+         f"Feedback from {_names(authors, handle)} about you on “{p['title']}” is visible now.")
+        for rated, authors in _grouped(_pairs(p, "revealed"), 1).items()
     ]  # fmt: skip
 
 
@@ -101,6 +123,12 @@ def notify(event: DomainEvent) -> None:
         return
     payload = event.payload
     people = {payload.get("buyer_id"), payload.get("seller_id"), event.actor_id} - {None}
+    people |= {
+        user_id
+        for key in ("raters", "revealed")
+        for pair in payload.get(key, ())
+        for user_id in pair
+    }
     handles = dict(
         db.session.execute(select(User.id, User.handle).where(User.id.in_(people))).all()
     )

@@ -66,9 +66,9 @@ def render_order_page(order_id: int):
         )
     feedback = None
     if ORDER_KIND.feedback_opens(order):
-        from app.reviews.services import order_feedback_view
+        from app.reviews.services import feedback_view
 
-        feedback = order_feedback_view(order, current_user.id)
+        feedback = feedback_view(order.id, current_user.id, kind=KIND)
     messages = thread(KIND, order.id, current_user.id)
     page = render_template(
         "orders/detail.html",

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, TextAreaField
+from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
 
 from app.reviews.services import COMMENT_MAX, REPLY_MAX
 
@@ -40,6 +41,8 @@ class FeedbackForm(FlaskForm):
     )
     speed = SelectField("Speed", choices=DETAIL_CHOICES, coerce=optional_int, validate_choice=False)
     comment = TextAreaField("Comment", render_kw={"maxlength": COMMENT_MAX, "rows": 4})
+    # The person rated, where the author rates more than one party of a transaction.
+    about = IntegerField("About", validators=[Optional()])
 
 
 class ReplyForm(FlaskForm):

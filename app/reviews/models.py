@@ -1,4 +1,9 @@
-"""Two-way, double-blind feedback after a transaction."""
+"""Two-way, double-blind feedback after a transaction of any kind.
+
+A feedback is one party's rating of another party of one transaction: unique per (transaction,
+author, person rated), so a deal with many parties holds many pairs of ratings. The transaction
+is (subject_kind, subject_id), e.g. ("order", 12); the person rated is subject_user_id.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,6 @@ from app.extensions import db
 
 if TYPE_CHECKING:
     from app.accounts.models import User
-    from app.orders.models import Order
 
 RATINGS = ("positive", "neutral", "negative")
 
@@ -30,46 +34,61 @@ RATINGS = ("positive", "neutral", "negative")
 class Feedback(db.Model):
     __tablename__ = "feedback"
     __table_args__ = (
-        UniqueConstraint("order_id", "author_id", name="uq_feedback_order_author"),
+        UniqueConstraint(
+            "subject_kind",
+            "subject_id",
+            "author_id",
+            "subject_user_id",
+            name="uq_feedback_subject_author_rated",
+        ),
         CheckConstraint("rating IN ('positive', 'neutral', 'negative')", name="rating_known"),
-        CheckConstraint("author_id <> subject_id", name="not_self"),
+        CheckConstraint("author_id <> subject_user_id", name="not_self"),
         CheckConstraint(
             "(detail_described IS NULL OR detail_described BETWEEN 1 AND 5) AND "
             "(detail_communication IS NULL OR detail_communication BETWEEN 1 AND 5) AND "
             "(detail_speed IS NULL OR detail_speed BETWEEN 1 AND 5)",
             name="details_in_range",
         ),
-        Index("ix_feedback_subject_revealed", "subject_id", "revealed_at"),
+        Index("ix_feedback_rated_revealed", "subject_user_id", "revealed_at"),
         # "Was anything revealed since the last reputation pass?"
         Index("ix_feedback_revealed_at", "revealed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"), index=True)
+    # The transaction rated: its kind ("order", ...) and its id in that kind's table.
+    subject_kind: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int]
     author_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    subject_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    subject_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))  # the person rated
     author_role: Mapped[str] = mapped_column(String(20))  # buyer, seller, ...
     subject_role: Mapped[str] = mapped_column(String(20))
     rating: Mapped[str] = mapped_column(String(10))
-    # Optional 1-5 detailed ratings: item as described / communication / shipping or payment speed.
+    # Optional 1-5 detailed ratings in three slots; each pair of roles of a kind declares which
+    # slots it uses and what they are called (app/reviews/kinds.py).
     detail_described: Mapped[int | None]
     detail_communication: Mapped[int | None]
     detail_speed: Mapped[int | None]
     comment: Mapped[str] = mapped_column(Text, default="")
-    # The transaction's value, for reputation.
+    # A snapshot of the transaction: what it was and its value (for lists and reputation).
+    title: Mapped[str] = mapped_column(String(120), default="")
     amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revealed_at: Mapped[datetime | None]  # None while double-blind
     reply: Mapped[str | None] = mapped_column(Text)
     reply_at: Mapped[datetime | None]
 
-    order: Mapped[Order] = relationship()
     author: Mapped[User] = relationship(foreign_keys=[author_id])
-    subject: Mapped[User] = relationship(foreign_keys=[subject_id])
+    subject: Mapped[User] = relationship(foreign_keys=[subject_user_id])  # the person rated
 
     @property
     def is_revealed(self) -> bool:
         return self.revealed_at is not None
+
+    @property
+    def order_id(self) -> int | None:
+        """The order rated, for feedback on an order (the API has always said `order_id`)."""
+        return self.subject_id if self.subject_kind == "order" else None
 
 
 class ReputationScore(db.Model):

@@ -71,13 +71,14 @@ FLAG_LABELS = {
 
 _EVENT_COLUMNS = (
     Feedback.author_id,
-    Feedback.subject_id,
+    Feedback.subject_user_id,
     Feedback.author_role,
     Feedback.subject_role,
     Feedback.rating,
     Feedback.created_at,
     Feedback.amount_cents,
-    Feedback.order_id,
+    Feedback.subject_kind,
+    Feedback.subject_id,
 )
 
 
@@ -101,9 +102,11 @@ def feedback_event(
     rating: str,
     created_at: datetime,
     amount_cents: int | None,
-    order_id: int,
+    kind: str,
+    transaction_id: int,
 ) -> RatingEvent:
-    """One revealed feedback row as the engine's rating event."""
+    """One revealed feedback row as the engine's rating event, labelled with its transaction
+    as "kind:id" ("order:12"): the engine counts one rating per rater, ratee and transaction."""
     return RatingEvent.from_label(
         rating,
         author_id,
@@ -112,7 +115,7 @@ def feedback_event(
         rater_role=author_role,
         ratee_role=subject_role,
         amount_cents=amount_cents,
-        transaction=f"order:{order_id}",
+        transaction=f"{kind}:{transaction_id}",
     )
 
 
@@ -120,7 +123,7 @@ def load_events(subject_ids: Iterable[int] | None = None) -> list[RatingEvent]:
     """Every revealed feedback (optionally only about these users) as rating events."""
     query = select(*_EVENT_COLUMNS).where(Feedback.revealed_at.is_not(None))
     if subject_ids is not None:
-        query = query.where(Feedback.subject_id.in_(list(subject_ids)))
+        query = query.where(Feedback.subject_user_id.in_(list(subject_ids)))
     return [feedback_event(*row) for row in db.session.execute(query)]
 
 

@@ -93,13 +93,13 @@ def _arrays(
 
 
 def load_arrays(subject_ids: list[int] | None = None) -> EventArrays:
-    """Every revealed feedback (or only that about `subject_ids`) as the engine's arrays;
-    user ids are the members' ids."""
+    """Every revealed feedback (or only that about the members `subject_ids`, the people
+    rated) as the engine's arrays; user ids are the members' ids."""
     if subject_ids is None and is_postgresql():
         return _load_arrays_copy(role_names())
     query = select(
         Feedback.author_id,
-        Feedback.subject_id,
+        Feedback.subject_user_id,
         Feedback.author_role,
         Feedback.subject_role,
         Feedback.rating,
@@ -107,7 +107,7 @@ def load_arrays(subject_ids: list[int] | None = None) -> EventArrays:
         Feedback.amount_cents,
     ).where(_revealed())
     if subject_ids is not None:
-        query = query.where(Feedback.subject_id.in_(subject_ids))
+        query = query.where(Feedback.subject_user_id.in_(subject_ids))
     rows = db.session.execute(query).all()
     roles = sorted({r[2] for r in rows} | {r[3] for r in rows})
     code = {role: k for k, role in enumerate(roles)}
@@ -135,7 +135,7 @@ def _load_arrays_copy(roles: list[str]) -> EventArrays:
         sql.SQL(", ").join(sql.Literal(role) for role in roles) if roles else sql.SQL("")
     )
     query = sql.SQL(
-        "COPY (SELECT author_id::int8, subject_id::int8, "
+        "COPY (SELECT author_id::int8, subject_user_id::int8, "
         "(array_position({roles}, author_role) - 1)::int2, "
         "(array_position({roles}, subject_role) - 1)::int2, "
         "(CASE rating WHEN 'positive' THEN 1 WHEN 'negative' THEN -1 ELSE 0 END)::float8, "

@@ -41,9 +41,9 @@ from app.extensions import db
 logger = logging.getLogger(__name__)
 
 NOTIFY = "app.notifications.consumers:notify"
-OPEN_FEEDBACK = "app.reviews.services:open_feedback_window"
 
-# Event name -> its consumers, in the order they run. One table: who follows what.
+# Event name -> its consumers, in the order they run. One table: who follows what. (Feedback
+# adds the events that open each kind's feedback window: app/reviews/kinds.py.)
 CONSUMERS: dict[str, list[str]] = {
     "order.placed": [NOTIFY],
     "order.mark_paid": [NOTIFY],
@@ -51,8 +51,6 @@ CONSUMERS: dict[str, list[str]] = {
     "order.ship": [NOTIFY],
     "order.confirm_delivery": [NOTIFY],
     "order.cancel": [NOTIFY],
-    "order.complete": [OPEN_FEEDBACK],
-    "order.auto_complete": [OPEN_FEEDBACK],
     "order.refunded": [NOTIFY],
     "message.sent": [NOTIFY],
     "feedback.due": [NOTIFY],

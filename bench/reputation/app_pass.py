@@ -29,8 +29,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/bench_rep"
 SELECT = (
-    "SELECT author_id, subject_id, author_role, subject_role, rating, created_at, "
-    "amount_cents, order_id FROM feedback WHERE revealed_at IS NOT NULL"
+    "SELECT author_id, subject_user_id, author_role, subject_role, rating, created_at, "
+    "amount_cents, subject_id FROM feedback WHERE revealed_at IS NOT NULL"
 )
 
 
@@ -97,15 +97,17 @@ def populate(url: str, n_feedback: int, n_users: int) -> None:
             (n_users, n_users, n_users, n_users, n_orders),
         )
         conn.execute(
-            "INSERT INTO feedback (order_id, author_id, subject_id, author_role, subject_role, "
-            "rating, comment, amount_cents, created_at, revealed_at) "
-            "SELECT id, buyer_id, seller_id, 'buyer', 'seller', "
+            "INSERT INTO feedback (subject_kind, subject_id, author_id, subject_user_id, "
+            "author_role, subject_role, rating, comment, amount_cents, title, currency, "
+            "created_at, revealed_at) "
+            "SELECT 'order', id, buyer_id, seller_id, 'buyer', 'seller', "
             "CASE WHEN random() < 0.94 THEN 'positive' WHEN random() < 0.5 THEN 'neutral' "
-            "ELSE 'negative' END, '', total_cents, created_at + interval '3 days', "
-            "created_at + interval '4 days' FROM orders "
-            "UNION ALL SELECT id, seller_id, buyer_id, 'seller', 'buyer', "
+            "ELSE 'negative' END, '', total_cents, title, currency, "
+            "created_at + interval '3 days', created_at + interval '4 days' FROM orders "
+            "UNION ALL SELECT 'order', id, seller_id, buyer_id, 'seller', 'buyer', "
             "CASE WHEN random() < 0.97 THEN 'positive' ELSE 'negative' END, '', total_cents, "
-            "created_at + interval '3 days', created_at + interval '4 days' FROM orders"
+            "title, currency, created_at + interval '3 days', created_at + interval '4 days' "
+            "FROM orders"
         )
         conn.execute("ANALYZE")
         print(

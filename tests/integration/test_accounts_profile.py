@@ -26,14 +26,17 @@ def _feedback(subject, author, subject_role, rating="positive", comment="", reve
     else:
         order = OrderFactory(buyer=subject, listing=ListingFactory(seller=author))
     row = Feedback(
-        order_id=order.id,
+        subject_kind="order",
+        subject_id=order.id,
         author_id=author.id,
-        subject_id=subject.id,
+        subject_user_id=subject.id,
         author_role="buyer" if subject_role == "seller" else "seller",
         subject_role=subject_role,
         rating=rating,
         comment=comment,
+        title=order.title,
         amount_cents=order.total_cents,
+        currency=order.currency,
         revealed_at=utcnow() if revealed else None,
     )
     db.session.add(row)

@@ -119,7 +119,7 @@ def test_feedback_reply_must_belong_to_the_order_in_the_path(client):
         reviews.leave_feedback(order.id, order.seller_id, "positive", "")
     feedback_on_first = db.session.scalar(
         select(Feedback).where(
-            Feedback.order_id == first.id, Feedback.subject_id == first.seller_id
+            Feedback.subject_id == first.id, Feedback.subject_user_id == first.seller_id
         )
     )
     response = client.post(

@@ -11,6 +11,7 @@ import pytest
 
 from app.extensions import db
 from app.orders import services as orders
+from app.orders.models import Order
 from app.reviews.models import Feedback
 from app.reviews.services import leave_feedback
 from tests.factories import ListingFactory, OrderFactory, UserFactory
@@ -113,7 +114,7 @@ def rated(app):
 
 
 def test_a_failed_reply_returns_to_the_order_with_the_text_and_its_error(make_client, rated):
-    order = rated.order
+    order = db.session.get(Order, rated.order_id)
     client = make_client(order.seller)
     text = "The post office was on strike that week. " + "w" * 470
     response = client.post(f"/feedback/{rated.id}/reply", data={"text": text})
@@ -126,9 +127,10 @@ def test_a_failed_reply_returns_to_the_order_with_the_text_and_its_error(make_cl
 
 
 def test_an_empty_reply_is_an_error_under_the_reply_box(make_client, rated):
-    client = make_client(rated.order.seller)
+    order = db.session.get(Order, rated.order_id)
+    client = make_client(order.seller)
     client.post(f"/feedback/{rated.id}/reply", data={"text": "  "})
-    page = client.get(f"/orders/{rated.order.id}").get_data(as_text=True)
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert "Write a reply first." in field_block(page, "text")
 
 

@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import create_engine, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
 from app import create_app
 from app.extensions import db
@@ -291,3 +292,126 @@ def test_accounts_from_before_email_confirmation_count_as_confirmed(migrated_app
             text("SELECT email_confirmed_at, created_at FROM users WHERE handle = 'early'")
         ).one()
     assert confirmed is not None and confirmed == created
+
+
+# -- 0008: feedback is keyed by (kind, transaction, author, person rated) --------------------
+
+# (id, order_id, author, person rated, author role, rated role, rating, revealed)
+OLD_FEEDBACK = [
+    (1, 1, "alice", "bob", "buyer", "seller", "positive", True),
+    (2, 1, "bob", "alice", "seller", "buyer", "neutral", True),
+    (3, 2, "carol", "bob", "buyer", "seller", "negative", False),
+]
+
+
+def _insert_old_feedback(conn, people: dict[str, int]) -> None:
+    """At revision 0007: feedback keyed by order, its subject_id the person rated."""
+    conn.execute(text("UPDATE orders SET state = 'completed', completed_at = :at"), {"at": T0})
+    for fb_id, order_id, author, rated, author_role, rated_role, rating, revealed in OLD_FEEDBACK:
+        conn.execute(
+            text(
+                "INSERT INTO feedback (id, order_id, author_id, subject_id, author_role,"
+                " subject_role, rating, detail_communication, comment, amount_cents, created_at,"
+                " revealed_at) VALUES (:id, :order_id, :author, :rated, :author_role,"
+                " :rated_role, :rating, 4, :comment, 1000, :at, :revealed_at)"
+            ),
+            {
+                "id": fb_id,
+                "order_id": order_id,
+                "author": people[author],
+                "rated": people[rated],
+                "author_role": author_role,
+                "rated_role": rated_role,
+                "rating": rating,
+                "comment": f"Feedback {fb_id}",
+                "at": _at(60 + fb_id),
+                "revealed_at": _at(70) if revealed else None,
+            },
+        )
+
+
+def test_upgrade_moves_order_feedback_onto_the_transaction_and_the_person_rated(app_at_0002):
+    from app.reviews import services as reviews
+    from app.reviews.models import Feedback
+
+    with db.engine.begin() as conn:
+        people = _insert_old_marketplace(conn)
+    upgrade(revision="0007")
+    with db.engine.begin() as conn:
+        _insert_old_feedback(conn, people)
+    upgrade()
+    db.session.remove()
+
+    rows = db.session.scalars(select(Feedback).order_by(Feedback.id)).all()
+    assert [
+        (
+            f.id,
+            f.subject_kind,
+            f.subject_id,
+            f.order_id,
+            f.author_id,
+            f.subject_user_id,
+            f.author_role,
+            f.subject_role,
+            f.rating,
+            f.title,
+            f.amount_cents,
+            f.currency,
+            f.detail_communication,
+        )
+        for f in rows
+    ] == [
+        (
+            fb_id,
+            "order",
+            order_id,
+            order_id,
+            people[author],
+            people[rated],
+            a_role,
+            r_role,
+            rating,
+            f"Oak chair {order_id}",
+            1000,
+            "USD",
+            4,
+        )
+        for fb_id, order_id, author, rated, a_role, r_role, rating, _revealed in OLD_FEEDBACK
+    ]
+    # What people see is what they saw: bob's revealed feedback as a seller, carol's still hidden.
+    received = reviews.received_feedback(people["bob"], role="seller")
+    assert [f.comment for f in received] == ["Feedback 1"]
+    view = reviews.feedback_view(2, people["bob"])
+    assert (view.theirs, view.can_leave) == (None, True)
+    view = reviews.feedback_view(2, people["carol"])
+    assert (view.mine.id, view.is_waiting_for_other) == (3, True)
+    # The key now allows one feedback per (transaction, author, person rated), not more.
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO feedback (subject_kind, subject_id, author_id, subject_user_id,"
+                " author_role, subject_role, rating, comment, title, amount_cents, currency,"
+                " created_at) VALUES ('order', 1, :alice, :bob, 'buyer', 'seller',"
+                " 'positive', '', 'Oak chair 1', 1000, 'USD', :at)"
+            ),
+            {"alice": people["alice"], "bob": people["bob"], "at": T0},
+        )
+
+
+def test_downgrade_puts_order_feedback_back_on_the_order(app_at_0002):
+    with db.engine.begin() as conn:
+        people = _insert_old_marketplace(conn)
+    upgrade(revision="0007")
+    with db.engine.begin() as conn:
+        _insert_old_feedback(conn, people)
+    upgrade()
+    downgrade(revision="0007")
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT id, order_id, author_id, subject_id, rating FROM feedback ORDER BY id")
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (fb_id, order_id, people[author], people[rated], rating)
+        for fb_id, order_id, author, rated, _a, _r, rating, _revealed in OLD_FEEDBACK
+    ]
+    assert "subject_kind" not in {c["name"] for c in inspect(db.engine).get_columns("feedback")}

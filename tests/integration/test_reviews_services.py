@@ -14,8 +14,8 @@ from app.jobs.runner import DUE_JOBS, run_due
 from app.reviews import services
 from app.reviews.models import Feedback
 from app.reviews.services import (
+    feedback_view,
     leave_feedback,
-    order_feedback_view,
     received_feedback,
     reply_to_feedback,
     reputation_summary,
@@ -44,7 +44,7 @@ def parties(order):
 
 def test_buyer_feedback_rates_the_seller_with_the_order_amount(order):
     feedback = leave_feedback(order.id, order.buyer_id, "positive", "Great", described=5, speed=4)
-    assert feedback.subject_id == order.seller_id
+    assert feedback.subject_user_id == order.seller_id
     assert (feedback.author_role, feedback.subject_role) == ("buyer", "seller")
     assert feedback.amount_cents == 2500 == order.total_cents
     assert (feedback.detail_described, feedback.detail_communication, feedback.detail_speed) == (
@@ -56,7 +56,7 @@ def test_buyer_feedback_rates_the_seller_with_the_order_amount(order):
 
 def test_seller_feedback_rates_the_buyer(order):
     feedback = leave_feedback(order.id, order.seller_id, "positive", communication=5, speed=5)
-    assert feedback.subject_id == order.buyer_id
+    assert feedback.subject_user_id == order.buyer_id
     assert (feedback.author_role, feedback.subject_role) == ("seller", "buyer")
 
 
@@ -98,7 +98,7 @@ def test_leave_feedback_refuses_a_second_attempt(order, role):
 def test_a_racing_duplicate_is_stopped_by_the_unique_constraint_as_a_conflict(order, monkeypatch):
     leave_feedback(order.id, order.buyer_id, "positive")
     # Pretend the second request checked before the first one committed.
-    monkeypatch.setattr(services, "_feedback_by", lambda order_id, author_id: None)
+    monkeypatch.setattr(services, "_feedback_by", lambda *_key: None)
     with pytest.raises(Conflict, match="You have already left feedback for this order"):
         leave_feedback(order.id, order.buyer_id, "negative", "Again")
     assert feedback_count() == 1
@@ -220,13 +220,13 @@ def test_the_same_party_rating_twice_at_once_gets_one_feedback_and_one_conflict(
 def test_before_reveal_the_author_sees_their_own_feedback_and_the_subject_nothing(order):
     leave_feedback(order.id, order.buyer_id, "negative", SECRET)
 
-    author_view = order_feedback_view(order, order.buyer_id)
+    author_view = feedback_view(order.id, order.buyer_id)
     assert author_view.mine.comment == SECRET
     assert author_view.theirs is None
     assert author_view.is_waiting_for_other is True
     assert author_view.can_leave is False
 
-    subject_view = order_feedback_view(order, order.seller_id)
+    subject_view = feedback_view(order.id, order.seller_id)
     assert subject_view.mine is None
     assert subject_view.theirs is None
     assert subject_view.is_waiting_for_other is False
@@ -236,8 +236,8 @@ def test_before_reveal_the_author_sees_their_own_feedback_and_the_subject_nothin
 def test_before_reveal_the_subject_view_is_the_same_as_with_no_feedback_at_all(app):
     rated, unrated = OrderFactory(), OrderFactory()
     leave_feedback(rated.id, rated.buyer_id, "negative", SECRET)
-    a = order_feedback_view(rated, rated.seller_id)
-    b = order_feedback_view(unrated, unrated.seller_id)
+    a = feedback_view(rated.id, rated.seller_id)
+    b = feedback_view(unrated.id, unrated.seller_id)
     fields = ("can_leave", "mine", "theirs", "is_waiting_for_other", "can_reply")
     assert [getattr(a, f) for f in fields] == [getattr(b, f) for f in fields]
 
@@ -249,7 +249,7 @@ def test_after_both_rated_each_side_sees_both(order):
         (order.buyer_id, SECRET, "Paid at once"),
         (order.seller_id, "Paid at once", SECRET),
     ]:
-        view = order_feedback_view(order, viewer)
+        view = feedback_view(order.id, viewer)
         assert view.mine.comment == mine
         assert view.theirs.comment == theirs
         assert view.is_waiting_for_other is False
@@ -259,25 +259,25 @@ def test_after_both_rated_each_side_sees_both(order):
 def test_a_stranger_sees_nothing_of_an_order_feedback(order):
     leave_feedback(order.id, order.buyer_id, "positive", "Fine")
     leave_feedback(order.id, order.seller_id, "positive", "Fine too")
-    view = order_feedback_view(order, UserFactory().id)
+    view = feedback_view(order.id, UserFactory().id)
     assert (view.can_leave, view.mine, view.theirs, view.can_reply) == (False, None, None, False)
 
 
 def test_window_closes_feedback_window_days_after_completion(order):
-    view = order_feedback_view(order, order.buyer_id)
+    view = feedback_view(order.id, order.buyer_id)
     assert view.window_closes_at == order.completed_at + timedelta(days=30)
 
 
 def test_nobody_can_leave_feedback_on_an_unfinished_order(app):
     order = OrderFactory(state="shipped")
-    assert order_feedback_view(order, order.buyer_id).can_leave is False
-    assert order_feedback_view(order, order.buyer_id).window_closes_at is None
+    assert feedback_view(order.id, order.buyer_id).can_leave is False
+    assert feedback_view(order.id, order.buyer_id).window_closes_at is None
 
 
 def _render_panel(app, order, viewer):
     with app.test_request_context():
         return render_template(
-            "reviews/_order_panel.html", order=order, feedback=order_feedback_view(order, viewer.id)
+            "reviews/_panel.html", order=order, feedback=feedback_view(order.id, viewer.id)
         )
 
 
@@ -330,7 +330,7 @@ def test_reveal_expired_reveals_feedback_once_the_window_has_closed(order):
     assert reveal_expired(later) == 1
     db.session.refresh(feedback)
     assert feedback.revealed_at == later
-    assert order_feedback_view(order, order.seller_id).theirs.id == feedback.id
+    assert feedback_view(order.id, order.seller_id).theirs.id == feedback.id
 
 
 def test_reveal_expired_leaves_open_windows_and_revealed_feedback_alone(app):
@@ -415,12 +415,12 @@ def test_reply_to_a_missing_feedback_is_not_found(app):
 
 
 def test_each_side_may_reply_to_the_feedback_it_received_until_it_has(order, revealed):
-    seller_view = order_feedback_view(order, order.seller_id)
+    seller_view = feedback_view(order.id, order.seller_id)
     assert seller_view.can_reply is True
     assert seller_view.theirs.id == revealed.id
     reply_to_feedback(revealed.id, order.seller_id, "Thanks")
-    assert order_feedback_view(order, order.seller_id).can_reply is False
-    assert order_feedback_view(order, order.buyer_id).can_reply is True
+    assert feedback_view(order.id, order.seller_id).can_reply is False
+    assert feedback_view(order.id, order.buyer_id).can_reply is True
 
 
 # -- received feedback and the reputation summary ----------------------------------------------
