@@ -80,10 +80,9 @@ class RemoveAvatarForm(FlaskForm):
     pass
 
 
-class PasswordForm(FlaskForm):
-    current_password = PasswordField(
-        "Current password", validators=[_required], render_kw={"autocomplete": "current-password"}
-    )
+class NewPasswordForm(FlaskForm):
+    """A new password, typed twice (reset, and the base of the change form)."""
+
     new_password = PasswordField(
         "New password",
         validators=[_required],
@@ -93,6 +92,12 @@ class PasswordForm(FlaskForm):
         "Repeat new password",
         validators=[_required, EqualTo("new_password", message="The two passwords differ.")],
         render_kw={"autocomplete": "new-password"},
+    )
+
+
+class PasswordForm(NewPasswordForm):
+    current_password = PasswordField(
+        "Current password", validators=[_required], render_kw={"autocomplete": "current-password"}
     )
 
 
@@ -108,17 +113,8 @@ class ForgotPasswordForm(FlaskForm):
     )
 
 
-class ResetPasswordForm(FlaskForm):
-    new_password = PasswordField(
-        "New password",
-        validators=[_required],
-        render_kw={"autocomplete": "new-password", "minlength": PASSWORD_MIN_LENGTH},
-    )
-    confirm_password = PasswordField(
-        "Repeat new password",
-        validators=[_required, EqualTo("new_password", message="The two passwords differ.")],
-        render_kw={"autocomplete": "new-password"},
-    )
+class ResetPasswordForm(NewPasswordForm):
+    """The new password a reset link lets you set."""
 
 
 class EmailChangeForm(FlaskForm):
