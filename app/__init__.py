@@ -15,6 +15,7 @@ from config import Config, ProductionConfig, config_from_env
 BLUEPRINT_MODULES = (
     "app.main.views",
     "app.accounts.views",
+    "app.profiles.views",
     "app.listings.views",
     "app.orders.views",
     "app.orders.money_views",
@@ -79,18 +80,16 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     from app import cli, templating
     from app.accounts import auth
-    from app.orders import feedback as order_feedback
     from app.orders import kind as order_kind
     from app.orders import money as order_money
     from app.payments import cli as payments_cli
 
     auth.init_app(app)
     order_kind.init_app(app)  # orders are a kind of transaction (app/transactions/registry.py)
-    order_feedback.init_app(app)  # feedback on orders (fold into the kind registry)
     templating.init_app(app)
     cli.init_app(app)
     payments_cli.init_app(app)
-    order_money.init_app(app)  # an order's money (fold into the kind registry)
+    order_money.init_app(app)  # the escrow invariant, statement words, money panel, CLI
     importlib.import_module("app.transactions.events").init_app(app)  # consumers after commit
     _configure_logging(app)
     _configure_security_headers(app)

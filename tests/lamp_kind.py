@@ -91,7 +91,6 @@ LAMP_KIND = TransactionKind(
     currency=lambda _loan: "EUR",
     feedback_opens=lambda loan: loan.state == CLOSED,
     url=lambda loan: ("main.index", {}),
-    rates={"lender": frozenset({"borrower"}), "borrower": frozenset({"lender"})},
     not_found="We could not find that lamp loan.",
     event_payload=lambda loan: {"lender_id": loan.lender_id, "borrower_id": loan.borrower_id},
     record_history=lambda step: HISTORY.append(

@@ -1,1 +1,1 @@
-"""Accounts: sign up, sign in, profiles."""
+"""Accounts: sign up, sign in, settings, sessions, avatars."""

@@ -1,4 +1,4 @@
-"""Accounts over HTTP: sign up, sign in and out, settings, public profiles, avatars."""
+"""Accounts over HTTP: sign up, sign in and out, settings, avatars (profiles: app/profiles)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,6 @@ from app.accounts.forms import (
 from app.accounts.throttle import Throttled, TooManyEmails, signup_limit
 from app.accounts.tokens import InvalidLink
 from app.errors import ValidationFailed
-from app.inputs import url_with_args
 from app.mail import MailNotSent
 
 bp = Blueprint("accounts", __name__)
@@ -289,33 +288,6 @@ def sign_out_everywhere():
         flash("You are signed out on every device, this one included.", "info")
         return redirect(url_for("accounts.login"), 303)
     return redirect(url_for("accounts.settings") + "#settings-sessions", 303)
-
-
-@bp.get("/u/<handle>")
-def profile(handle: str):
-    from app.listings.services import active_listings_of
-    from app.reviews.reputation import profile_reputation
-    from app.reviews.services import received_feedback
-
-    user = services.get_user_by_handle(handle)
-    if handle != user.handle:
-        return redirect(url_with_args("accounts.profile", handle=user.handle), 301)
-    reputation = profile_reputation(user)
-    # One tab per role the summary has (seller and buyer always, any other once rated in it).
-    roles = list(reputation.summary["roles"])
-    role = request.args.get("feedback", roles[0])
-    if role not in roles:
-        role = roles[0]
-    return render_template(
-        "accounts/profile.html",
-        user=user,
-        listings=active_listings_of(user.id, limit=12),
-        summary=reputation.summary,
-        reputation=reputation,
-        feedback=received_feedback(user.id, role=role, limit=20),
-        feedback_role=role,
-        is_me=current_user.is_authenticated and current_user.id == user.id,
-    )
 
 
 @bp.get("/avatars/<int:user_id>")

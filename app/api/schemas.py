@@ -66,7 +66,7 @@ class UserPublicOut(UserBriefOut):
         return url_for("accounts.avatar", user_id=user.id, _external=True)
 
     def _profile_url(self, user) -> str:
-        return url_for("accounts.profile", handle=user.handle, _external=True)
+        return url_for("profiles.profile", handle=user.handle, _external=True)
 
 
 class UserPrivateOut(UserPublicOut):

@@ -1,15 +1,12 @@
 """Orders as a kind of transaction feedback is about: the buyer and the seller rate each other
-once the order is completed.
-
-Registered with app/reviews/kinds.py at app start, so reviews never imports orders (this
-registration should fold into the kind registry, app/transactions/registry.py).
+once the order is completed. FEEDBACK is the `feedback` of the orders' entry in the kind
+registry (app/orders/kind.py), so reviews never imports orders.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from flask import Flask
 from sqlalchemy import select
 from sqlalchemy.orm.util import identity_key
 
@@ -17,7 +14,7 @@ from app.extensions import db
 from app.orders import states
 from app.orders.models import Order
 from app.orders.services import event_payload
-from app.reviews.kinds import Rateable, RatingPair, register_feedback_kind
+from app.transactions.registry import FeedbackRules, Rateable, RatingPair
 
 KIND = "order"
 PAIRS = (
@@ -61,15 +58,12 @@ def load_orders(ids: Sequence[int], lock: bool) -> dict[int, Rateable]:
     return {order.id: _rateable(order) for order in orders}
 
 
-def init_app(_app: Flask) -> None:
-    """Let the buyer and seller of a completed order rate each other."""
-    register_feedback_kind(
-        KIND,
-        load=load_orders,
-        pairs=PAIRS,
-        roles={"seller": "seller", "buyer": "buyer"},
-        noun="order",
-        not_open="You can leave feedback once the order is completed.",
-        not_found="Order not found.",
-        opens_on=("order.complete", "order.auto_complete"),
-    )
+FEEDBACK = FeedbackRules(
+    load=load_orders,
+    pairs=PAIRS,
+    roles={"seller": "seller", "buyer": "buyer"},
+    noun="order",
+    not_open="You can leave feedback once the order is completed.",
+    not_found="Order not found.",
+    opens_on=("order.complete", "order.auto_complete"),
+)

@@ -8,7 +8,9 @@ from flask import Flask
 from app.extensions import db
 from app.orders import services, states
 from app.orders.conversation import KIND, describe_orders, order_had_activity
+from app.orders.feedback import FEEDBACK
 from app.orders.models import Order
+from app.orders.money import MONEY
 from app.transactions.registry import TransactionKind, register_kind
 
 
@@ -30,7 +32,6 @@ ORDER_KIND = TransactionKind(
     currency=lambda order: order.currency,
     feedback_opens=lambda order: order.state == states.COMPLETED,
     url=lambda order: ("orders.detail", {"order_id": order.id}),
-    rates={"buyer": frozenset({"seller"}), "seller": frozenset({"buyer"})},
     not_found="We could not find that order.",
     event_payload=services.event_payload,
     record_history=services.record_history,
@@ -38,9 +39,11 @@ ORDER_KIND = TransactionKind(
     on_enter={states.CANCELLED: (services.return_stock,)},
     describe=describe_orders,
     on_message=order_had_activity,
+    feedback=FEEDBACK,
+    money=MONEY,
 )
 
 
 def init_app(_app: Flask) -> None:
-    """Make orders a kind of transaction (and a subject of conversations)."""
+    """Make orders a kind of transaction: its machine, conversations, feedback and money."""
     register_kind(ORDER_KIND)

@@ -31,8 +31,8 @@ from app.payments.cli import payments_cli
 from app.payments.models import Payment, ProviderOperation
 from app.payments.providers import get_provider
 from app.payments.statement import Seen, register_statement_label
-from app.payments.subjects import register_subject_hooks
 from app.transactions.events import record_event
+from app.transactions.registry import MoneyRules
 
 KIND = "order"
 OPEN_ORDER_STATES = ("paid", "shipped", "delivered")
@@ -370,10 +370,13 @@ def pay_test_card_command(order_id: int, card: str) -> None:
     click.echo(f"payment {payment.id}: {payment.status}; order {order_id}: {order.state}")
 
 
+# What payments need of orders: their entry's `money` in the kind registry (app/orders/kind.py).
+MONEY = MoneyRules(lock=_lock_for_money, on_payment_succeeded=_payment_succeeded, holding="escrow")
+
+
 def init_app(app: Flask) -> None:
-    """Tell payments about orders: the payment hooks, the escrow invariant, the statement's
-    words, the order page's money panel and the test-card command."""
-    register_subject_hooks(KIND, lock=_lock_for_money, on_payment_succeeded=_payment_succeeded)
+    """Tell payments about orders: the escrow invariant, the statement's words, the order
+    page's money panel and the test-card command (the hooks are in MONEY)."""
     ledger.register_invariant(ledger.ESCROW, KIND, open_orders_held, describe="open paid amount")
     register_statement_label("order_funded", _funded_words, for_parties=True)
     register_statement_label("refund_paid", _refund_words, subject_type=KIND, for_parties=True)

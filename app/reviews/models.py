@@ -64,7 +64,7 @@ class Feedback(db.Model):
     subject_role: Mapped[str] = mapped_column(String(20))
     rating: Mapped[str] = mapped_column(String(10))
     # Optional 1-5 detailed ratings in three slots; each pair of roles of a kind declares which
-    # slots it uses and what they are called (app/reviews/kinds.py).
+    # slots it uses and what they are called (FeedbackRules in app/transactions/registry.py).
     detail_described: Mapped[int | None]
     detail_communication: Mapped[int | None]
     detail_speed: Mapped[int | None]

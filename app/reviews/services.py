@@ -1,12 +1,13 @@
 """Reviews: two-way, double-blind feedback between the parties of any kind of transaction, and
 reputation summaries.
 
-Each kind registers with app/reviews/kinds.py which roles rate which, the detail ratings of each
-pair and when its feedback window opens. A feedback is unique per (transaction, author, person
-rated). Double-blind per pair: a feedback stays hidden (revealed_at NULL) until the person rated
-has rated its author back, or the transaction's feedback window has closed (a rating the kind
-allows in one direction only has nothing to wait for). Until then only its author may see it;
-the person rated learns nothing about it, not even that it exists.
+Each kind declares in its registry entry (`feedback`, app/transactions/registry.py) which
+roles rate which, the detail ratings of each pair and when its feedback window opens. A
+feedback is unique per (transaction, author, person rated). Double-blind per pair: a feedback
+stays hidden (revealed_at NULL) until the person rated has rated its author back, or the
+transaction's feedback window has closed (a rating the kind allows in one direction only has
+nothing to wait for). Until then only its author may see it; the person rated learns nothing
+about it, not even that it exists.
 """
 
 from __future__ import annotations

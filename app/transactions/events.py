@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 NOTIFY = "app.notifications.consumers:notify"
 
 # Event name -> its consumers, in the order they run. One table: who follows what. (Feedback
-# adds the events that open each kind's feedback window: app/reviews/kinds.py.)
+# adds the events that open each kind's feedback window: `feedback.opens_on` of its registry entry.)
 CONSUMERS: dict[str, list[str]] = {
     "order.placed": [NOTIFY],
     "order.mark_paid": [NOTIFY],

@@ -1,13 +1,18 @@
 """Kinds of transaction: what the platform (state machine, events, messages, feedback, money,
 pages) needs to know about each kind, registered once at app start by the kind itself, in the
 manner of the payment-provider registry (app/payments/providers/). The platform never imports
-a kind: it asks this registry.
+a kind: it asks this registry. One entry per kind holds everything:
 
-Orders register in app/orders/kind.py:
+    register_kind(TransactionKind(
+        name="order", model=Order, machine=ORDER_MACHINE, load=..., parties=..., ...,
+        describe=describe_orders,                      # conversations (app/messaging)
+        feedback=FeedbackRules(load=load_orders, pairs=(RatingPair("buyer", "seller"), ...),
+                               roles=..., noun="order", not_open=..., opens_on=(...)),
+        money=MoneyRules(lock=..., on_payment_succeeded=..., holding="escrow"),
+    ))
 
-    register_kind(TransactionKind(name="order", model=Order, machine=ORDER_MACHINE, ...))
-
-Everything that takes an instance takes the kind's own model object (an Order, later a Loan).
+Orders register in app/orders/kind.py. Everything that takes an instance takes the kind's own
+model object (an Order, later a Loan).
 """
 
 from __future__ import annotations
@@ -20,9 +25,98 @@ from typing import TYPE_CHECKING, Any
 from app.errors import NotFound
 
 if TYPE_CHECKING:
+    from app.payments.models import Payment
     from app.transactions.machine import Machine, Step
 
 Hook = Callable[["Step"], None]
+
+# The 1-5 detail ratings a feedback row can hold (app/reviews/models.py); a pair names the ones
+# it uses and what they are called for that pair.
+DETAIL_SLOTS = ("described", "communication", "speed")
+# The consumer that opens a kind's feedback window when one of its `opens_on` events is recorded.
+OPEN_FEEDBACK = "app.reviews.services:open_feedback_window"
+
+
+@dataclass(frozen=True)
+class RatingPair:
+    """`author_role` rates `subject_role`, with these optional details: ((slot, label), ...)."""
+
+    author_role: str
+    subject_role: str
+    details: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Rateable:
+    """One transaction as feedback sees it."""
+
+    kind: str
+    id: int
+    parties: dict[int, str]  # user id -> role
+    title: str
+    amount_cents: int
+    currency: str
+    opens_at: datetime | None  # when the feedback window opened; None while it is not open
+    path: str  # its page, e.g. "/orders/12"
+    form_path: str = ""  # where its feedback form posts, when not /feedback/<kind>/<id>
+    payload: dict[str, Any] = field(default_factory=dict)  # what its recorded events carry
+
+
+@dataclass(frozen=True)
+class FeedbackRules:
+    """How the parties of a kind rate each other (app/reviews).
+
+    `load(ids, lock)` answers {id: Rateable} for the transactions among `ids` that exist (one
+    query for all of them), taking a row lock when `lock` is true. The window opens when the
+    Rateable says (`opens_at`) and closes FEEDBACK_WINDOW_DAYS later. `pairs` says which role
+    rates which and the detail ratings of each pair; `roles` how pages name each role ("club
+    member"); `opens_on` the recorded events after which the parties are asked for feedback.
+    """
+
+    load: Callable[[Sequence[int], bool], dict[int, Rateable]]
+    pairs: tuple[RatingPair, ...]
+    roles: Mapping[str, str]
+    noun: str  # "order"
+    not_open: str  # why nobody can rate yet
+    not_found: str = ""
+    opens_on: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        for pair in self.pairs:
+            unknown = [slot for slot, _label in pair.details if slot not in DETAIL_SLOTS]
+            if unknown or {pair.author_role, pair.subject_role} - set(self.roles):
+                raise ValueError(f"bad rating pair {pair} (detail slots: {DETAIL_SLOTS})")
+
+    def pair(self, author_role: str, subject_role: str) -> RatingPair | None:
+        for pair in self.pairs:
+            if (pair.author_role, pair.subject_role) == (author_role, subject_role):
+                return pair
+        return None
+
+    def rated_by(self, rateable: Rateable, author_id: int) -> list[tuple[int, RatingPair]]:
+        """(person, pair) of everybody `author_id` rates in this transaction, in party order."""
+        author_role = rateable.parties.get(author_id)
+        return [
+            (user_id, pair)
+            for user_id, role in rateable.parties.items()
+            if user_id != author_id and (pair := self.pair(author_role or "", role)) is not None
+        ]
+
+
+@dataclass(frozen=True)
+class MoneyRules:
+    """What payments need of a kind (app/payments/money.py).
+
+    `lock(id)` serializes a decision about the instance's money with the kind's own steps (row
+    lock and guarded write); it answers False when the instance does not exist.
+    `on_payment_succeeded(payment)` runs in the unit of work that records a card payment's
+    success. `holding` names the ledger account that holds the kind's money (escrow for orders,
+    deposits for loans, pledges for group deals).
+    """
+
+    lock: Callable[[int], bool] | None = None
+    on_payment_succeeded: Callable[[Payment], None] | None = None
+    holding: str = "escrow"
 
 
 @dataclass(frozen=True)
@@ -41,8 +135,6 @@ class TransactionKind:
     currency: Callable[[Any], str]
     feedback_opens: Callable[[Any], bool]  # whether the parties may now rate each other
     url: Callable[[Any], tuple[str, dict[str, Any]]]  # (endpoint, values) of its page
-    # Which role rates which: {"buyer": {"seller"}, "seller": {"buyer"}}.
-    rates: Mapping[str, frozenset[str]] = field(default_factory=dict)
     not_found: str = "We could not find that."
     # What every event about an instance carries besides the step (parties, title, amount, path).
     event_payload: Callable[[Any], dict] = lambda _instance: {}
@@ -54,6 +146,8 @@ class TransactionKind:
     # instances among ids; on_message(id, at): a message is activity on the instance.
     describe: Callable[[Sequence[int], int], dict] | None = None
     on_message: Callable[[int, datetime], None] | None = None
+    feedback: FeedbackRules | None = None  # None: its parties do not rate each other
+    money: MoneyRules | None = None  # None: no money moves for it
 
     def role_of(self, instance, user_id: int | None) -> str | None:
         """The user's role in the instance, None for someone who takes no part."""
@@ -61,23 +155,28 @@ class TransactionKind:
             return None
         return self.parties(instance).get(user_id)
 
-    def rated_by(self, instance, user_id: int) -> list[int]:
-        """Whom this party rates in the instance: the parties whose role theirs rates."""
-        parties = self.parties(instance)
-        rated_roles = self.rates.get(parties.get(user_id), frozenset())
-        return [other for other, role in parties.items() if role in rated_roles]
-
 
 _KINDS: dict[str, TransactionKind] = {}
 
 
 def register_kind(kind: TransactionKind) -> None:
-    """Make a kind known (registering a name again replaces it)."""
+    """Make a kind known (registering a name again replaces it), with the events that open its
+    feedback window."""
+    from app.transactions.events import register_consumer
+
+    unregister_kind(kind.name)
     _KINDS[kind.name] = kind
+    for event_name in kind.feedback.opens_on if kind.feedback else ():
+        register_consumer(event_name, OPEN_FEEDBACK)
 
 
 def unregister_kind(name: str) -> None:
-    _KINDS.pop(name, None)
+    """Forget a kind (tests register kinds of their own)."""
+    from app.transactions.events import unregister_consumer
+
+    kind = _KINDS.pop(name, None)
+    for event_name in kind.feedback.opens_on if kind and kind.feedback else ():
+        unregister_consumer(event_name, OPEN_FEEDBACK)
 
 
 def get_kind(name: str) -> TransactionKind:

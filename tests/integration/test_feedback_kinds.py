@@ -1,5 +1,6 @@
 """Feedback on any kind of transaction: a three-party kind registered only here (an organizer, a
-member and a supplier) rates pair by pair, with its own detail ratings, window and role names."""
+member and a supplier) rates pair by pair, with its own detail ratings, window and role names,
+all declared in its one entry of the kind registry."""
 
 from __future__ import annotations
 
@@ -14,11 +15,20 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.notifications.models import Notification
 from app.reviews import services
-from app.reviews.kinds import Rateable, RatingPair, register_feedback_kind, unregister_feedback_kind
 from app.reviews.models import Feedback
 from app.reviews.reputation import load_events
 from app.reviews.views import feedback_details
-from app.transactions.events import DomainEvent, deliver_committed, record_event
+from app.transactions.events import CONSUMERS, DomainEvent, deliver_committed, record_event
+from app.transactions.machine import Machine, State
+from app.transactions.registry import (
+    OPEN_FEEDBACK,
+    FeedbackRules,
+    Rateable,
+    RatingPair,
+    TransactionKind,
+    register_kind,
+    unregister_kind,
+)
 from tests.factories import UserFactory
 from tests.integration.api_support import bearer
 
@@ -62,20 +72,42 @@ class Deals:
         self.add(deal_id, deal.parties, at or utcnow() - timedelta(hours=1))
 
 
+def _kind(registry: Deals) -> TransactionKind:
+    rateable = registry.rows.get
+    return TransactionKind(
+        name=KIND,
+        model=Rateable,
+        machine=Machine(
+            noun="deal",
+            roles=("organizer", "member", "supplier"),
+            states=(State("open", "Open"), State("closed", "Closed", "done")),
+            rules={},
+            final=frozenset({"closed"}),
+        ),
+        load=lambda deal_id, _lock: rateable(deal_id),
+        parties=lambda deal: deal.parties,
+        amount=lambda deal: deal.amount_cents,
+        currency=lambda deal: deal.currency,
+        feedback_opens=lambda deal: deal.opens_at is not None,
+        url=lambda deal: ("main.index", {}),
+        feedback=FeedbackRules(
+            load=registry.load,
+            pairs=PAIRS,
+            roles={"organizer": "organiser", "member": "club member", "supplier": "supplier"},
+            noun="deal",
+            not_open="You can rate each other once the deal is fulfilled.",
+            opens_on=OPENS_ON,
+        ),
+    )
+
+
 @pytest.fixture
 def deals(app):
     registry = Deals()
-    register_feedback_kind(
-        KIND,
-        load=registry.load,
-        pairs=PAIRS,
-        roles={"organizer": "organiser", "member": "club member", "supplier": "supplier"},
-        noun="deal",
-        not_open="You can rate each other once the deal is fulfilled.",
-        opens_on=OPENS_ON,
-    )
+    register_kind(_kind(registry))
     yield registry
-    unregister_feedback_kind(KIND, OPENS_ON)
+    unregister_kind(KIND)
+    assert OPEN_FEEDBACK not in CONSUMERS.get(OPENS_ON[0], [])
 
 
 @pytest.fixture

@@ -1,7 +1,10 @@
-"""Payments reach a kind only through what the kind registers: the hooks a card payment's
-news goes through, and the statement's words per ledger transaction kind."""
+"""Payments reach a kind only through what the kind registers: the money rules of its entry in
+the kind registry (the hooks a card payment's news goes through), and the statement's words per
+ledger transaction kind."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
@@ -10,13 +13,14 @@ from app.payments import ledger, statement, subjects
 from app.payments import money as payments
 from app.payments.models import Payment
 from app.payments.providers.base import ProviderPayment
+from app.transactions.registry import MoneyRules, register_kind, unregister_kind
 from tests.factories import UserFactory
+from tests.lamp_kind import LAMP_KIND
 
 
 @pytest.fixture
 def own_registries(monkeypatch):
     """The registries for this test only (kinds register theirs at app start)."""
-    monkeypatch.setattr(subjects, "_HOOKS", dict(subjects._HOOKS))
     monkeypatch.setattr(statement, "_LABELS", dict(statement._LABELS))
     monkeypatch.setattr(statement, "_PARTY_KINDS", set(statement._PARTY_KINDS))
 
@@ -52,17 +56,23 @@ def test_a_card_payment_succeeding_reaches_its_kind_through_the_registered_hooks
     app, own_registries
 ):
     calls = []
-    subjects.register_subject_hooks(
-        "loan",
+    money = MoneyRules(
         lock=lambda loan_id: calls.append(("lock", loan_id)) or True,
         on_payment_succeeded=lambda p: calls.append(("paid", p.subject_id, p.captured_cents)),
+        holding=ledger.DEPOSITS_HELD,
     )
-    payment = card_payment("loan", 41, UserFactory().id)
+    register_kind(dataclasses.replace(LAMP_KIND, money=money))
+    try:
+        assert subjects.holding_account("lamp") == ledger.DEPOSITS_HELD
+        payment = card_payment("lamp", 41, UserFactory().id)
 
-    payments.apply_remote_payment(payment, succeeded(payment))
+        payments.apply_remote_payment(payment, succeeded(payment))
+    finally:
+        unregister_kind("lamp")
 
     assert calls == [("lock", 41), ("paid", 41, 2500)]
     assert payment.status == "succeeded"
+    assert subjects.hooks_for("lamp") is None and subjects.holding_account("lamp") == "escrow"
 
 
 def test_a_payment_for_a_kind_without_hooks_is_still_recorded(app, own_registries):

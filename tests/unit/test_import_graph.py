@@ -12,14 +12,12 @@ from pathlib import Path
 
 APP = Path(__file__).resolve().parents[2] / "app"
 
-# Mutual imports that exist today. Issue 10 removes them (orders <-> payments first: payments
-# follows orders through recorded events); a pair may leave this list, never join it.
-ALLOWED_CYCLES = {
-    frozenset({"accounts", "reviews"}),
-}
+# Packages that import each other. Empty since issue 10 (payments follows orders through recorded
+# events and the kind registry; the public profile moved to app/profiles); keep it empty.
+ALLOWED_CYCLES: set[frozenset[str]] = set()
 KINDS = {"orders"}  # kinds of transaction; lending and clubs join them
 # Packages that kinds use and that follow kinds only through events or the registry (payments
-# through app/payments/subjects.py, its corner of the kind registry).
+# through the money rules of each kind's registry entry).
 NEVER_IMPORT_A_KIND = {"transactions", "notifications", "messaging", "payments", "reviews"}
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -131,3 +132,13 @@ def test_a_machine_with_a_broken_table_is_refused_when_declared(rules):
             rules=rules,
             final=frozenset({"b"}),
         )
+
+
+SITE_CSS = (Path(__file__).resolve().parents[2] / "app" / "static" / "css" / "site.css").read_text()
+
+
+@pytest.mark.parametrize("kind_name", sorted(KINDS))
+def test_every_state_of_every_machine_has_a_badge_colour_for_its_tone(kind_name):
+    tones = {state.tone for state in KINDS[kind_name].machine.states}
+    missing = sorted(tone for tone in tones if f".badge-tone-{tone} {{" not in SITE_CSS)
+    assert not missing, f"{kind_name}: no .badge-tone-* rule in site.css for {missing}"
