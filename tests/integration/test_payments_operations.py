@@ -5,15 +5,19 @@ person", "given back in person") instead of a refusal."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.payments import ledger, operations, subjects
+from app.payments import ledger, operations
 from app.payments import money as payments
 from app.payments.models import LedgerLine, LedgerTransaction, Payment, PaymentProfile
 from app.payments.providers import get_provider, set_provider
+from app.transactions.registry import MoneyRules, register_kind, unregister_kind
 from tests.factories import UserFactory
+from tests.lamp_kind import LAMP_KIND
 
 pytest_plugins = ("tests.stripe_server",)
 
@@ -21,10 +25,13 @@ PLEDGE = "pledge"  # a kind of subject that holds its money in pledges_held
 
 
 @pytest.fixture(params=["manual", "stripe"])
-def provider_app(request, payments_wired, monkeypatch):
+def provider_app(request, payments_wired):
     """The app with each provider in turn; the pledge kind registered for this test only."""
-    monkeypatch.setattr(subjects, "_HOOKS", dict(subjects._HOOKS))
-    subjects.register_subject_hooks(PLEDGE, holding=ledger.PLEDGES_HELD)
+    pledge = dataclasses.replace(
+        LAMP_KIND, name=PLEDGE, money=MoneyRules(holding=ledger.PLEDGES_HELD)
+    )
+    register_kind(pledge)
+    request.addfinalizer(lambda: unregister_kind(PLEDGE))
     if request.param == "stripe":
         request.getfixturevalue("stripe_app")
     else:
