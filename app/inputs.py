@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Flask, Request, current_app, request, url_for
 from werkzeug.datastructures import ImmutableMultiDict, MultiDict
@@ -123,3 +124,21 @@ def init_app(app: Flask) -> None:
     app.config.setdefault("MAX_JSON_BYTES", 1024 * 1024)
     app.before_request(_guard_json_body)
     app.jinja_env.globals["url_with_args"] = url_with_args
+
+
+def safe_next(target: str | None) -> str | None:
+    """`target` when it is a path on this site, else None (no open redirects)."""
+    if not target:
+        return None
+    target = target.strip()
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or any(ord(ch) < 32 or ord(ch) == 127 for ch in target)
+    ):
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return None
+    return target

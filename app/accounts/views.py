@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import (
     Blueprint,
     current_app,
@@ -36,6 +34,7 @@ from app.accounts.forms import (
 from app.accounts.throttle import Throttled, TooManyEmails, signup_limit
 from app.accounts.tokens import InvalidLink
 from app.errors import ValidationFailed
+from app.inputs import safe_next
 from app.mail import MailNotSent
 
 bp = Blueprint("accounts", __name__)
@@ -55,24 +54,6 @@ def _sign_in(user_id: int, *, remember: bool) -> None:
 def _has_remember_cookie() -> bool:
     name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
     return bool(request.cookies.get(name))
-
-
-def safe_next(target: str | None) -> str | None:
-    """`target` when it is a path on this site, else None (no open redirects)."""
-    if not target:
-        return None
-    target = target.strip()
-    if (
-        not target.startswith("/")
-        or target.startswith("//")
-        or "\\" in target
-        or any(ord(ch) < 32 or ord(ch) == 127 for ch in target)
-    ):
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return None
-    return target
 
 
 def _apply_errors(form: FlaskForm, error: ValidationFailed) -> None:

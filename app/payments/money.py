@@ -693,3 +693,48 @@ def start_card_setup(user_id: int, *, email: str) -> ProviderSetup:
         ),
         "create setup",
     )
+
+
+def _profile_of(user_id: int) -> PaymentProfile | None:
+    return db.session.scalar(
+        select(PaymentProfile).where(
+            PaymentProfile.user_id == user_id, PaymentProfile.provider == get_provider().name
+        )
+    )
+
+
+def store_setup(profile: PaymentProfile, setup: ProviderSetup) -> bool:
+    """Keep the card of a setup that succeeded on the profile (a failed one saves nothing).
+    Answers whether a card was saved. Used by the card page's return and the webhook."""
+    if setup.status == "succeeded" and setup.payment_method_ref:
+        profile.payment_method_ref = setup.payment_method_ref
+        logger.info("card saved for user %s", profile.user_id)
+        return True
+    logger.info("card setup %s for user %s: %s", setup.ref, profile.user_id, setup.status)
+    return False
+
+
+def finish_card_setup(user_id: int, setup_ref: str) -> ProviderSetup:
+    """The browser came back from confirming a setup: ask the provider (never trust the
+    address) and keep the card when the setup is this user's and succeeded. Commits."""
+    profile = _profile_of(user_id)
+    if profile is None or not profile.customer_ref or not setup_ref:
+        raise NotFound("We could not find that card setup.")
+    provider = get_provider()
+    setup = retrying(lambda: provider.retrieve_setup(setup_ref), "retrieve setup")
+    if setup.customer_ref != profile.customer_ref:
+        raise NotFound("We could not find that card setup.")
+    store_setup(profile, setup)
+    db.session.commit()
+    return setup
+
+
+def forget_saved_card(user_id: int) -> bool:
+    """Stop using the saved card for off-session charges (loans and pledges already agreed
+    then ask for a card again). Answers whether there was one. Commits."""
+    profile = _profile_of(user_id)
+    if profile is None or not profile.payment_method_ref:
+        return False
+    profile.payment_method_ref = None
+    db.session.commit()
+    return True

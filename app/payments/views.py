@@ -1,5 +1,5 @@
-"""Payments over HTTP: the statement, payouts and the Stripe webhook (an order's card page and
-refund form are the order's: app/orders/money_views.py)."""
+"""Payments over HTTP: the statement, payouts, the saved card and the Stripe webhook (an
+order's card page and refund form are the order's: app/orders/money_views.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import logging
 from flask import (
     Blueprint,
     abort,
+    current_app,
     flash,
     jsonify,
     redirect,
@@ -19,8 +20,9 @@ from flask_login import current_user, login_required
 
 from app.errors import DomainError
 from app.extensions import csrf, db
+from app.inputs import safe_next
 from app.pagination import page_number
-from app.payments import operations, services, webhooks
+from app.payments import money, operations, services, webhooks
 from app.payments.forms import EmptyForm
 from app.payments.providers import get_provider
 
@@ -92,6 +94,60 @@ def payouts_return():
     else:
         flash("Thanks. Your payout account is not active yet; Stripe may need more details.")
     return redirect(url_for("payments.payouts"), 303)
+
+
+@bp.get("/me/card")
+@login_required
+def card():
+    """The card saved for charges made while you are away (a loan's deposit, a pledge)."""
+    provider = get_provider()
+    saved = money.saved_card_of(current_user.id)
+    setup = None
+    if provider.holds_funds and (saved is None or request.args.get("replace")):
+        try:
+            setup = money.start_card_setup(current_user.id, email=current_user.email)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    next_url = safe_next(request.args.get("next"))
+    return render_template(
+        "payments/card.html",
+        in_person=not provider.holds_funds,
+        saved=saved,
+        setup=setup,
+        publishable_key=current_app.config.get("STRIPE_PUBLISHABLE_KEY"),
+        stripe_js_url=current_app.config["STRIPE_JS_URL"],
+        return_url=url_for("payments.card_return", next=next_url, _external=True),
+        next_url=next_url,
+        form=EmptyForm(),
+    )
+
+
+@bp.get("/me/card/return")
+@login_required
+def card_return():
+    next_url = safe_next(request.args.get("next"))
+    try:
+        setup = money.finish_card_setup(current_user.id, request.args.get("setup_intent", ""))
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("payments.card"), 303)
+    if setup.status == "succeeded":
+        flash("Your card is saved.", "success")
+        return redirect(next_url or url_for("payments.card"), 303)
+    flash("Your card was not saved. Please try again or use another card.", "error")
+    return redirect(url_for("payments.card", next=next_url), 303)
+
+
+@bp.post("/me/card/remove")
+@login_required
+def card_remove():
+    if not EmptyForm().validate_on_submit():
+        flash("Your session expired. Please try again.", "error")
+    elif money.forget_saved_card(current_user.id):
+        flash("Your card is removed. Nothing will be charged to it any more.", "info")
+    return redirect(url_for("payments.card"), 303)
 
 
 @bp.post("/webhooks/stripe")

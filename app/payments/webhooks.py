@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.extensions import db
+from app.payments import money as payments
 from app.payments import services
 from app.payments.models import Payment, PaymentProfile, ProviderEvent
 from app.payments.providers import get_provider
@@ -132,12 +133,7 @@ def _setup_changed(obj: dict) -> str:
     )
     if profile is None or not obj.get("id"):
         return "ignored"
-    setup = provider.retrieve_setup(obj["id"])
-    if setup.status == "succeeded" and setup.payment_method_ref:
-        profile.payment_method_ref = setup.payment_method_ref
-        logger.info("card saved for user %s", profile.user_id)
-    else:
-        logger.info("card setup %s for user %s: %s", setup.ref, profile.user_id, setup.status)
+    payments.store_setup(profile, provider.retrieve_setup(obj["id"]))
     return "processed"
 
 

@@ -1,5 +1,6 @@
 // Card entry with Stripe's own card element: the card number goes from the browser straight to
-// Stripe, never through Mutual. The page works as a plain link page without JavaScript.
+// Stripe, never through Mutual. The page works as a plain link page without JavaScript. The
+// form pays (a PaymentIntent) or, with data-mode="setup", saves the card (a SetupIntent).
 (function () {
   "use strict";
   var form = document.getElementById("card-form");
@@ -19,17 +20,25 @@
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     button.disabled = true;
-    button.textContent = "Paying…";
+    var saving = form.dataset.mode === "setup";
+    button.textContent = saving ? "Saving…" : "Paying…";
     errors.textContent = "";
-    stripe.confirmCardPayment(form.dataset.clientSecret, { payment_method: { card: card } })
+    var confirm = saving ? stripe.confirmCardSetup : stripe.confirmCardPayment;
+    confirm.call(stripe, form.dataset.clientSecret, { payment_method: { card: card } })
       .then(function (result) {
         if (result.error) {
-          errors.textContent = result.error.message || "The payment did not go through.";
+          errors.textContent = result.error.message ||
+            (saving ? "The card was not saved." : "The payment did not go through.");
           button.disabled = false;
           button.textContent = form.dataset.label;
           return;
         }
-        window.location.assign(form.dataset.returnUrl);
+        var back = form.dataset.returnUrl;
+        if (saving && result.setupIntent) {
+          back += (back.indexOf("?") < 0 ? "?" : "&") + "setup_intent=" +
+            encodeURIComponent(result.setupIntent.id);
+        }
+        window.location.assign(back);
       });
   });
 })();
