@@ -62,10 +62,20 @@ class Config:
     PAYMENT_RETRY_ATTEMPTS = _int("PAYMENT_RETRY_ATTEMPTS", 3)
     PAYMENT_RETRY_BASE_DELAY = float(os.environ.get("PAYMENT_RETRY_BASE_DELAY", "0.5"))
 
+    # Set, it turns Celery on (app/jobs/celery_app.py): Redis is its broker and result store,
+    # beat schedules the due jobs, workers run them and deliver the events requests record.
     REDIS_URL = os.environ.get("REDIS_URL", "")
-    # "inprocess": a thread in the web process runs due jobs; "external": cron or a worker does.
+    # The Celery queue; its name also prefixes the due jobs' Redis locks (sites sharing a Redis
+    # database each need their own).
+    CELERY_QUEUE = os.environ.get("CELERY_QUEUE", "mutual")
+    # "inprocess": a thread in the web process runs due jobs (unless REDIS_URL is set: then
+    # Celery does); "external": cron or a worker does.
     JOBS_MODE = os.environ.get("JOBS_MODE", "inprocess")
     JOBS_INTERVAL_SECONDS = _int("JOBS_INTERVAL_SECONDS", 60)
+    # On Celery: a due job's lock lasts at most this long (if its worker dies holding it).
+    JOBS_LOCK_SECONDS = _int("JOBS_LOCK_SECONDS", 15 * 60)
+    # On Celery: a worker that starts runs every due job once (what fell due while none ran).
+    JOBS_CATCH_UP_ON_WORKER_START = _bool("JOBS_CATCH_UP_ON_WORKER_START", True)
 
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_PHOTO_BYTES = _int("MAX_PHOTO_BYTES", 8 * 1024 * 1024)
@@ -74,6 +84,31 @@ class Config:
     MAX_JSON_BYTES = _int("MAX_JSON_BYTES", 1024 * 1024)  # an API body; uploads are multipart
 
     ORDER_AUTO_COMPLETE_DAYS = _int("ORDER_AUTO_COMPLETE_DAYS", 14)
+    # Lending (app/lending): a request nobody answers expires after this many hours (or at the
+    # end of its first day, if sooner); the lender may claim for damage this many days after
+    # the return, and the borrower has this many days to answer a claim (else it stands).
+    LOAN_REQUEST_EXPIRY_HOURS = _int("LOAN_REQUEST_EXPIRY_HOURS", 48)
+    LOAN_CLAIM_WINDOW_DAYS = _int("LOAN_CLAIM_WINDOW_DAYS", 3)
+    LOAN_CLAIM_ANSWER_DAYS = _int("LOAN_CLAIM_ANSWER_DAYS", 7)
+    # With a card provider, a deposit is a card hold when the loan's last day plus the claim
+    # window fall within this many days of the approval (a hold lasts about 7 days); longer
+    # loans keep the borrower's saved card, charged only if a claim or a late fee is upheld.
+    LOAN_HOLD_WINDOW_DAYS = _int("LOAN_HOLD_WINDOW_DAYS", 6)
+    # The borrower is reminded this many days before the due day, and each day it is late.
+    LOAN_REMINDER_DAYS_BEFORE = _int("LOAN_REMINDER_DAYS_BEFORE", 1)
+    # Buying clubs (app/clubs): starting a club takes at least CLUB_MIN_POSITIVE positive
+    # ratings received and at least CLUB_MIN_PERCENT % positive over 12 months.
+    CLUB_MIN_POSITIVE = _int("CLUB_MIN_POSITIVE", 3)
+    CLUB_MIN_PERCENT = _int("CLUB_MIN_PERCENT", 90)
+    # Trust levels (app/moderation/trust.py): the price and deposit ceilings, daily limits and
+    # the deal gate of low levels. The club rule (trust level 2) is enforced either way.
+    TRUST_GATES_ENABLED = _bool("TRUST_GATES_ENABLED", True)
+    # A pledge whose card fails at settlement may be fixed for this many hours, then it is
+    # dropped (the price stays the one fixed at the deadline). Members are reminded this many
+    # hours before a deadline; a delivery not confirmed is taken as received after N days.
+    DEAL_GRACE_HOURS = _int("DEAL_GRACE_HOURS", 48)
+    DEAL_REMINDER_HOURS_BEFORE = _int("DEAL_REMINDER_HOURS_BEFORE", 24)
+    DEAL_RECEIPT_DAYS = _int("DEAL_RECEIPT_DAYS", 7)
     FEEDBACK_WINDOW_DAYS = _int("FEEDBACK_WINDOW_DAYS", 30)
     # Reputation: a full pass at least this often; up to this many revealed ratings, a reveal
     # recomputes everything at once (above it only counts update, trust waits for the job).
@@ -93,6 +128,10 @@ class Config:
         "LOGIN_ACCOUNT_ADDRESS_RATE_LIMIT", "5 per minute;20 per hour"
     )
     LOGIN_ACCOUNT_RATE_LIMIT = os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "20 per hour;100 per day")
+    # Wrong handover codes typed for one loan, whoever types them (a code has six digits).
+    HANDOVER_CODE_RATE_LIMIT = os.environ.get(
+        "HANDOVER_CODE_RATE_LIMIT", "5 per 15 minutes;20 per day"
+    )
     SIGNUP_RATE_LIMIT = os.environ.get("SIGNUP_RATE_LIMIT", "20 per hour")  # web and API together
     # Mails a person can make us send (reset links, confirmation links): per client address and
     # per recipient address, known or not (app/accounts/throttle.py).
@@ -138,7 +177,9 @@ class TestConfig(Config):
     SECRET_KEY = "test-secret"
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
+    TRUST_GATES_ENABLED = False  # the trust tests turn the gates on
     JOBS_MODE = "external"
+    REDIS_URL = ""  # in-process delivery; the Celery tests turn it on themselves
     # Cheap hashes keep the suite fast; production uses the defaults above.
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_KIB = 1024

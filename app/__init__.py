@@ -19,22 +19,30 @@ BLUEPRINT_MODULES = (
     "app.listings.views",
     "app.orders.views",
     "app.orders.money_views",
+    "app.lending.views",
+    "app.clubs.views",
+    "app.clubs.deal_views",
     "app.reviews.views",
     "app.messaging.views",
     "app.payments.views",
     "app.notifications.views",
+    "app.trust.views",
+    "app.moderation.views",
 )
 
 MODEL_MODULES = (
     "app.accounts.models",
     "app.listings.models",
     "app.orders.models",
+    "app.lending.models",
+    "app.clubs.models",
     "app.reviews.models",
     "app.messaging.models",
     "app.api.models",
     "app.payments.models",
     "app.transactions.events",
     "app.notifications.models",
+    "app.moderation.models",
 )
 
 
@@ -80,17 +88,26 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     from app import cli, templating
     from app.accounts import auth
+    from app.clubs import conversation as club_conversation
+    from app.clubs import kind as deal_kind
+    from app.lending import kind as loan_kind
     from app.orders import kind as order_kind
     from app.orders import money as order_money
     from app.payments import cli as payments_cli
 
     auth.init_app(app)
     order_kind.init_app(app)  # orders are a kind of transaction (app/transactions/registry.py)
+    loan_kind.init_app(app)  # so are loans (with their money rules and calendar)
+    club_conversation.init_app(app)  # a club's members talk in one group conversation
+    deal_kind.init_app(app)  # and group deals with their pledges (app/clubs)
     templating.init_app(app)
+    importlib.import_module("app.moderation.hooks").init_app(app)  # notices, re-review
     cli.init_app(app)
     payments_cli.init_app(app)
     order_money.init_app(app)  # the escrow invariant, statement words, money panel, CLI
     importlib.import_module("app.transactions.events").init_app(app)  # consumers after commit
+    if app.config.get("REDIS_URL"):  # last: every due job registered above becomes a task
+        importlib.import_module("app.jobs.celery_app").init_app(app)
     _configure_logging(app)
     _configure_security_headers(app)
     return app

@@ -53,10 +53,12 @@ def serve_command(host: str, port: int) -> None:
     """Migrate, add demo data on first start, run due jobs in-process, and serve."""
     app = current_app._get_current_object()
     _prepare_database(app)
-    if app.config["JOBS_MODE"] == "inprocess":
-        from app.jobs.runner import start_inprocess_scheduler
+    from app.jobs.runner import runs_inprocess, start_inprocess_scheduler
 
+    if runs_inprocess(app):
         start_inprocess_scheduler(app)
+    elif app.config.get("REDIS_URL"):
+        click.echo(" * Due jobs and event deliveries run on Celery (REDIS_URL is set)")
     from werkzeug.serving import run_simple
 
     click.echo(f" * Mutual is running on http://{host}:{port}/  (Ctrl+C to stop)")

@@ -14,7 +14,12 @@ from sqlalchemy import func, select
 
 from app.accounts import services as accounts
 from app.accounts.models import User
+from app.clubs.models import Club
 from app.db import utcnow
+from app.demo_clubs import seed_clubs
+from app.demo_deals import seed_deals
+from app.demo_lending import seed_lending
+from app.demo_moderation import seed_moderation
 from app.demo_pictures import picture
 from app.extensions import db
 from app.listings import services as listing_services
@@ -25,6 +30,7 @@ from app.orders import services as orders
 from app.orders.conversation import KIND as ORDER
 from app.orders.models import Order
 from app.reviews import services as reviews
+from app.trust import levels as trust
 
 DEMO_PASSWORD = "demo-password"
 
@@ -368,24 +374,36 @@ def _listing_text(
     return title, description
 
 
-def _make_listing(seller: User, slug: str, n: int, rng: random.Random) -> Listing:
-    thing, drawing, blurb, can_post = rng.choice(ITEMS[slug])
-    condition = rng.choices(list(CONDITION_WEIGHTS), list(CONDITION_WEIGHTS.values()))[0]
-    title, description = _listing_text(
-        thing, blurb, condition, seller.location or "town", can_post, rng
-    )
-    price = NEW_PRICE[thing] * PRICE_FACTOR[condition] * rng.uniform(0.6, 1.0)
+def _make_listing(seller: User, slug: str, n: int, rng: random.Random) -> tuple[Listing, str]:
+    """A listing of one of the category's things, with its picture; and which thing it is.
+
+    A seller whose trust level caps prices (app/trust/levels.py) picks something under
+    the ceiling, as a newcomer does, or else asks the most the ceiling allows.
+    """
+    ceiling = trust.price_ceiling_cents(seller.id)
+    for _attempt in range(8):
+        thing, drawing, blurb, can_post = rng.choice(ITEMS[slug])
+        condition = rng.choices(list(CONDITION_WEIGHTS), list(CONDITION_WEIGHTS.values()))[0]
+        title, description = _listing_text(
+            thing, blurb, condition, seller.location or "town", can_post, rng
+        )
+        price = NEW_PRICE[thing] * PRICE_FACTOR[condition] * rng.uniform(0.6, 1.0)
+        price_cents = max(2, round(price)) * 100 + rng.choice([0, 0, 0, 50])
+        if ceiling is None or price_cents <= ceiling:
+            break
+    if ceiling is not None:
+        price_cents = min(price_cents, ceiling)
     listing = listing_services.create_listing(
         seller.id,
         title=title,
         description=description,
         category_slug=slug,
         condition=condition,
-        price_cents=max(2, round(price)) * 100 + rng.choice([0, 0, 0, 50]),
+        price_cents=price_cents,
         quantity=rng.choice([1, 1, 1, 2, 3]),
     )
     listing_services.add_photo(listing.id, seller.id, picture(drawing, PALETTE[n % 10], rng))
-    return listing
+    return listing, thing
 
 
 def _trade(
@@ -451,8 +469,9 @@ def _trade(
 def seed_demo(
     users: int = 50, listings: int = 200, seed: int = 7, trades: int = 320
 ) -> dict[str, int]:
-    """Members, `listings` listings with pictures, open orders in every state, and `trades`
-    finished and rated trades on items since sold, most of them by a few regulars."""
+    """Members, `listings` listings with pictures (some offered for loan), open orders in every
+    state, `trades` finished and rated trades on items since sold, most of them by a few
+    regulars, and loans in every state (app/demo_lending.py)."""
     rng = random.Random(seed)
     people: list[User] = []
     existing = set(db.session.scalars(select(User.handle)))
@@ -461,7 +480,9 @@ def seed_demo(
         if i >= len(PEOPLE):
             handle = f"{handle}{i}"
         if handle in existing:
-            people.append(db.session.scalar(select(User).where(User.handle == handle)))
+            known = db.session.scalar(select(User).where(User.handle == handle))
+            if not known.is_restricted:  # a member the demo suspended sits this run out
+                people.append(known)
             continue
         user = accounts.register(
             f"{handle}@example.com", handle, DEMO_PASSWORD, email_confirmed=True
@@ -498,7 +519,7 @@ def seed_demo(
     feedback_count = 0
     for n in range(trades):
         seller = rng.choices(people, weights)[0]
-        sold = _make_listing(seller, slugs[n % len(slugs)], n, rng)
+        sold, _thing = _make_listing(seller, slugs[n % len(slugs)], n, rng)
         sold.quantity = 1  # sold out by the trade: history, not stock
         db.session.commit()
         feedback_count += _trade(sold, buyer_for(seller), "completed", rng, busy)
@@ -507,12 +528,17 @@ def seed_demo(
         )
         db.session.commit()
 
-    made: list[Listing] = []
+    made_things = []
     for n in range(listings):
-        made.append(_make_listing(rng.choices(people, weights)[0], slugs[n % len(slugs)], n, rng))
-    for listing in made:  # listed over the last two months
+        listing, thing = _make_listing(
+            rng.choices(people, weights)[0], slugs[n % len(slugs)], n, rng
+        )
+        # Listed over the last two months (dated as it is made, so a seller's daily allowance
+        # of new listings counts the listings of that day).
         listing.created_at = utcnow() - timedelta(hours=rng.randint(1, 24 * 60))
-    db.session.commit()
+        db.session.commit()
+        made_things.append((listing, thing))
+    made = [listing for listing, _thing in made_things]
 
     order_count = trades
     open_plans = ["pending_payment"] * 6 + ["paid"] * 6 + ["shipped"] * 6 + ["cancelled"] * 4
@@ -524,17 +550,31 @@ def seed_demo(
         buyer = rng.choice([p for p in people if p.id != listing.seller_id])
         _trade(listing, buyer, plan, rng, busy)
         order_count += 1
+    # Lending: some listings offered for loan, and loans in every state of the machine.
+    drawings = {thing: drawing for items in ITEMS.values() for thing, drawing, *_rest in items}
+    lent = seed_lending(people, made_things, rng, drawings)
     from app.reviews.reputation import backfill_history, recompute_all
 
     reviews.reveal_expired(utcnow())  # one-sided feedback whose window has closed
     backfill_history(days=180)
     recompute_all()
+    # Clubs after the reputation pass: starting one is a privilege earned through ratings.
+    club_counts = seed_clubs(people, rng)
+    # Group deals in every state in those clubs (the manual provider: paid in person at pickup).
+    deal_counts = seed_deals(list(db.session.scalars(select(Club).order_by(Club.id))), people)
+    # Last: moderators, reports and the public moderation log (app/demo_moderation.py).
+    moderation_counts = seed_moderation(people)
     return {
         "users": len(people),
         "listings": len(made),
         "sold": trades,
         "orders": order_count,
         "feedback": feedback_count,
+        "offered for loan": lent["lendable"],
+        "loans": lent["loans"],
+        **club_counts,
+        **deal_counts,
+        **moderation_counts,
     }
 
 

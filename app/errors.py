@@ -81,14 +81,19 @@ def wants_json() -> bool:
     )
 
 
-def error_body(code: str, message: str, fields: dict[str, Any] | None = None) -> dict:
-    """The one JSON error shape: {"error": {"code", "message", "fields"}}."""
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+def error_body(
+    code: str, message: str, fields: dict[str, Any] | None = None, extra: dict | None = None
+) -> dict:
+    """The one JSON error shape: {"error": {"code", "message", "fields"}}, plus any facts a
+    code documents (`suspended_until` of account_suspended)."""
+    return {"error": {"code": code, "message": message, "fields": fields or {}, **(extra or {})}}
 
 
-def _respond(status: int, code: str, message: str, fields: dict | None = None) -> Response:
+def _respond(
+    status: int, code: str, message: str, fields: dict | None = None, extra: dict | None = None
+) -> Response:
     if wants_json():
-        response = jsonify(error_body(code, message, fields))
+        response = jsonify(error_body(code, message, fields, extra))
     else:
         response = Response(
             render_template("errors/error.html", status=status, message=message),
@@ -106,7 +111,11 @@ def register_error_handlers(app: Flask) -> None:
         from app.extensions import db
 
         db.session.rollback()
-        response = _respond(error.status, error.code, error.message, error.fields)
+        extra = dict(getattr(error, "extra", None) or {})
+        level = getattr(error, "level_required", None)
+        if level is not None:  # trust gates: the level that opens it
+            extra["level_required"] = level
+        response = _respond(error.status, error.code, error.message, error.fields, extra or None)
         if getattr(error, "retry_after", None):
             response.headers["Retry-After"] = str(error.retry_after)
         return response

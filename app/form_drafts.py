@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TypeVar
 
-from flask import request, session
+from flask import flash, request, session
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 
@@ -65,3 +65,19 @@ def refilled_form(key: str, make: Callable[[MultiDict | None], FormT]) -> FormT:
         if name in form:
             form[name].errors = list(messages)
     return form
+
+
+EXPIRED = "Your session expired. Please try again."
+
+
+def form_refused(form: FlaskForm, key: str) -> bool:
+    """Validate a posted form. When it fails, say the session expired (a stale CSRF token) or
+    keep what was posted and its errors under `key` for the page it goes back to; answers
+    whether it failed."""
+    if form.validate():
+        return False
+    if "csrf_token" in form.errors:
+        flash(EXPIRED, "error")
+    else:
+        keep_failed_form(key, form)
+    return True

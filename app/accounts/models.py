@@ -30,7 +30,10 @@ class User(UserMixin, db.Model):
     avatar_path: Mapped[str | None] = mapped_column(String(255))
     is_moderator: Mapped[bool] = mapped_column(default=False)
     is_admin: Mapped[bool] = mapped_column(default=False)
+    # A sanction in force: until `suspended_until`, or for good (a ban) when that is None.
+    # Suspended members still sign in and read; app/moderation/suspension.py refuses their writes.
     is_suspended: Mapped[bool] = mapped_column(default=False)
+    suspended_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_login_at: Mapped[datetime | None]
     # When the person followed the link we mailed to `email` (None: not yet; no mail but that
@@ -69,8 +72,15 @@ class User(UserMixin, db.Model):
         return self.email_confirmed_at is not None
 
     @property
-    def is_active(self) -> bool:  # Flask-Login: suspended accounts cannot sign in
-        return not self.is_suspended
+    def is_restricted(self) -> bool:
+        """Suspended now (a suspension that has run out no longer counts) or banned."""
+        if not self.is_suspended:
+            return False
+        return self.suspended_until is None or self.suspended_until > utcnow()
+
+    @property
+    def is_banned(self) -> bool:
+        return self.is_suspended and self.suspended_until is None
 
     def __repr__(self) -> str:
         return f"<User {self.id} @{self.handle}>"

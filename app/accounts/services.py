@@ -19,7 +19,7 @@ from app import media
 from app.accounts import passwords, throttle, tokens
 from app.accounts.models import LoginSession, User
 from app.db import utcnow
-from app.errors import DomainError, NotFound, ValidationFailed
+from app.errors import NotFound, ValidationFailed
 from app.extensions import db
 from app.mail import (
     MailNotSent,
@@ -74,14 +74,6 @@ RESERVED_HANDLES = frozenset(
         "webmaster",
     }
 )
-
-
-class AccountSuspended(DomainError):
-    code, status, default_message = (
-        "account_suspended",
-        403,
-        "This account is suspended. See the community rules to appeal.",
-    )
 
 
 def normalize_email(raw: str | None) -> str:
@@ -246,16 +238,15 @@ def authenticate(email: str, password: str, *, address: str) -> User | None:
     """The account for these credentials, or None. Records the sign-in; upgrades old hashes.
 
     Unknown email and wrong password take the same time and give the same answer. A suspended
-    account with the right password raises AccountSuspended; too many attempts raise
-    TooManyAttempts (429) before the password is checked."""
+    member signs in too (to read, finish transactions and appeal; app/accounts/suspension.py
+    refuses their new writes); too many attempts raise TooManyAttempts (429) before the
+    password is checked."""
     email = normalize_email(email)[: EMAIL_MAX_LENGTH + 1]
     user = None
     if email and len(email) <= EMAIL_MAX_LENGTH:
         user = db.session.scalar(select(User).where(func.lower(User.email) == email))
     if not check_password_attempt(user, email, password, address=address):
         return None
-    if not user.is_active:
-        raise AccountSuspended()
     if passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     user.last_login_at = utcnow()
@@ -483,9 +474,7 @@ def request_password_reset(email: str, *, address: str) -> None:
     it): otherwise somebody who forgot their password before confirming could never get in."""
     clean = _check_email(email)
     throttle.before_account_mail(clean, address)
-    user_id = db.session.scalar(
-        select(User.id).where(func.lower(User.email) == clean, User.is_suspended.is_(False))
-    )
+    user_id = db.session.scalar(select(User.id).where(func.lower(User.email) == clean))
     if user_id is not None:
         after_response(lambda: _mail_reset_link(user_id))
 

@@ -171,3 +171,31 @@ def before_account_mail(email: str, address: str) -> None:
         limiter.limiter.hit(item, MAIL_ADDRESS, address)
     for item in _items("ACCOUNT_MAIL_RECIPIENT_RATE_LIMIT"):
         limiter.limiter.hit(item, MAIL_RECIPIENT, recipient)
+
+
+GUESS = "guess"
+
+
+class TooManyGuesses(Throttled):
+    default_message = "Too many wrong codes. Please wait a while and try again."
+    message_template = "Too many wrong codes. Please try again in {wait}."
+
+
+def before_guess(setting: str, secret_id: str) -> None:
+    """Call before checking a typed code against the short secret `secret_id` (a loan's
+    handover code): raises TooManyGuesses once the wrong guesses at it used up the budget in
+    `setting`, whoever made them, so a six-digit code cannot be walked through."""
+    if not _enabled():
+        return
+    waits = _over(_items(setting), GUESS, setting, secret_id)
+    if waits:
+        logger.warning("code guesses throttled setting=%s id=%s", setting, secret_id)
+        raise TooManyGuesses(max(waits))
+
+
+def after_wrong_guess(setting: str, secret_id: str) -> None:
+    """Count a wrong guess at `secret_id` against the budget in `setting`."""
+    if not _enabled():
+        return
+    for item in _items(setting):
+        limiter.limiter.hit(item, GUESS, setting, secret_id)

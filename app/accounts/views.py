@@ -103,18 +103,12 @@ def login():  # throttled by the password policy in services.check_password_atte
         form.next.data = safe_next(request.args.get("next")) or ""
     error = None
     if form.validate_on_submit():
-        try:
-            user = services.authenticate(
-                form.email.data, form.password.data, address=_client_address()
-            )
-        except services.AccountSuspended as suspended:
-            error = suspended.message
-        else:
-            if user is not None:
-                _sign_in(user.id, remember=bool(form.remember.data))
-                flash(f"Welcome back, {user.name}.", "success")
-                return redirect(safe_next(form.next.data) or url_for("main.index"), 303)
-            error = LOGIN_FAILED
+        user = services.authenticate(form.email.data, form.password.data, address=_client_address())
+        if user is not None:
+            _sign_in(user.id, remember=bool(form.remember.data))
+            flash(f"Welcome back, {user.name}.", "success")
+            return redirect(safe_next(form.next.data) or url_for("main.index"), 303)
+        error = LOGIN_FAILED
     status = 422 if request.method == "POST" else 200
     return render_template("accounts/login.html", form=form, error=error), status
 

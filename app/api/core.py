@@ -32,11 +32,16 @@ RESOURCE_MODULES = (
     "app.api.users",
     "app.api.listings",
     "app.api.orders",
+    "app.api.loans",
+    "app.api.clubs",
+    "app.api.deals",
     "app.api.payments",
     "app.api.feedback",
     "app.api.messages",
     "app.api.notifications",
     "app.api.conversations",
+    "app.api.trust",
+    "app.api.moderation",
 )
 
 
@@ -97,6 +102,13 @@ class ErrorDetailSchema(ma.Schema):
         values=ma.fields.List(ma.fields.String()),
         required=True,
         metadata={"description": "field name -> messages (empty when not about fields)"},
+    )
+    level_required = ma.fields.Integer(
+        metadata={"description": "`trust_level_required` only: the trust level that opens it"}
+    )
+    suspended_until = ma.fields.DateTime(
+        allow_none=True,
+        metadata={"description": "account_suspended only: when the suspension ends (null: a ban)"},
     )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from contextlib import contextmanager
+from datetime import timedelta
 
-from flask import request
+from flask import g, request
 
 from app.api.core import (
+    ErrorSchema,
     api_blueprint,
     api_user_id,
     link,
@@ -17,15 +19,24 @@ from app.api.core import (
     write_limit,
 )
 from app.api.schemas import (
+    MAX_WINDOW_DAYS,
+    AvailabilityArgs,
+    AvailabilityOut,
+    BlockoutIn,
+    BlockoutList,
+    BlockoutOut,
     CategoryList,
     ListingIn,
     ListingList,
     ListingOut,
     ListingPatchIn,
     ListingSearchArgs,
+    LoanQuoteArgs,
+    LoanQuoteOut,
     PhotosIn,
 )
 from app.errors import NotFound, ValidationFailed
+from app.listings import availability, calendar, offers
 from app.listings import services as listings
 
 NEW_ID = "$response.body#/id"
@@ -34,7 +45,28 @@ ORDER_IT = link("createOrder", body={"listing_id": NEW_ID, "quantity": 1})
 bp = api_blueprint("listings", __name__, "Things for sale and the categories they are in.")
 
 # The listing services name some fields as the web form does; the API names them as its schema.
-FIELD_NAMES = {"price": "price_cents", "category_slug": "category"}
+FIELD_NAMES = {
+    "price": "price_cents",
+    "category_slug": "category",
+    "offer": "for_sale",
+    **{form: f"loan_offer.{term}" for term, form in offers.FIELD_OF.items()},
+}
+
+
+def errors(*statuses: tuple[int, str]):
+    """Document an operation's error answers: (status, "the stable codes it can carry")."""
+
+    def decorate(view):
+        for status, description in statuses:
+            view = bp.alt_response(status, schema=ErrorSchema, description=description)(view)
+        return view
+
+    return decorate
+
+
+NOT_FOUND = (404, "`not_found`: no such listing (or block-out)")
+NOT_YOURS = (403, "`forbidden`: not your listing")
+NOT_FOR_LOAN = (409, "`not_for_loan`: the listing is not offered for loan")
 
 
 @contextmanager
@@ -59,11 +91,14 @@ def categories():
 
 @bp.route("/listings", methods=["GET"])
 @bp.doc(operationId="listListings")
+@errors((422, "`validation_failed`: unusable dates (past, in the wrong order, too far ahead)"))
 @token_optional
 @bp.arguments(ListingSearchArgs, location="query")
 @bp.response(200, ListingList)
 def search(args):
-    """Search listings that can be bought now (sort: relevance, newest, price_asc, price_desc)."""
+    """Search listings that can be bought or borrowed now (`offer`: any, buy, borrow; sort:
+    relevance, newest, price_asc, price_desc; with borrow the price is the fee per day;
+    available_from/available_to: things to borrow free on all those days)."""
     found = listings.search_listings(**args)
     return page_of(found.items, found.page, found.per_page, found.total)
 
@@ -84,7 +119,8 @@ def search(args):
 @bp.arguments(ListingIn)
 @bp.response(201, ListingOut)
 def create(data):
-    """Put something up for sale (add photos with POST /listings/{id}/photos)."""
+    """Put something up for sale, for loan (`loan_offer`) or both (add photos with
+    POST /listings/{id}/photos). A listing only for loan (`for_sale: false`) needs no price."""
     with api_field_names():
         return listings.create_listing(
             api_user_id(),
@@ -92,9 +128,11 @@ def create(data):
             description=data["description"],
             category_slug=data["category"],
             condition=data["condition"],
-            price_cents=data["price_cents"],
+            price_cents=data.get("price_cents"),
             quantity=data["quantity"],
             currency=data.get("currency"),
+            for_sale=data["for_sale"],
+            loan_offer=data["loan_offer"],
         )
 
 
@@ -114,7 +152,8 @@ def detail(listing_id: int):
 @bp.arguments(ListingPatchIn)
 @bp.response(200, ListingOut)
 def update(data, listing_id: int):
-    """Change your listing's details; `status` pauses ("paused") or resumes ("active") it."""
+    """Change your listing's details; `status` pauses ("paused") or resumes ("active") it;
+    `for_sale` and `loan_offer` change how it is offered (`loan_offer: null` stops lending)."""
     status = data.pop("status", None)
     if "category" in data:
         data["category_slug"] = data.pop("category")
@@ -174,3 +213,127 @@ def make_photo_first(listing_id: int, photo_id: int):
         raise NotFound("That photo does not exist.")
     listings.make_photo_first(photo_id, api_user_id())
     return listings.get_listing(listing_id)
+
+
+# -- lending: the calendar and the quote ----------------------------------------------------
+
+
+@bp.route("/listings/<id:listing_id>/blockouts", methods=["GET"])
+@bp.doc(operationId="listListingBlockouts")
+@errors(NOT_FOUND, NOT_YOURS, NOT_FOR_LOAN)
+@token_required("read")
+@bp.response(200, BlockoutList)
+def blockouts(listing_id: int):
+    """The days you blocked out on your lendable listing that have not ended, in date order."""
+    items = availability.blockouts_of(listing_id, api_user_id())
+    return page_of(items, 1, max(1, len(items)), len(items))
+
+
+@bp.route("/listings/<id:listing_id>/blockouts", methods=["POST"])
+@bp.doc(operationId="createListingBlockout")
+@errors(
+    NOT_FOUND,
+    NOT_YOURS,
+    (
+        409,
+        "`not_for_loan`: the listing is not offered for loan; `blockout_overlaps`: the days "
+        "overlap another block-out; `dates_booked`: some of the days are booked by a loan",
+    ),
+    (422, "`validation_failed`: a day in the past, the last day before the first, or too far"),
+)
+@token_required("write")
+@write_limit()
+@bp.arguments(BlockoutIn)
+@bp.response(201, BlockoutOut)
+def add_blockout(data, listing_id: int):
+    """Block out days on your lendable listing: nobody can borrow it then (both days included)."""
+    return availability.add_blockout(
+        listing_id, api_user_id(), data["starts_on"], data["ends_on"], data["note"]
+    )
+
+
+@bp.route("/listings/<id:listing_id>/blockouts/<id:blockout_id>", methods=["DELETE"])
+@bp.doc(operationId="deleteListingBlockout")
+@errors(NOT_FOUND, NOT_YOURS)
+@token_required("write")
+@write_limit()
+@bp.response(204)
+def remove_blockout(listing_id: int, blockout_id: int):
+    """Open the days of one of your block-outs again."""
+    availability.remove_blockout(listing_id, blockout_id, api_user_id())
+
+
+@bp.route("/listings/<id:listing_id>/availability", methods=["GET"])
+@bp.doc(operationId="getListingAvailability")
+@errors(
+    NOT_FOUND,
+    NOT_FOR_LOAN,
+    (422, f"`validation_failed`: `to` before `from`, or more than {MAX_WINDOW_DAYS} days"),
+)
+@token_optional
+@bp.arguments(AvailabilityArgs, location="query")
+@bp.response(200, AvailabilityOut)
+def availability_of(args, listing_id: int):
+    """The taken days of a lendable listing between `from` and `to` (both included)."""
+    start, end = args["from_"], args["to"]
+    if end < start:
+        raise ValidationFailed(
+            "`to` is before `from`.", fields={"to": ["Pick a day on or after `from`."]}
+        )
+    if end - start > timedelta(days=MAX_WINDOW_DAYS - 1):
+        raise ValidationFailed(
+            f"Ask for at most {MAX_WINDOW_DAYS} days at a time.",
+            fields={"to": [f"At most {MAX_WINDOW_DAYS} days after `from`."]},
+        )
+    listing = listings.get_listing(listing_id)
+    if listing.loan_offer is None:
+        raise availability.NotForLoan()
+    is_owner = g.api_user is not None and g.api_user.id == listing.seller_id
+    busy = [
+        {
+            "starts_on": b.starts_on,
+            "ends_on": b.ends_on,
+            "reason": b.reason if is_owner else "taken",
+        }
+        for b in calendar.busy_ranges(listing.id, start, end)
+    ]
+    return {"listing_id": listing.id, "from_": start, "to": end, "busy": busy}
+
+
+@bp.route("/listings/<id:listing_id>/loan-quote", methods=["GET"])
+@bp.doc(operationId="getLoanQuote")
+@errors(
+    NOT_FOUND,
+    (409, "`not_for_loan`: the listing is not offered for loan now"),
+    (
+        422,
+        "`validation_failed` (fields `start`, `end`): a first day in the past or over a year "
+        "ahead, the last day before the first, or fewer or more days than the lender lends for",
+    ),
+)
+@token_optional
+@bp.arguments(LoanQuoteArgs, location="query")
+@bp.response(200, LoanQuoteOut)
+def loan_quote(args, listing_id: int):
+    """What borrowing the listing from `start` to `end` (both included) costs, how the deposit
+    is secured, and whether every day is free (`available`; else `busy` says what is taken)."""
+    found = availability.quote_loan(listing_id, args["start"], args["end"])
+    q = found.quote
+    return {
+        "listing_id": listing_id,
+        "starts_on": q.starts_on,
+        "ends_on": q.ends_on,
+        "days": q.days,
+        "fee_cents": q.fee_cents,
+        "deposit_cents": q.deposit_cents,
+        "due_cents": q.due_cents,
+        "late_fee_per_day_cents": q.late_fee_per_day_cents,
+        "late_fee_cap_cents": q.late_fee_cap_cents,
+        "currency": found.currency,
+        "is_free": q.is_free,
+        "available": found.is_available,
+        "busy": [
+            {"starts_on": b.starts_on, "ends_on": b.ends_on, "reason": "taken"} for b in found.busy
+        ],
+        "deposit": found.deposit,
+    }

@@ -17,6 +17,9 @@ from app.api.core import Id, PageArgs, PatchIn, Text, list_schema
 from app.api.models import SCOPES
 from app.api.services import NAME_MAX_LENGTH
 from app.inputs import MAX_ID
+from app.lending import states as loan_states
+from app.lending.services import STATE_GROUPS as LOAN_STATE_GROUPS
+from app.listings import availability, offers
 from app.listings import services as listings
 from app.listings.models import Condition
 from app.messaging.services import MAX_BODY_LENGTH
@@ -26,6 +29,7 @@ from app.orders.conversation import KIND as ORDER
 from app.orders.services import MAX_NOTE_LENGTH
 from app.reviews.services import COMMENT_MAX, REPLY_MAX
 
+MAX_WINDOW_DAYS = 366  # the widest availability window one call answers
 LONG_TEXT = 20_000  # generous bounds that stop silly payloads; the services set the real limits
 SHORT_TEXT = 1_000
 
@@ -76,6 +80,14 @@ class UserPrivateOut(UserPublicOut):
         metadata={"description": "false until the link mailed to the address is opened"},
     )
     last_login_at = _when()
+    trust_level = fields.Method(
+        "_trust_level", metadata={"type": "integer", "description": "GET /me/trust explains it"}
+    )
+
+    def _trust_level(self, user) -> int:
+        from app.trust.levels import standing
+
+        return standing(user.id).level
 
 
 PASSWORD_RULE = rule(minLength=accounts.PASSWORD_MIN_LENGTH, maxLength=accounts.PASSWORD_MAX_LENGTH)
@@ -244,6 +256,68 @@ class PhotoOut(ma.Schema):
         return url_for("listings.photo", photo_id=photo.id, size="thumb", _external=True)
 
 
+OFFER_MONEY = rule(minimum=0, maximum=MAX_CENTS, description="in minor units (cents)")
+DAYS_RULE = rule(minimum=1, maximum=offers.MAX_LOAN_DAYS)
+
+
+class LoanOfferOut(ma.Schema):
+    fee_per_day_cents = _int(metadata={"description": "0: free to borrow"})
+    fee_per_week_cents = _int(
+        allow_none=True, metadata={"description": "the price of 7 days together, or null"}
+    )
+    deposit_cents = _int(metadata={"description": "refundable"})
+    min_days = _int()
+    max_days = _int()
+    pickup_area = fields.String()
+    pickup_notes = fields.String()
+    late_fee_per_day_cents = _int()
+    late_fee_cap_cents = _int(
+        metadata={"description": "the most lateness can cost (never more than the deposit)"}
+    )
+    is_free = fields.Function(lambda offer: offer.fee_per_day_cents == 0)
+
+
+class LoanOfferIn(ma.Schema):
+    """Loan terms. On create, a term left out takes its default; on update, its current value."""
+
+    fee_per_day_cents = _int(**OFFER_MONEY)
+    fee_per_week_cents = _int(
+        allow_none=True,
+        metadata={
+            "minimum": 1,
+            "maximum": MAX_CENTS,
+            "description": "optional: below 7 x fee_per_day_cents; null for none",
+        },
+    )
+    deposit_cents = _int(**OFFER_MONEY)
+    min_days = _int(**DAYS_RULE)
+    max_days = _int(**DAYS_RULE)
+    pickup_area = Text(
+        validate=validate.Length(max=SHORT_TEXT),
+        metadata={"maxLength": offers.PICKUP_AREA_MAX, "description": "needed to lend"},
+    )
+    pickup_notes = Text(
+        validate=validate.Length(max=LONG_TEXT), metadata={"maxLength": offers.PICKUP_NOTES_MAX}
+    )
+    late_fee_per_day_cents = _int(**OFFER_MONEY)
+    late_fee_cap_cents = _int(
+        allow_none=True,
+        metadata={
+            "minimum": 0,
+            "maximum": MAX_CENTS,
+            "description": "at most the deposit; null: the whole deposit",
+        },
+    )
+
+
+class ActiveLoanOffer(fields.Nested):
+    """A listing's loan terms while it is offered for loan; null otherwise."""
+
+    def _serialize(self, nested_obj, attr, obj, **kwargs):
+        offer = nested_obj if nested_obj is not None and nested_obj.active else None
+        return super()._serialize(offer, attr, obj, **kwargs)
+
+
 class ListingOut(ma.Schema):
     id = _int(dump_only=True)
     title = fields.String()
@@ -255,7 +329,14 @@ class ListingOut(ma.Schema):
     currency = fields.String()
     quantity = _int()
     status = fields.String()
+    for_sale = fields.Boolean(metadata={"description": "offered for sale at price_cents"})
     is_buyable = fields.Boolean()
+    is_lendable = fields.Boolean()
+    loan_offer = ActiveLoanOffer(
+        LoanOfferOut,
+        allow_none=True,
+        metadata={"description": "the loan terms while it is offered for loan, else null"},
+    )
     seller = fields.Nested(UserBriefOut)
     photos = fields.List(fields.Nested(PhotoOut))
     url = fields.Function(
@@ -276,6 +357,15 @@ CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Use a three-letter currency cod
 
 class ListingSearchArgs(PageArgs):
     q = Text(validate=validate.Length(max=SHORT_TEXT))
+    offer = fields.String(
+        load_default="any",
+        validate=validate.OneOf(list(listings.OFFERS)),
+        metadata={"description": "any: to buy or to borrow; borrow: prices are fees per day"},
+    )
+    available_from = fields.Date(
+        metadata={"description": "things to borrow free on every day from here (included)"}
+    )
+    available_to = fields.Date(metadata={"description": "... to here (included)"})
     category = Text(validate=validate.Length(max=100), **CATEGORY_RULE)
     min_price_cents = fields.Integer(validate=validate.Range(min=0, max=2**53))
     max_price_cents = fields.Integer(validate=validate.Range(min=0, max=2**53))
@@ -288,9 +378,24 @@ class ListingIn(ma.Schema):
     description = Text(load_default="", validate=validate.Length(max=LONG_TEXT), **DESCRIPTION_RULE)
     category = Text(required=True, validate=validate.Length(max=100), **CATEGORY_RULE)
     condition = fields.String(required=True, validate=validate.OneOf(CONDITIONS))
-    price_cents = _int(required=True, **PRICE_RULE)
+    price_cents = _int(
+        metadata={**PRICE_RULE["metadata"], "description": "in minor units; needed for sale"}
+    )
     currency = fields.String(validate=CURRENCY, metadata={"description": "default: the site's"})
     quantity = _int(load_default=1, **rule(minimum=1, maximum=listings.QUANTITY_MAX))
+    for_sale = fields.Boolean(load_default=True, metadata={"description": "offer it for sale"})
+    loan_offer = fields.Nested(
+        LoanOfferIn,
+        allow_none=True,
+        load_default=None,
+        metadata={"description": "offer it for loan on these terms (null: not lent)"},
+    )
+
+    @ma.validates_schema(skip_on_field_errors=False)
+    def _price_when_for_sale(self, data, **_kwargs):
+        """A missing field is named with the others (the service says the same)."""
+        if data.get("for_sale", True) and "price_cents" not in data:
+            raise ma.ValidationError("Enter a price.", field_name="price_cents")
 
 
 class ListingPatchIn(PatchIn):
@@ -300,10 +405,99 @@ class ListingPatchIn(PatchIn):
     condition = fields.String(validate=validate.OneOf(CONDITIONS))
     price_cents = _int(**PRICE_RULE)
     quantity = _int(**rule(minimum=0, maximum=listings.QUANTITY_MAX))
+    for_sale = fields.Boolean(metadata={"description": "offer it for sale (a price is needed)"})
+    loan_offer = fields.Nested(
+        LoanOfferIn,
+        allow_none=True,
+        metadata={"description": "lend it on these terms (over the current ones); null: stop"},
+    )
     status = fields.String(
         validate=validate.OneOf(["active", "paused"]),
         metadata={"description": "pause or resume; DELETE removes a listing"},
     )
+
+
+class BlockoutOut(ma.Schema):
+    id = _int(dump_only=True)
+    starts_on = fields.Date()
+    ends_on = fields.Date(metadata={"description": "included"})
+    note = fields.String()
+    created_at = fields.DateTime()
+
+
+class BlockoutIn(ma.Schema):
+    starts_on = fields.Date(required=True, metadata={"description": "from today on"})
+    ends_on = fields.Date(required=True, metadata={"description": "included"})
+    note = Text(
+        load_default="",
+        validate=validate.Length(max=SHORT_TEXT),
+        metadata={"maxLength": availability.NOTE_MAX, "description": "only you see it"},
+    )
+
+
+BlockoutList = list_schema(BlockoutOut, "BlockoutList")
+
+
+class BusyOut(ma.Schema):
+    starts_on = fields.Date()
+    ends_on = fields.Date(metadata={"description": "included"})
+    reason = fields.String(
+        metadata={
+            "enum": ["blocked", "booked", "taken"],
+            "description": "the lender sees blocked or booked; everybody else taken",
+        }
+    )
+
+
+class AvailabilityArgs(ma.Schema):
+    from_ = fields.Date(required=True, data_key="from", metadata={"description": "first day"})
+    to = fields.Date(
+        required=True,
+        metadata={"description": f"last day (included), at most {MAX_WINDOW_DAYS} days on"},
+    )
+
+
+class AvailabilityOut(ma.Schema):
+    listing_id = _int()
+    from_ = fields.Date(data_key="from")
+    to = fields.Date()
+    busy = fields.List(
+        fields.Nested(BusyOut),
+        metadata={"description": "taken ranges touching the window, in date order"},
+    )
+
+
+class LoanQuoteArgs(ma.Schema):
+    start = fields.Date(required=True, metadata={"description": "first day of the loan"})
+    end = fields.Date(required=True, metadata={"description": "last day (included)"})
+
+
+class DepositPlanOut(ma.Schema):
+    method = fields.String(
+        metadata={
+            "enum": ["none", "in_person", "hold", "saved_card"],
+            "description": "how the deposit is secured for these days",
+        }
+    )
+    summary = fields.String(metadata={"description": "what happens, for these days"})
+    rule = fields.String(metadata={"description": "the general rule"})
+
+
+class LoanQuoteOut(ma.Schema):
+    listing_id = _int()
+    starts_on = fields.Date()
+    ends_on = fields.Date()
+    days = _int()
+    fee_cents = _int()
+    deposit_cents = _int(metadata={"description": "refundable"})
+    due_cents = _int(metadata={"description": "fee plus deposit"})
+    late_fee_per_day_cents = _int()
+    late_fee_cap_cents = _int()
+    currency = fields.String()
+    is_free = fields.Boolean()
+    available = fields.Boolean(metadata={"description": "every day is free to borrow"})
+    busy = fields.List(fields.Nested(BusyOut), metadata={"description": "what is taken"})
+    deposit = fields.Nested(DepositPlanOut)
 
 
 class MyListingsArgs(PageArgs):
@@ -383,6 +577,180 @@ class ActionIn(ma.Schema):
             "maxLength": MAX_NOTE_LENGTH,
         },
     )
+
+
+# -- loans -------------------------------------------------------------------------------
+
+# Taken on their own routes: a claim has a body of its own (POST /loans/{id}/claim).
+LOAN_ACTIONS = [a for a in loan_states.MACHINE.user_actions if a != "claim_damage"]
+LOAN_ROLES = list(loan_states.MACHINE.roles)
+
+
+class LoanEventOut(OrderEventOut):
+    pass
+
+
+class ClaimPhotoOut(ma.Schema):
+    id = _int(dump_only=True)
+    position = _int()
+    width = _int()
+    height = _int()
+    url = fields.Method("_url", metadata={"description": "the photo (your token reads it)"})
+    thumb_url = fields.Method("_thumb_url")
+
+    def _url(self, photo) -> str:
+        return self._photo_url(photo, "full")
+
+    def _thumb_url(self, photo) -> str:
+        return self._photo_url(photo, "thumb")
+
+    def _photo_url(self, photo, size: str) -> str:
+        # `photo.loan_id`: the API hands out claims' photos with their loan (app/api/loans.py).
+        return url_for(
+            "api_loans.claim_photo",
+            loan_id=photo.loan_id,
+            photo_id=photo.id,
+            size=size,
+            _external=True,
+        )
+
+
+class DamageClaimOut(ma.Schema):
+    amount_cents = _int(metadata={"description": "what the lender claims of the deposit"})
+    description = fields.String()
+    answer = fields.String(
+        allow_none=True, metadata={"description": "null until answered; accepted or disputed"}
+    )
+    answer_note = fields.String(allow_none=True)
+    answered_at = _when()
+    awarded_cents = _int(
+        allow_none=True, metadata={"description": "what the lender finally received of it"}
+    )
+    created_at = fields.DateTime()
+    photos = fields.List(fields.Nested(ClaimPhotoOut))
+
+
+class LoanOut(ma.Schema):
+    id = _int(dump_only=True)
+    state = fields.String(metadata={"enum": list(loan_states.MACHINE.state_names)})
+    state_label = fields.Function(lambda loan: loan_states.MACHINE.state(loan.state).label)
+    actions = fields.List(
+        fields.String(),
+        metadata={
+            "description": "what the calling user may do now: POST /loans/{id}/{action} "
+            "(claim_damage: POST /loans/{id}/claim)"
+        },
+    )
+    role = fields.String(metadata={"description": "the caller's side: lender or borrower"})
+    listing_id = _int()
+    title = fields.String()
+    starts_on = fields.Date(metadata={"description": "the first day"})
+    ends_on = fields.Date(metadata={"description": "the last day: due back by its end"})
+    days = _int()
+    fee_cents = _int(metadata={"description": "for all the days"})
+    deposit_cents = _int(metadata={"description": "refundable"})
+    late_fee_per_day_cents = _int()
+    late_fee_cap_cents = _int()
+    currency = fields.String()
+    pickup_area = fields.String()
+    request_message = fields.String()
+    deposit_method = fields.String(
+        metadata={
+            "description": "how the deposit is secured: hold (a card hold), saved_card "
+            "(charged only if a late fee or claim is upheld), in_person, or none"
+        }
+    )
+    lender = fields.Nested(UserBriefOut)
+    borrower = fields.Nested(UserBriefOut)
+    handover_code = fields.Method(
+        "_handover_code",
+        allow_none=True,
+        metadata={
+            "description": "the lender's code the borrower types to confirm the handover "
+            "(confirm_with_code); shown to the lender only, null for the borrower",
+            "type": "string",
+        },
+    )
+    lender_handover_at = _when()
+    borrower_handover_at = _when()
+    expires_at = _when(metadata={"description": "an unanswered request expires then"})
+    late_days = _int(metadata={"description": "whole days past ends_on when it came back"})
+    late_fee_cents = _int(metadata={"description": "kept from the deposit for lateness"})
+    is_overdue = fields.Boolean(metadata={"description": "on loan past its last day"})
+    claim_window_closes_at = _when(
+        metadata={"description": "returned: the lender may claim for damage until then"}
+    )
+    claim = fields.Nested(DamageClaimOut, allow_none=True)
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+    approved_at = _when()
+    handed_over_at = _when()
+    returned_at = _when()
+    completed_at = _when()
+    declined_at = _when()
+    cancelled_at = _when()
+    expired_at = _when()
+    claimed_at = _when()
+    disputed_at = _when()
+    resolved_at = _when()
+    events = fields.List(fields.Nested(LoanEventOut))
+    url = fields.Function(
+        lambda loan: url_for("lending.detail", loan_id=loan.id, _external=True),
+        metadata={"description": "the loan's page"},
+    )
+
+    def _handover_code(self, loan) -> str | None:
+        return loan.handover_code if loan.role == "lender" else None
+
+
+class LoanIn(ma.Schema):
+    listing_id = Id(required=True)
+    starts_on = fields.Date(required=True, metadata={"description": "the first day"})
+    ends_on = fields.Date(
+        required=True, metadata={"description": "the last day (included): due back by its end"}
+    )
+    message = Text(
+        load_default="",
+        validate=validate.Length(max=LONG_TEXT),
+        metadata={"description": "to the lender"},
+    )
+
+
+class LoanListArgs(PageArgs):
+    role = fields.String(validate=validate.OneOf(LOAN_ROLES))
+    state_group = fields.String(
+        validate=validate.OneOf(list(LOAN_STATE_GROUPS)),
+        metadata={
+            "description": "requested; upcoming (approved, by first day); on_loan (by due "
+            "day); returned (returned, claimed or disputed); open (not over); closed (over)"
+        },
+    )
+
+
+class LoanActionIn(ma.Schema):
+    note = Text(
+        allow_none=True,
+        validate=validate.Length(max=LONG_TEXT),
+        metadata={
+            "description": "for decline, cancel, mark_returned and dispute_claim",
+            "maxLength": MAX_NOTE_LENGTH,
+        },
+    )
+    code = Text(
+        allow_none=True,
+        validate=validate.Length(max=SHORT_TEXT),
+        metadata={"description": "for confirm_with_code: the lender's handover code"},
+    )
+
+
+class LoanClaimIn(ma.Schema):
+    amount_cents = fields.Integer(
+        required=True,
+        validate=validate.Range(min=0, max=MAX_CENTS),
+        metadata={"description": "at most the deposit, less any late fee"},
+    )
+    description = Text(required=True, validate=validate.Length(max=LONG_TEXT))
+    photos = Upload(metadata={"description": "a photo of the damage (repeat for more)"})
 
 
 # -- feedback ------------------------------------------------------------------------------
@@ -547,6 +915,7 @@ class ConversationArgs(ma.Schema):
 
 ListingList = list_schema(ListingOut, "ListingList")
 OrderList = list_schema(OrderOut, "OrderList")
+LoanList = list_schema(LoanOut, "LoanList")
 FeedbackList = list_schema(FeedbackOut, "FeedbackList")
 MessageList = list_schema(MessageOut, "MessageList")
 ConversationList = list_schema(ConversationOut, "ConversationList")

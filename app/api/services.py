@@ -101,7 +101,7 @@ def create_token_with_password(
     address: str,
 ) -> tuple[ApiToken, str]:
     """Sign in with email and password and issue a token. Raises InvalidCredentials, and
-    AccountSuspended or TooManyAttempts from accounts.authenticate()."""
+    TooManyAttempts from accounts.authenticate() (a suspended member may read with a token)."""
     user = accounts.authenticate(email, password, address=address)
     if user is None:
         raise InvalidCredentials()
@@ -136,7 +136,7 @@ def authenticate_token(raw: str | None) -> ApiToken | None:
     if not raw or not raw.startswith(TOKEN_PREFIX) or len(raw) > 200:
         return None
     token = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(raw)))
-    if token is None or token.revoked_at is not None or not token.user.is_active:
+    if token is None or token.revoked_at is not None:
         return None
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:

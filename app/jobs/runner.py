@@ -1,7 +1,8 @@
 """Due jobs: each is a function `(now) -> int` (how many things it handled), run on a schedule.
 
-Embedded mode runs them in a thread of the web process; at scale, run `flask jobs run-due` from
-cron or a worker. Every job is idempotent: running it twice in a row does nothing the second time.
+Embedded mode runs them in a thread of the web process; with REDIS_URL set, Celery beat schedules
+them and Celery workers run them (app/jobs/celery_app.py), or run `flask jobs run-due` from cron.
+Every job is idempotent: running it twice in a row does nothing the second time.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ logger = logging.getLogger(__name__)
 # name -> "module:function". Domains add their due jobs here.
 DUE_JOBS: dict[str, str] = {
     "orders.auto_complete": "app.orders.services:auto_complete_due",
+    "lending.due": "app.lending.services:run_due_jobs",
+    "clubs.deals_due": "app.clubs.settlement:run",
     "reviews.reveal_expired": "app.reviews.services:reveal_expired",
     "reputation.recompute": "app.reviews.reputation:recompute_due",
     "payments.run_pending": "app.payments.services:run_pending_operations",
@@ -36,20 +39,29 @@ def _load(path: str) -> Callable[[datetime], int]:
     return getattr(importlib.import_module(module), name)
 
 
+def run_job(name: str, now: datetime | None = None) -> int:
+    """Run the due job `name` once; how many items it handled, -1 when it failed (logged and
+    rolled back: the next run tries again). Needs an app context."""
+    try:
+        return _load(DUE_JOBS[name])(now or utcnow())
+    except Exception:
+        logger.exception("job %s failed", name)
+        from app.extensions import db
+
+        db.session.rollback()
+        return -1
+
+
 def run_due(now: datetime | None = None) -> dict[str, int]:
     """Run every due job once; returns how many items each handled. Needs an app context."""
     now = now or utcnow()
-    results: dict[str, int] = {}
-    for name, path in DUE_JOBS.items():
-        try:
-            results[name] = _load(path)(now)
-        except Exception:
-            logger.exception("job %s failed", name)
-            from app.extensions import db
+    return {name: run_job(name, now) for name in list(DUE_JOBS)}
 
-            db.session.rollback()
-            results[name] = -1
-    return results
+
+def runs_inprocess(app: Flask) -> bool:
+    """Whether `flask serve` runs the due jobs in a thread: JOBS_MODE=inprocess and no Celery
+    (with REDIS_URL set, beat and the workers run them)."""
+    return app.config["JOBS_MODE"] == "inprocess" and not app.config.get("REDIS_URL")
 
 
 def start_inprocess_scheduler(app: Flask) -> threading.Event:

@@ -1,12 +1,22 @@
-"""Things for sale."""
+"""Things people offer: for sale, for loan (a LoanOffer and its calendar), or both."""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import utcnow
@@ -70,6 +80,8 @@ class Listing(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     quantity: Mapped[int] = mapped_column(default=1)
     status: Mapped[str] = mapped_column(String(12), default=ListingStatus.ACTIVE.value)
+    # Offered for sale (buyable at price_cents); it may also, or only, be lent (loan_offer).
+    for_sale: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -78,10 +90,17 @@ class Listing(db.Model):
     photos: Mapped[list[ListingPhoto]] = relationship(
         back_populates="listing", order_by="ListingPhoto.position", cascade="all, delete-orphan"
     )
+    loan_offer: Mapped[LoanOffer | None] = relationship(back_populates="listing", uselist=False)
 
     @property
     def is_buyable(self) -> bool:
-        return self.status == ListingStatus.ACTIVE and self.quantity > 0
+        return self.for_sale and self.status == ListingStatus.ACTIVE and self.quantity > 0
+
+    @property
+    def is_lendable(self) -> bool:
+        """Offered for loan now: active, with an offer the lender has not switched off."""
+        offer = self.loan_offer
+        return self.status == ListingStatus.ACTIVE and offer is not None and offer.active
 
     @property
     def condition_label(self) -> str:
@@ -102,3 +121,57 @@ class ListingPhoto(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     listing: Mapped[Listing] = relationship(back_populates="photos")
+
+
+class LoanOffer(db.Model):
+    """The terms on which a listing is lent (one per listing; the listing's currency)."""
+
+    __tablename__ = "loan_offers"
+    __table_args__ = (
+        CheckConstraint("fee_per_day_cents >= 0", name="fee_per_day_not_negative"),
+        CheckConstraint(
+            "fee_per_week_cents IS NULL OR fee_per_week_cents >= 0",
+            name="fee_per_week_not_negative",
+        ),
+        CheckConstraint("deposit_cents >= 0", name="deposit_not_negative"),
+        CheckConstraint("min_days >= 1 AND max_days >= min_days", name="days_in_order"),
+        CheckConstraint("late_fee_per_day_cents >= 0", name="late_fee_not_negative"),
+        CheckConstraint("late_fee_cap_cents >= 0", name="late_fee_cap_not_negative"),
+    )
+
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), primary_key=True)
+    # False: the lender stopped lending it (loans already agreed go on).
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    fee_per_day_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # 0: free to borrow
+    # Optional price of 7 days together, below 7 x the daily fee (app/lending/pricing.py).
+    fee_per_week_cents: Mapped[int | None] = mapped_column(BigInteger)
+    deposit_cents: Mapped[int] = mapped_column(BigInteger, default=0)  # refundable
+    min_days: Mapped[int] = mapped_column(default=1)
+    max_days: Mapped[int] = mapped_column(default=14)
+    pickup_area: Mapped[str] = mapped_column(String(120), default="")
+    pickup_notes: Mapped[str] = mapped_column(Text, default="")
+    # Per day returned late, taken from the deposit, at most the cap (and never more than the
+    # deposit: pricing.late_fee_cents).
+    late_fee_per_day_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    late_fee_cap_cents: Mapped[int] = mapped_column(BigInteger, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    listing: Mapped[Listing] = relationship(back_populates="loan_offer")
+
+
+class LoanBlockout(db.Model):
+    """Days the lender keeps the thing for themselves: nobody can borrow it then."""
+
+    __tablename__ = "loan_blockouts"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="dates_in_order"),
+        Index("ix_loan_blockouts_listing_dates", "listing_id", "starts_on", "ends_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)  # included
+    note: Mapped[str] = mapped_column(String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -4,21 +4,33 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Float, Integer, func, literal_column, select, text
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import Float, Integer, and_, func, literal_column, or_, select, text
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
 from app import media
+from app.accounts.suspension import ensure_not_suspended
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.listings.models import Category, Condition, Listing, ListingPhoto, ListingStatus
+from app.listings import calendar, offers
+from app.listings.models import (
+    Category,
+    Condition,
+    Listing,
+    ListingPhoto,
+    ListingStatus,
+    LoanOffer,
+)
 from app.listings.search import PG_TSVECTOR
 from app.money import MAX_CENTS
 from app.pagination import Page, page_number, per_page_count
+from app.trust import levels as trust
 
 logger = logging.getLogger(__name__)
 
@@ -51,8 +63,22 @@ MAX_QUERY_CHARS = 200
 PHOTO_SIZES = (media.Size("full", 1600, 1600), media.Size("thumb", 480, 360, crop=True))
 MAX_QUERY_TOKENS = 16
 EDITABLE_FIELDS = frozenset(
-    {"title", "description", "category_slug", "condition", "price_cents", "quantity"}
+    {
+        "title",
+        "description",
+        "category_slug",
+        "condition",
+        "price_cents",
+        "quantity",
+        "for_sale",
+        "loan_offer",
+    }
 )
+# What a search looks for: anything on offer, things to buy, or things to borrow.
+OFFERS = ("any", "buy", "borrow")
+OFFER_LABELS = {"any": "Buy or borrow", "buy": "To buy", "borrow": "To borrow"}
+# How far ahead "available from .. to" may look.
+AVAILABILITY_HORIZON_DAYS = 730
 
 
 def ensure_categories() -> None:
@@ -80,6 +106,7 @@ def get_listing(listing_id: int) -> Listing:
         .options(
             joinedload(Listing.seller),
             joinedload(Listing.category),
+            joinedload(Listing.loan_offer),
             selectinload(Listing.photos),
         )
     )
@@ -96,12 +123,16 @@ def get_listing_for_edit(listing_id: int, editor_id: int) -> Listing:
 
 
 def active_listings_of(seller_id: int, limit: int = 12) -> list[Listing]:
-    """The seller's buyable listings, newest first."""
+    """The seller's listings that can be bought or borrowed now, newest first."""
     return list(
         db.session.scalars(
-            _buyable(select(Listing))
+            _on_offer(_with_offer(select(Listing)), "any")
             .where(Listing.seller_id == seller_id)
-            .options(joinedload(Listing.seller), selectinload(Listing.photos))
+            .options(
+                contains_eager(Listing.loan_offer),
+                joinedload(Listing.seller),
+                selectinload(Listing.photos),
+            )
             .order_by(Listing.created_at.desc(), Listing.id.desc())
             .limit(max(0, limit))
         )
@@ -116,7 +147,11 @@ def listings_of_seller(seller_id: int, status: str | None = None) -> list[Listin
     stmt = (
         select(Listing)
         .where(Listing.seller_id == seller_id, Listing.status != ListingStatus.DELETED)
-        .options(selectinload(Listing.photos), selectinload(Listing.category))
+        .options(
+            selectinload(Listing.photos),
+            selectinload(Listing.category),
+            joinedload(Listing.loan_offer),
+        )
         .order_by(Listing.created_at.desc(), Listing.id.desc())
     )
     if status == "active":
@@ -137,19 +172,31 @@ def search_listings(
     sort: str = "relevance",
     page: int = 1,
     per_page: int = 24,
+    offer: str = "any",
+    available_from: date | None = None,
+    available_to: date | None = None,
 ) -> Page[Listing]:
-    """Find buyable listings by words, category, price and condition; one page of them.
+    """Find listings on offer by words, category, price and condition; one page of them.
 
-    Any text is a safe query. Raises ValidationFailed for an unknown category, condition or sort.
+    offer: "any" (to buy or to borrow), "buy" or "borrow". With "borrow" the price range and the
+    price sorts are the fee per day; otherwise the sale price (so only things for sale match a
+    price range). available_from/available_to (both included; one alone is one day): things to
+    borrow with no taken day then, lent for that many days. Any text is a safe query. Raises
+    ValidationFailed for an unknown category, condition, sort or offer, or unusable dates.
     """
     if sort not in SORTS:
         raise ValidationFailed("Unknown sort order.", fields={"sort": ["Choose a sort order."]})
+    if offer not in OFFERS:
+        raise ValidationFailed("Unknown offer.", fields={"offer": ["Choose buy or borrow."]})
     if condition and condition not in {c.value for c in Condition}:
         raise ValidationFailed("Unknown condition.", fields={"condition": ["Choose a condition."]})
+    dates = availability_window(available_from, available_to)
+    if dates is not None:
+        offer = "borrow"
     page = page_number(page)
     per_page = per_page_count(per_page, 24)
 
-    stmt = _buyable(select(Listing))
+    stmt = _on_offer(_with_offer(select(Listing)), offer)
     if category:
         category_id = db.session.scalar(select(Category.id).where(Category.slug == category))
         if category_id is None:
@@ -157,10 +204,21 @@ def search_listings(
         stmt = stmt.where(Listing.category_id == category_id)
     if condition:
         stmt = stmt.where(Listing.condition == condition)
+    price = LoanOffer.fee_per_day_cents if offer == "borrow" else Listing.price_cents
+    if offer == "any" and (min_price_cents is not None or max_price_cents is not None):
+        stmt = stmt.where(Listing.for_sale.is_(True), Listing.quantity > 0)
     if min_price_cents is not None:
-        stmt = stmt.where(Listing.price_cents >= min_price_cents)
+        stmt = stmt.where(price >= min_price_cents)
     if max_price_cents is not None:
-        stmt = stmt.where(Listing.price_cents <= max_price_cents)
+        stmt = stmt.where(price <= max_price_cents)
+    if dates is not None:
+        start, end = dates
+        days = (end - start).days + 1
+        stmt = stmt.where(
+            LoanOffer.min_days <= days,
+            LoanOffer.max_days >= days,
+            Listing.id.not_in(calendar.busy_listing_ids(start, end)),
+        )
 
     rank = None
     words = _clean_query(q)
@@ -169,16 +227,19 @@ def search_listings(
 
     total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
     newest = (Listing.created_at.desc(), Listing.id.desc())
+    # Things not for sale have no price: they come after the priced ones either way.
+    priced_first = () if offer == "borrow" else (Listing.for_sale.desc(),)
     if sort == "price_asc":
-        order: tuple[Any, ...] = (Listing.price_cents.asc(), *newest)
+        order: tuple[Any, ...] = (*priced_first, price.asc(), *newest)
     elif sort == "price_desc":
-        order = (Listing.price_cents.desc(), *newest)
+        order = (*priced_first, price.desc(), *newest)
     elif sort == "relevance" and rank is not None:
         order = (rank, *newest)
     else:
         order = newest
     items = db.session.scalars(
         stmt.options(
+            contains_eager(Listing.loan_offer),
             joinedload(Listing.category),
             selectinload(Listing.seller),
             selectinload(Listing.photos),
@@ -190,8 +251,43 @@ def search_listings(
     return Page(items=list(items), page=page, per_page=per_page, total=total or 0)
 
 
-def _buyable(stmt):
-    return stmt.where(Listing.status == ListingStatus.ACTIVE, Listing.quantity > 0)
+def availability_window(start: date | None, end: date | None) -> tuple[date, date] | None:
+    """The days of an "available from .. to" search (one given alone is that one day), or None.
+
+    Raises ValidationFailed for days in the past, in the wrong order or too far ahead."""
+    if start is None and end is None:
+        return None
+    start, end = start or end, end or start
+    assert start is not None and end is not None
+    today = calendar.today()
+    if start < today:
+        raise ValidationFailed(
+            "Pick days from today on.", fields={"available_from": ["Pick a day from today on."]}
+        )
+    if end < start:
+        raise ValidationFailed(
+            "The last day is before the first.",
+            fields={"available_to": ["Pick a day on or after the first day."]},
+        )
+    if end > today + timedelta(days=AVAILABILITY_HORIZON_DAYS):
+        raise ValidationFailed(
+            "That is too far ahead.",
+            fields={"available_to": ["Look at most two years ahead."]},
+        )
+    return start, end
+
+
+def _with_offer(stmt):
+    """The listings with their loan offer (if any) joined in, for filters and loading."""
+    return stmt.outerjoin(LoanOffer, LoanOffer.listing_id == Listing.id)
+
+
+def _on_offer(stmt, offer: str):
+    """Active listings that can be bought now ("buy"), borrowed ("borrow"), or either."""
+    buyable = and_(Listing.for_sale.is_(True), Listing.quantity > 0)
+    lendable = LoanOffer.active.is_(True)
+    wanted = {"buy": buyable, "borrow": lendable}.get(offer, or_(buyable, lendable))
+    return stmt.where(Listing.status == ListingStatus.ACTIVE, wanted)
 
 
 def _clean_query(q: str | None) -> str:
@@ -246,21 +342,29 @@ def create_listing(
     description: str,
     category_slug: str,
     condition: str,
-    price_cents: int,
-    quantity: int,
+    price_cents: int | None = None,
+    quantity: int | None = 1,
     currency: str | None = None,
     photos: Sequence[FileStorage] = (),
+    for_sale: bool = True,
+    loan_offer: Mapping[str, Any] | None = None,
 ) -> Listing:
-    """Put something up for sale, with its photos. Raises ValidationFailed (nothing is saved)."""
+    """Put something up for sale, for loan (`loan_offer`: its terms, see offers.TERMS) or both,
+    with its photos. A listing only for loan has no price. Raises ValidationFailed (nothing is
+    saved)."""
+    ensure_not_suspended(seller_id)
+    currency = (currency or current_app.config["SITE_CURRENCY"]).upper()
     fields: dict[str, Any] = {
         "title": title,
         "description": description,
         "category_slug": category_slug,
         "condition": condition,
-        "price_cents": price_cents,
-        "quantity": quantity,
     }
+    if for_sale:
+        fields.update(price_cents=price_cents, quantity=quantity)
     values, errors = _validate(fields, min_quantity=1)
+    terms, offer_errors = _offer_terms(bool(for_sale), loan_offer, currency, base=None)
+    errors.update(offer_errors)
     uploads = _real_uploads(photos)
     processed = []
     if len(uploads) > _max_photos():
@@ -271,12 +375,23 @@ def create_listing(
             errors["photos"] = photo_errors
     if errors:
         raise _invalid(errors)
+    # The gates of the seller's trust level (app/trust/levels.py).
+    trust.check_daily_listings(seller_id, partial(_listed_since, seller_id))
+    if for_sale:
+        trust.check_listing_price(seller_id, values.get("price_cents"))
+    if terms is not None:
+        trust.check_deposit(seller_id, terms.get("deposit_cents"))
+    if not for_sale:  # nothing to sell: no price, and the one thing that is lent
+        values.update(price_cents=0, quantity=1)
     listing = Listing(
         seller_id=seller_id,
-        currency=(currency or current_app.config["SITE_CURRENCY"]).upper(),
+        currency=currency,
         status=ListingStatus.ACTIVE.value,
+        for_sale=bool(for_sale),
         **values,
     )
+    if terms is not None:
+        offers.lend(listing, terms)
     db.session.add(listing)
     db.session.flush()
     _store_photos(listing, processed)
@@ -287,21 +402,69 @@ def create_listing(
 def update_listing(listing_id: int, editor_id: int, **fields: Any) -> Listing:
     """Change a listing's details (owner only). Quantity 0 marks it sold out.
 
-    Raises NotFound, Forbidden, ValidationFailed.
+    `for_sale` offers it for sale (a price is then needed) or stops selling it; `loan_offer`
+    sets its loan terms (over the current ones) or, None, stops lending it (loans already
+    agreed go on). At least one of the two stays on. Raises NotFound, Forbidden,
+    ValidationFailed.
     """
+    ensure_not_suspended(editor_id)
     unknown = set(fields) - EDITABLE_FIELDS
     if unknown:
         raise ValueError(f"update_listing cannot change {sorted(unknown)}")
     listing = _lock_listing(listing_id)
     _require_owner(listing, editor_id)
+    for_sale = bool(fields.pop("for_sale", listing.for_sale))
+    lending = "loan_offer" in fields
+    new_terms = fields.pop("loan_offer", None)
+    if not for_sale:  # a price or stock of something not sold is not used: leave them as they are
+        fields.pop("price_cents", None)
+        fields.pop("quantity", None)
     values, errors = _validate(fields, min_quantity=0)
+    if for_sale and not listing.for_sale and "price_cents" not in fields:
+        errors["price"] = ["Enter a price to offer it for sale."]
+    if lending:
+        base = offers.current_terms(listing.loan_offer)
+        terms, offer_errors = _offer_terms(for_sale, new_terms, listing.currency, base=base)
+    else:
+        is_lent = listing.loan_offer is not None and listing.loan_offer.active
+        terms, offer_errors = None, {} if for_sale or is_lent else {"offer": [offers.NOT_OFFERED]}
+    errors.update(offer_errors)
     if errors:
         raise _invalid(errors)
+    if for_sale and values.get("price_cents") not in (None, listing.price_cents):
+        trust.check_listing_price(editor_id, values["price_cents"])
+    if terms is not None and terms.get("deposit_cents") != _current_deposit(listing):
+        trust.check_deposit(editor_id, terms.get("deposit_cents"))
     for name, value in values.items():
         setattr(listing, name, value)
+    if for_sale and not listing.for_sale and listing.quantity == 0:
+        listing.quantity = 1  # offered for sale again: the one thing there is
+    listing.for_sale = for_sale
+    if lending and terms is None:
+        offers.stop_lending(listing)
+    elif terms is not None:
+        offers.lend(listing, terms)
     db.session.commit()
     logger.info("listing %s updated by user %s", listing.id, editor_id)
     return listing
+
+
+def _current_deposit(listing: Listing) -> int | None:
+    offer = listing.loan_offer
+    return offer.deposit_cents if offer is not None and offer.active else None
+
+
+def _offer_terms(
+    for_sale: bool,
+    loan_offer: Mapping[str, Any] | None,
+    currency: str,
+    *,
+    base: Mapping[str, Any] | None,
+) -> tuple[dict[str, Any] | None, dict[str, list[str]]]:
+    """Checked loan terms (None: not lent) and the errors, including "offer it somehow"."""
+    if loan_offer is None:
+        return None, {} if for_sale else {"offer": [offers.NOT_OFFERED]}
+    return offers.check_terms(loan_offer, currency, base=base)
 
 
 def set_listing_status(listing_id: int, editor_id: int, status: str) -> Listing:
@@ -441,7 +604,9 @@ def _validate(fields: dict[str, Any], *, min_quantity: int) -> tuple[dict, dict[
         values["condition"] = condition
     if "price_cents" in fields:
         price = fields["price_cents"]
-        if not isinstance(price, int) or isinstance(price, bool) or price < 0:
+        if price is None:
+            errors["price"] = ["Enter a price."]
+        elif not isinstance(price, int) or isinstance(price, bool) or price < 0:
             errors["price"] = ["Enter a price of zero or more."]
         elif price > MAX_CENTS:
             errors["price"] = ["That price is too large."]
@@ -500,3 +665,14 @@ def _store_photos(listing: Listing, processed: list[list[media.Rendition]]) -> l
         media.delete_files(upload_dir, written)
         raise
     return rows
+
+
+def _listed_since(seller_id: int, since: datetime) -> tuple[int, datetime | None]:
+    """How many listings the seller put up since `since`, and when the oldest of them was
+    (the daily allowance of a new account, app/trust/levels.py)."""
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(Listing.created_at)).where(
+            Listing.seller_id == seller_id, Listing.created_at >= since
+        )
+    ).one()
+    return count, oldest

@@ -15,11 +15,18 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from app.errors import ValidationFailed
-from app.listings import services
-from app.listings.forms import BrowseForm, EditListingForm, NewListingForm, PhotoUploadForm
+from app.errors import Conflict, ValidationFailed
+from app.listings import availability, calendar, services
+from app.listings.forms import (
+    BlockoutForm,
+    BrowseForm,
+    EditListingForm,
+    NewListingForm,
+    PhotoUploadForm,
+    QuoteForm,
+    listing_form_data,
+)
 from app.listings.models import ListingStatus
-from app.money import minor_per_major
 from app.pagination import page_number
 from app.reviews.services import reputation_summary
 
@@ -58,7 +65,47 @@ def detail(listing_id: int):
         is_owner=is_owner,
         more_from_seller=more,
         seller_reputation=seller_reputation,
+        **(_borrowing(listing) if listing.is_lendable else {}),
     )
+
+
+def _borrowing(listing) -> dict:
+    """The loan part of a listing page: a month and the next (?month=YYYY-MM, from this month
+    to a year ahead), and the quote for the days in ?start=&end= (a GET form: no script)."""
+    today = calendar.today()
+    this_month = calendar.month_start(today)
+    last = calendar.add_months(this_month, 12)
+    first = calendar.parse_month(request.args.get("month"), this_month)
+    first = min(max(first, this_month), last)
+    quote_form = QuoteForm(formdata=request.args)
+    quote = None
+    asked = bool(request.args.get("start") or request.args.get("end"))
+    chosen = asked and quote_form.validate()
+    # One look-up of the taken days for the months shown and the chosen days together.
+    start, end = calendar.months_window(first, 2)
+    if chosen and quote_form.start.data and quote_form.end.data:
+        start = min(start, quote_form.start.data, quote_form.end.data)
+        end = max(end, quote_form.start.data, quote_form.end.data)
+    busy = calendar.busy_ranges(listing.id, start, end)
+    if chosen:
+        try:
+            quote = availability.quote_for(
+                listing, quote_form.start.data, quote_form.end.data, on=today, busy=busy
+            )
+        except ValidationFailed as error:
+            for name, messages in error.fields.items():
+                field = getattr(quote_form, name)
+                field.errors = [*field.errors, *messages]
+    return {
+        "months": calendar.months(listing.id, first, 2, on=today, busy=busy),
+        "prev_month": calendar.add_months(first, -1) if first > this_month else None,
+        "next_month": calendar.add_months(first, 1) if first < last else None,
+        "weekdays": calendar.WEEKDAYS,
+        "quote_form": quote_form,
+        "quote": quote,
+        "deposit_rule": availability.deposit_rule(listing),
+        "say_range": availability.say_range,
+    }
 
 
 @bp.route("/sell", methods=["GET", "POST"])
@@ -85,7 +132,7 @@ def create():
 @login_required
 def edit(listing_id: int):
     listing = services.get_listing_for_edit(listing_id, current_user.id)
-    form = EditListingForm(data=_form_data(listing))
+    form = EditListingForm(data=listing_form_data(listing), currency=listing.currency)
     if form.validate_on_submit():
         try:
             services.update_listing(listing.id, current_user.id, **form.service_fields())
@@ -98,20 +145,6 @@ def edit(listing_id: int):
     return render_template(
         "listings/form.html", form=form, listing=listing, photo_form=PhotoUploadForm()
     ), status
-
-
-def _form_data(listing) -> dict:
-    """The listing as the edit form shows it (the price as plain text, e.g. 12.50)."""
-    per = minor_per_major(listing.currency)
-    major, minor = divmod(listing.price_cents, per)
-    return {
-        "title": listing.title,
-        "description": listing.description,
-        "category": listing.category.slug,
-        "condition": listing.condition,
-        "price": str(major) if per == 1 else f"{major}.{minor:02d}",
-        "quantity": listing.quantity,
-    }
 
 
 @bp.post("/listings/<int:listing_id>/photos")
@@ -129,7 +162,7 @@ def add_photos(listing_id: int):
             flash(f"{len(added)} photo{'s' if len(added) != 1 else ''} added.", "success")
             return redirect(url_for("listings.edit", listing_id=listing_id) + "#photos", code=303)
     listing = services.get_listing_for_edit(listing_id, current_user.id)
-    form = EditListingForm(data=_form_data(listing))
+    form = EditListingForm(data=listing_form_data(listing), currency=listing.currency)
     return render_template(
         "listings/form.html", form=form, listing=listing, photo_form=photo_form
     ), 422
@@ -184,6 +217,76 @@ def _back(listing_id: int) -> str:
     if request.form.get("next") == "mine":
         return url_for("listings.mine")
     return url_for("listings.detail", listing_id=listing_id)
+
+
+@bp.get("/listings/<int:listing_id>/calendar")
+@login_required
+def lender_calendar(listing_id: int):
+    return _calendar_page(listing_id, BlockoutForm(formdata=None))
+
+
+def _calendar_page(listing_id: int, form: BlockoutForm, status: int = 200):
+    """The lender's calendar: three months from ?month= (a year back to two ahead), the
+    block-outs still to come, and the form to add one."""
+    listing = availability.lendable_for_edit(listing_id, current_user.id)
+    today = calendar.today()
+    this_month = calendar.month_start(today)
+    first = calendar.parse_month(request.args.get("month"), this_month)
+    first = min(
+        max(first, calendar.add_months(this_month, -12)), calendar.add_months(this_month, 24)
+    )
+    page = render_template(
+        "listings/calendar.html",
+        listing=listing,
+        months=calendar.months(listing.id, first, 3, on=today),
+        weekdays=calendar.WEEKDAYS,
+        prev_month=calendar.add_months(first, -1),
+        next_month=calendar.add_months(first, 1),
+        this_month=this_month,
+        blockouts=availability.upcoming_blockouts(listing.id, on=today),
+        form=form,
+        say_range=availability.say_range,
+    )
+    return page, status
+
+
+@bp.post("/listings/<int:listing_id>/blockouts")
+@login_required
+def add_blockout(listing_id: int):
+    form = BlockoutForm()
+    if form.validate_on_submit():
+        try:
+            blockout = availability.add_blockout(
+                listing_id,
+                current_user.id,
+                form.starts_on.data,
+                form.ends_on.data,
+                form.note.data or "",
+            )
+        except (ValidationFailed, availability.BlockoutOverlaps, availability.DatesBooked) as error:
+            if isinstance(error, Conflict):  # about the days as a whole: said once, on top
+                form.form_errors.append(error.message)
+            else:
+                form.show_errors(error.fields)
+        else:
+            taken = availability.say_range(blockout.starts_on, blockout.ends_on)
+            flash(f"Blocked out {taken}: nobody can borrow it then.", "success")
+            # Show the month it starts in, unless the calendar's first view shows it already.
+            this_month = calendar.month_start(calendar.today())
+            shown_until = calendar.month_end(calendar.add_months(this_month, 2))
+            far = blockout.starts_on > shown_until
+            month = blockout.starts_on.strftime("%Y-%m") if far else None
+            target = url_for("listings.lender_calendar", listing_id=listing_id, month=month)
+            return redirect(target, code=303)
+    return _calendar_page(listing_id, form, 422)
+
+
+@bp.post("/listings/<int:listing_id>/blockouts/<int:blockout_id>/delete")
+@login_required
+def remove_blockout(listing_id: int, blockout_id: int):
+    availability.remove_blockout(listing_id, blockout_id, current_user.id)
+    flash("Block-out removed: those days are open again.", "success")
+    return redirect(url_for("listings.lender_calendar", listing_id=listing_id), code=303)
 
 
 @bp.get("/my/listings")

@@ -7,18 +7,25 @@ from app.extensions import db
 
 bp = Blueprint("main", __name__)
 
+TO_BORROW = 4  # things to borrow on the home page: one row
+
 
 @bp.get("/")
 def index():
     from app.listings.services import all_categories, search_listings
 
     latest = search_listings(sort="newest", page=1, per_page=12)
-    return render_template("main/index.html", latest=latest, categories=all_categories())
+    to_borrow = search_listings(offer="borrow", sort="newest", page=1, per_page=TO_BORROW)
+    return render_template(
+        "main/index.html", latest=latest, to_borrow=to_borrow, categories=all_categories()
+    )
 
 
 @bp.get("/rules")
 def rules():
-    return render_template("main/rules.html")
+    from app.moderation.rules import current_rules
+
+    return render_template("main/rules.html", rules=current_rules())
 
 
 @bp.get("/about")

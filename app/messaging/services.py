@@ -10,12 +10,15 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import partial
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from app.accounts.models import User
+from app.accounts.suspension import ensure_not_suspended
 from app.db import utcnow
 from app.errors import NotFound, ValidationFailed
 from app.extensions import db
@@ -23,6 +26,7 @@ from app.messaging.models import Conversation, ConversationParticipant, Message
 from app.messaging.subjects import Subject, describe, subject_for, subject_had_activity
 from app.pagination import Page
 from app.transactions.events import record_event
+from app.trust import levels as trust
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +92,10 @@ def _join(conversation: Conversation, user_ids: tuple[int, ...]) -> None:
 def send_message(subject_kind: str, subject_id: int, sender_id: int, body: str) -> Message:
     """Send a message about a subject to everyone in it; its first message starts the
     conversation. Raises NotFound (not the sender's subject), ValidationFailed (the body)."""
+    ensure_not_suspended(sender_id)
     body = _clean_body(body)
     subject = subject_for(subject_kind, subject_id, sender_id)
+    trust.check_daily_messages(sender_id, partial(_sent_since, sender_id))  # new accounts
     for attempt in range(2):
         conversation = _find(subject_kind, subject_id)
         if conversation is None:
@@ -111,6 +117,27 @@ def send_message(subject_kind: str, subject_id: int, sender_id: int, body: str) 
             continue
         break
     return _post(conversation, sender_id, body)
+
+
+def leave_conversation(subject_kind: str, subject_id: int, user_id: int) -> bool:
+    """Take a person out of the conversation about a group subject they left (a club): its
+    messages no longer reach them and it leaves their inbox; if they come back, the subject
+    includes them again and they rejoin it. In the caller's unit of work (flushed, not
+    committed); False when they were not in it."""
+    result = db.session.execute(
+        delete(ConversationParticipant)
+        .where(
+            ConversationParticipant.user_id == user_id,
+            ConversationParticipant.conversation_id.in_(
+                select(Conversation.id).where(
+                    Conversation.subject_kind == subject_kind,
+                    Conversation.subject_id == subject_id,
+                )
+            ),
+        )
+        .execution_options(synchronize_session="fetch")
+    )
+    return bool(result.rowcount)
 
 
 def send_to_conversation(conversation_id: int, sender_id: int, body: str) -> Message:
@@ -439,3 +466,14 @@ def inbox(
         for entry in entries:
             entry.participants = people[entry.conversation.id]
     return Page(items=entries, page=page, per_page=per_page, total=total)
+
+
+def _sent_since(sender_id: int, since: datetime) -> tuple[int, datetime | None]:
+    """How many messages the member sent since `since`, and when the oldest of them was (the
+    daily allowance of a new account, app/trust/levels.py)."""
+    count, oldest = db.session.execute(
+        select(func.count(), func.min(Message.created_at)).where(
+            Message.sender_id == sender_id, Message.created_at >= since
+        )
+    ).one()
+    return count, oldest

@@ -6,6 +6,11 @@ app/orders/kind.py). Something that is not a transaction can still become a subj
 
     register_subject("club", describe_clubs, not_found="We could not find that club.")
 
+(app/clubs/conversation.py does exactly that). A group subject's people change: `participant_ids`
+are the people in it now, so a newcomer joins its conversation at their first read or message,
+and the subject's owner calls `messaging.services.leave_conversation` when someone leaves it, so
+its messages stop reaching them.
+
 `describe(ids, viewer_id)` answers {id: Subject} for the subjects among `ids` the viewer may talk
 about (one query for all of them: the inbox describes a whole page at once); an id it leaves out
 is unknown or not the viewer's business, which callers turn into NotFound.

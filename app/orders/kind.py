@@ -4,6 +4,7 @@ the platform (machine, events, messages, feedback, pages) reaches orders only th
 from __future__ import annotations
 
 from flask import Flask
+from sqlalchemy import or_
 
 from app.extensions import db
 from app.orders import services, states
@@ -11,7 +12,7 @@ from app.orders.conversation import KIND, describe_orders, order_had_activity
 from app.orders.feedback import FEEDBACK
 from app.orders.models import Order
 from app.orders.money import MONEY
-from app.transactions.registry import TransactionKind, register_kind
+from app.transactions.registry import TransactionKind, count_where, register_kind
 
 
 def _parties(order: Order) -> dict[int, str]:
@@ -41,6 +42,11 @@ ORDER_KIND = TransactionKind(
     on_message=order_had_activity,
     feedback=FEEDBACK,
     money=MONEY,
+    completed_count=lambda user_id: count_where(
+        Order,
+        Order.state == states.COMPLETED,
+        or_(Order.buyer_id == user_id, Order.seller_id == user_id),
+    ),
 )
 
 

@@ -10,6 +10,7 @@ from flask import current_app
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.accounts.suspension import ensure_not_suspended
 from app.db import utcnow
 from app.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
@@ -36,8 +37,16 @@ class OutOfStock(Conflict):
     code, default_message = "out_of_stock", "This item is sold out."
 
 
+class NotForSale(Conflict):
+    code, default_message = (
+        "not_for_sale",
+        "This is offered for loan only, not for sale: ask to borrow it instead.",
+    )
+
+
 def place_order(buyer_id: int, listing_id: int, quantity: int) -> Order:
     """Reserve `quantity` of a listing for the buyer and open an order awaiting payment."""
+    ensure_not_suspended(buyer_id)
     listing = db.session.scalar(
         select(Listing)
         .where(Listing.id == listing_id)
@@ -52,6 +61,8 @@ def place_order(buyer_id: int, listing_id: int, quantity: int) -> Order:
         raise ValidationFailed(
             "Choose a quantity of at least 1.", fields={"quantity": ["Choose at least 1."]}
         )
+    if not listing.for_sale:
+        raise NotForSale()
     if not listing.is_buyable:
         raise OutOfStock("This item is no longer available.")
     if quantity > listing.quantity:

@@ -6,7 +6,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from app.errors import Conflict, NotFound, ValidationFailed
-from app.form_drafts import keep_failed_form, refilled_form
+from app.form_drafts import EXPIRED, form_refused, keep_failed_form, refilled_form
 from app.listings.services import get_listing
 from app.messaging.forms import MessageForm
 from app.messaging.services import send_message, unread_by_subject
@@ -34,11 +34,7 @@ TABS = {"purchases": "buyer", "sales": "seller"}
 def place(listing_id: int):
     form = PlaceOrderForm()
     back = redirect(url_for("listings.detail", listing_id=listing_id), code=303)
-    if not form.validate():
-        if "csrf_token" in form.errors:
-            flash(_expired(), "error")
-        else:
-            keep_failed_form(_buy_key(listing_id), form)
+    if form_refused(form, _buy_key(listing_id)):
         return back
     try:
         order = place_order(current_user.id, listing_id, form.quantity.data)
@@ -71,10 +67,6 @@ def _buy_key(listing_id: int) -> str:
 def buy_form(listing) -> PlaceOrderForm:
     """The listing page's buy form, refilled after a failed purchase."""
     return refilled_form(_buy_key(listing.id), lambda data: PlaceOrderForm(formdata=data))
-
-
-def _expired() -> str:
-    return "Your session expired. Please try again."
 
 
 @bp.get("/orders")
@@ -111,11 +103,7 @@ def detail(order_id: int):
 def send(order_id: int):
     form = MessageForm()
     back = redirect(url_for("orders.detail", order_id=order_id, _anchor="messages"), 303)
-    if not form.validate():
-        if "csrf_token" in form.errors:
-            flash(_expired(), "error")
-        else:
-            keep_failed_form(message_form_key(order_id), form)
+    if form_refused(form, message_form_key(order_id)):
         return back
     try:
         send_message(KIND, order_id, current_user.id, form.body.data)
@@ -135,7 +123,7 @@ def act(order_id: int, action: str):
     back = redirect(url_for("orders.detail", order_id=order_id), code=303)
     if not form.validate():
         if "csrf_token" in form.errors:
-            flash(_expired(), "error")
+            flash(EXPIRED, "error")
         else:  # the mark-paid confirmation box: say so under it
             keep_failed_form(action_form_key(action, order_id), form)
         return back

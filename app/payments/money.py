@@ -245,14 +245,44 @@ def release_to(
     ledger_kind: str,
     description: str,
     at: datetime | None = None,
+    with_fee: bool = True,
 ) -> ProviderOperation | None:
-    """holding -> payable to the payee (minus the platform fee), and a payout operation, for
-    what the payment still holds. Guarded by the refunds it saw: a refund landing in between
-    makes it fail (InvalidTransition) rather than pay out money that went back to the payer."""
+    """holding -> payable to the payee (minus the platform fee, unless `with_fee` is False: a
+    deposit kept for damage is compensation, not a sale), and a payout operation, for what the
+    payment still holds: `release_split` with one share."""
+    operations = release_split(
+        payment,
+        [(payee_id, payment.held_cents)],
+        ledger_kind=ledger_kind,
+        description=description,
+        at=at,
+        with_fee=with_fee,
+    )
+    return operations[0] if operations else None
+
+
+def release_split(
+    payment: Payment,
+    shares: list[tuple[int, int]],
+    *,
+    ledger_kind: str,
+    description: str,
+    at: datetime | None = None,
+    with_fee: bool = True,
+) -> list[ProviderOperation]:
+    """holding -> payable to one payee or several at once (a pledge: the goods and shipping to
+    the supplier, the fee to the organizer): `shares` are (payee, cents) summing to what the
+    payment holds; the platform fee (unless `with_fee` is False) comes off the first share (the
+    seller's). One payout operation per payee. Guarded by the refunds it saw: only once, and a
+    refund landing in between makes it fail (InvalidTransition) rather than pay out money that
+    went back to the payer."""
     held = payment.held_cents
     if held <= 0 or not is_funded(payment):
-        return None
-    fee = fee_for(payment, held)
+        return []
+    if sum(cents for _payee, cents in shares) != held or any(c < 0 for _p, c in shares):
+        raise ValueError(f"shares {shares} do not split the {held} held")
+    fee = min(fee_for(payment, held), shares[0][1]) if with_fee else 0
+    owed = [(payee, cents - fee if n == 0 else cents) for n, (payee, cents) in enumerate(shares)]
     released = db.session.execute(
         update(Payment)
         .where(
@@ -271,22 +301,31 @@ def release_to(
             "Reload the page and try again."
         )
     db.session.expire(payment, ["fee_cents", "transferred_cents", "updated_at"])
-    return _move(
+    _move(
         payment,
         f"{payment.subject_type}:{payment.subject_id}:released:{payment.id}",
         ledger_kind,
-        [
-            ledger.Leg(holding_account(payment.subject_type), -held),
-            ledger.Leg(ledger.PAYABLE, held - fee, user_id=payee_id),
-            ledger.Leg(ledger.PLATFORM_FEES, fee),
-        ],
+        [ledger.Leg(holding_account(payment.subject_type), -held)]
+        + [ledger.Leg(ledger.PAYABLE, cents, user_id=payee) for payee, cents in owed]
+        + [ledger.Leg(ledger.PLATFORM_FEES, fee)],
         description,
         at=at,
-        then=(f"payment:{payment.id}:payout", "transfer", held - fee, payee_id)
-        if held - fee > 0
-        else None,
         exact=True,
     )
+    # A payment paid out to one payee keeps the payout key it always had.
+    single = len(shares) == 1
+    return [
+        new_operation(
+            f"payment:{payment.id}:payout" + ("" if single else f":{payee}"),
+            "transfer",
+            payment,
+            cents,
+            payee,
+            at=at,
+        )
+        for payee, cents in owed
+        if cents > 0
+    ]
 
 
 def cancel_unpaid(subject: Subject) -> None:
@@ -496,7 +535,7 @@ def hold(
     return payment, remote.client_secret
 
 
-def _post_hold(payment: Payment) -> None:
+def _post_hold(payment: Payment, *, at: datetime | None = None) -> None:
     """customer funding -> holds authorized, when a hold is authorized (or held in person)."""
     _move(
         payment,
@@ -507,7 +546,45 @@ def _post_hold(payment: Payment) -> None:
             ledger.Leg(ledger.AUTHORIZED, payment.amount_cents),
         ],
         "Held in person" if _in_person(payment) else "Authorized on the card",
+        at=at,
     )
+
+
+def hold_in_person(
+    subject: Subject,
+    *,
+    payer_id: int,
+    payee_id: int | None,
+    amount_cents: int,
+    currency: str,
+    key: str | None = None,
+    at: datetime | None = None,
+) -> Payment:
+    """Record money the payer handed over for the payee to hold in person (a loan deposit the
+    lender keeps until the thing comes back), posted at once: customer funding -> holds
+    authorized. `capture` (part of it kept) and `release_hold` (given back) work on it as on a
+    card hold. One per key: recording again answers the first. Does not commit (the step that
+    records the handover does)."""
+    key = key or f"{subject[0]}:{subject[1]}:held-in-person"
+    payment = _by_key(key)
+    if payment is None:
+        payment = Payment(
+            operation_key=key,
+            subject_type=subject[0],
+            subject_id=subject[1],
+            kind="hold",
+            payer_id=payer_id,
+            payee_id=payee_id,
+            provider="manual",
+            provider_ref=f"manual:{key}",
+            amount_cents=amount_cents,
+            currency=currency,
+            status="authorized",
+        )
+        db.session.add(payment)
+        db.session.flush()
+        _post_hold(payment, at=at)
+    return payment
 
 
 def _authorized_hold(payment_id: int) -> Payment:
@@ -601,6 +678,52 @@ def saved_card_of(user_id: int) -> PaymentProfile | None:
     return profile
 
 
+def _ask_saved_card(
+    payment: Payment, key: str, *, capture: str, no_card: str, look_first: bool = False
+) -> ProviderPayment:
+    """Ask the provider to charge (or, with capture="manual", authorize) the payer's saved card
+    for the payment, the payer absent; keeps the provider's reference. `look_first`: an earlier
+    attempt under this key may have reached the provider (its record was found unanswered), so
+    its charge is looked up before asking again. Raises Conflict without a saved card,
+    PaymentDeclined when the card says no (the payment is kept as failed)."""
+    provider = get_provider()
+    customer_ref = method_ref = None
+    if provider.holds_funds:
+        profile = saved_card_of(payment.payer_id)
+        if profile is None:
+            raise Conflict(f"There is no saved card {no_card}.")
+        customer_ref, method_ref = profile.customer_ref, profile.payment_method_ref
+        if look_first:
+            found = retrying(
+                lambda: provider.find_saved_card_charge(
+                    customer_ref=customer_ref, operation_key=key
+                ),
+                "find saved card charge",
+            )
+            if found is not None:
+                payment.provider_ref = found.ref
+                return found
+    try:
+        remote = retrying(
+            lambda: provider.charge_saved_card(
+                customer_ref=customer_ref,
+                payment_method_ref=method_ref,
+                amount_cents=payment.amount_cents,
+                currency=payment.currency,
+                idempotency_key=key,
+                metadata={"payment_id": str(payment.id)},
+                capture=capture,
+            ),
+            "hold saved card" if capture == "manual" else "charge saved card",
+        )
+    except PaymentDeclined as error:
+        payment.status, payment.failure_message = "failed", error.message[:300]
+        db.session.commit()
+        raise
+    payment.provider_ref = remote.ref
+    return remote
+
+
 def charge_saved_card(
     subject: Subject,
     *,
@@ -615,7 +738,8 @@ def charge_saved_card(
     person". Raises Conflict without a saved card, PaymentDeclined when the card says no (the
     payment is kept as failed). Commits; charging again under the same key charges once."""
     key = key or f"{subject[0]}:{subject[1]}:off-session"
-    payment = _by_key(key) or _new_payment(
+    earlier = _by_key(key)
+    payment = earlier or _new_payment(
         subject,
         key,
         "charge",
@@ -626,37 +750,58 @@ def charge_saved_card(
     )
     if payment.status == "succeeded":
         return payment
-    provider = get_provider()
-    customer_ref = method_ref = None
-    if provider.holds_funds:
-        profile = saved_card_of(payer_id)
-        if profile is None:
-            raise Conflict("There is no saved card to charge.")
-        customer_ref, method_ref = profile.customer_ref, profile.payment_method_ref
-    try:
-        remote = retrying(
-            lambda: provider.charge_saved_card(
-                customer_ref=customer_ref,
-                payment_method_ref=method_ref,
-                amount_cents=payment.amount_cents,
-                currency=payment.currency,
-                idempotency_key=key,
-                metadata={"payment_id": str(payment.id)},
-            ),
-            "charge saved card",
-        )
-    except PaymentDeclined as error:
-        payment.status, payment.failure_message = "failed", error.message[:300]
-        db.session.commit()
-        raise
-    payment.provider_ref = remote.ref
+    remote = _ask_saved_card(
+        payment, key, capture="automatic", no_card="to charge", look_first=earlier is not None
+    )
     if remote.status == "succeeded":
         payment.status = "succeeded"
         payment.captured_cents = remote.captured_cents or payment.amount_cents
         db.session.flush()
         post_funding(payment)
+        # The kind hears of it as of any card payment that succeeded, in the same unit of work
+        # (a loan cancelled while its fee was being charged gives the fee straight back).
+        hooks = hooks_for(payment.subject_type)
+        if hooks is not None and hooks.on_payment_succeeded is not None:
+            hooks.on_payment_succeeded(payment)
     else:
         apply_remote_payment(payment, remote)
+    db.session.commit()
+    return payment
+
+
+def hold_saved_card(
+    subject: Subject,
+    *,
+    payer_id: int,
+    payee_id: int | None,
+    amount_cents: int,
+    currency: str,
+    key: str | None = None,
+) -> Payment:
+    """Authorize `amount_cents` on the payer's saved card with the payer absent, without taking
+    it (a loan deposit, within the days a card hold lasts): a manual-capture payment confirmed
+    off-session; once authorized, customer funding -> holds authorized. With the manual
+    provider the money is "held in person". `capture` and `release_hold` then work on it.
+    Raises Conflict without a saved card, PaymentDeclined when the card says no (the payment is
+    kept as failed). Commits; holding again under the same key holds once."""
+    key = key or f"{subject[0]}:{subject[1]}:hold"
+    payment = _by_key(key) or _new_payment(
+        subject,
+        key,
+        "hold",
+        payer_id=payer_id,
+        payee_id=payee_id,
+        amount_cents=amount_cents,
+        currency=currency,
+    )
+    if payment.status in ("authorized", "capturing", "succeeded", "canceled"):
+        return payment
+    remote = _ask_saved_card(payment, key, capture="manual", no_card="to hold the money on")
+    apply_remote_payment(payment, remote)  # taken holding the subject: authorized -> posted
+    if payment.status == "canceled" and remote.status == "requires_capture":
+        # The subject gave the payment up while the card was being asked (a loan cancelled as
+        # it was approved): nothing was posted; the card's authorization is released too.
+        new_operation(f"payment:{payment.id}:cancel", "cancel", payment, 0)
     db.session.commit()
     return payment
 

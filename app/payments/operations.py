@@ -246,8 +246,14 @@ def settle(op: ProviderOperation, ref: str) -> None:
         )
     elif op.kind == "capture":
         from app.payments.money import post_capture
+        from app.payments.subjects import hooks_for
 
         post_capture(payment, op.amount_cents, at=at)
+        # A captured hold is a payment that succeeded: its kind hears of it in the same unit
+        # of work (a loan pays the part of the deposit it kept to the lender).
+        hooks = hooks_for(payment.subject_type)
+        if hooks is not None and hooks.on_payment_succeeded is not None:
+            hooks.on_payment_succeeded(payment)
     logger.info("operation %s succeeded (%s)", op.operation_key, ref)
 
 

@@ -44,8 +44,13 @@ def _run_committed_operations(response):
 
 @bp.app_context_processor
 def _payment_helpers() -> dict:
-    """Whether payment is settled in person, for every page that words it."""
-    return {"settles_in_person": services.settles_in_person}
+    """Whether payment is settled in person, for every page that words it, and whether the
+    signed-in member has a card saved (borrowing by card needs one)."""
+
+    def has_saved_card() -> bool:
+        return current_user.is_authenticated and money.saved_card_of(current_user.id) is not None
+
+    return {"settles_in_person": services.settles_in_person, "has_saved_card": has_saved_card}
 
 
 @bp.get("/me/statement")

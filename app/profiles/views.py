@@ -10,6 +10,7 @@ from app.inputs import url_with_args
 from app.listings.services import active_listings_of
 from app.reviews.reputation import profile_reputation
 from app.reviews.services import received_feedback
+from app.trust import levels as trust
 
 bp = Blueprint("profiles", __name__)
 
@@ -25,13 +26,19 @@ def profile(handle: str):
     role = request.args.get("feedback", roles[0])
     if role not in roles:
         role = roles[0]
+    is_me = current_user.is_authenticated and current_user.id == user.id
+    # The member's trust level and why: for themselves and for moderators (and admins).
+    sees_trust = is_me or (
+        current_user.is_authenticated and (current_user.is_moderator or current_user.is_admin)
+    )
     return render_template(
         "profiles/profile.html",
+        trust_standing=trust.standing(user.id) if sees_trust else None,
         user=user,
         listings=active_listings_of(user.id, limit=12),
         summary=reputation.summary,
         reputation=reputation,
         feedback=received_feedback(user.id, role=role, limit=20),
         feedback_role=role,
-        is_me=current_user.is_authenticated and current_user.id == user.id,
+        is_me=is_me,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import click
 from flask.cli import AppGroup
 
@@ -19,6 +21,7 @@ def recompute_command(history: int) -> None:
     """Recompute every score from every revealed feedback and store them."""
     from app.reviews.reputation import PHASES, backfill_history, recompute_all
 
+    marks = [time.perf_counter()]
     with click.progressbar(
         length=len(PHASES),
         label="Recomputing reputation",
@@ -26,12 +29,17 @@ def recompute_command(history: int) -> None:
     ) as bar:
 
         def step(phase: str) -> None:
+            marks.append(time.perf_counter())
             bar.update(1, phase)
 
         result = recompute_all(progress=step)
     click.echo(
         f"Scored {result.users} members ({result.scores} scores) from {result.events} "
         f"ratings in {result.duration_ms} ms."
+    )
+    spans = zip(PHASES, marks[:-1], marks[1:], strict=True)
+    click.echo(
+        "Phases: " + ", ".join(f"{phase} {end - start:.2f} s" for phase, start, end in spans) + "."
     )
     if history > 0:
         with click.progressbar(length=1, label=f"Rebuilding {history} days of history") as bar:

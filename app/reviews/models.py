@@ -94,15 +94,16 @@ class Feedback(db.Model):
 class ReputationScore(db.Model):
     """The engine's latest score of one user, overall (role "overall") or in one role.
 
-    A cache of `reputation.compute` over every revealed feedback: rewritten by each pass.
+    A cache of `reputation.compute` over every revealed feedback: a full pass builds a new
+    table and swaps it in (reputation_io), so the table has no surrogate id (a sequence would
+    lose a few hundred thousand numbers per pass) and no foreign key (keeping it would lock
+    `users` during the swap; every user_id comes from feedback, whose keys are checked).
     """
 
     __tablename__ = "reputation_scores"
-    __table_args__ = (UniqueConstraint("user_id", "role", name="uq_reputation_scores_user_role"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    role: Mapped[str] = mapped_column(String(20))  # "overall", "buyer", "seller", ...
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    role: Mapped[str] = mapped_column(String(20), primary_key=True)  # "overall", "seller", ...
     trust: Mapped[float]
     confidence: Mapped[float]
     feedback_score: Mapped[int]
@@ -134,6 +135,8 @@ class ReputationSnapshot(db.Model):
     __tablename__ = "reputation_snapshots"
     __table_args__ = (
         UniqueConstraint("user_id", "role", "day", name="uq_reputation_snapshots_user_role_day"),
+        # A pass rewrites one day's points: found through this index, not a scan of history.
+        Index("ix_reputation_snapshots_day", "day"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

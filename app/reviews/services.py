@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from app.accounts.models import User
+from app.accounts.suspension import ensure_not_suspended
 from app.db import utcnow
 from app.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
@@ -183,6 +184,7 @@ def leave_feedback(
     Raises NotFound (not a party), Conflict (window not open or closed, already rated),
     ValidationFailed (bad rating, comment, details or person rated).
     """
+    ensure_not_suspended(author_id)
     registered = feedback_kind(kind)
     # The kind locks the transaction's row (FOR UPDATE on PostgreSQL): of two parties rating
     # each other at once, the second always sees the first and reveals both.
@@ -259,6 +261,7 @@ def reply_to_feedback(feedback_id: int, author_id: int, text: str) -> Feedback:
     Raises NotFound (missing, or hidden from this user), Forbidden (not the person rated),
     Conflict (already replied), ValidationFailed (empty or too long).
     """
+    ensure_not_suspended(author_id)
     feedback = db.session.get(Feedback, feedback_id)
     if feedback is None or (not feedback.is_revealed and author_id != feedback.author_id):
         raise NotFound("Feedback not found.")
@@ -309,59 +312,83 @@ def window_of(kind: str, subject_id: int) -> datetime | None:
 def feedback_view(subject_id: int, viewer_id: int | None, *, kind: str = "order") -> FeedbackView:
     """What `viewer_id` may see and do about the feedback of a transaction (nothing if not a
     party), pair by pair: one pair per other party the viewer rates or is rated by."""
+    views = feedback_views([subject_id], viewer_id, kind=kind)
+    if subject_id not in views:
+        raise NotFound(feedback_kind(kind).not_found)
+    return views[subject_id]
+
+
+def feedback_views(
+    subject_ids: Iterable[int], viewer_id: int | None, *, kind: str = "order"
+) -> dict[int, FeedbackView]:
+    """feedback_view for many transactions of one kind at once (a deal's pledges), in a fixed
+    number of statements however many there are; a transaction that does not exist is left
+    out."""
     registered = feedback_kind(kind)
-    rateable = _load_one(registered, subject_id)
-    if rateable is None:
-        raise NotFound(registered.not_found)
-    closes_at = window_closes_at(rateable.opens_at)
-    role = rateable.parties.get(viewer_id) if viewer_id is not None else None
-    view = FeedbackView(
-        kind,
-        subject_id,
-        closes_at,
-        role,
-        path=rateable.path,
-        form_path=rateable.form_path,
-        noun=registered.noun,
-        not_open=registered.not_open,
-    )
-    if role is None:
-        return view
-    others = [
-        (user_id, other_role)
-        for user_id, other_role in rateable.parties.items()
-        if user_id != viewer_id
-        and (registered.pair(role, other_role) or registered.pair(other_role, role))
-    ]
+    ids = list(dict.fromkeys(subject_ids))
+    rateables = registered.load(ids, False) if ids else {}
+    views: dict[int, FeedbackView] = {}
+    wanted: dict[int, list[tuple[int, str]]] = {}
+    for subject_id in ids:
+        rateable = rateables.get(subject_id)
+        if rateable is None:
+            continue
+        role = rateable.parties.get(viewer_id) if viewer_id is not None else None
+        views[subject_id] = FeedbackView(
+            kind,
+            subject_id,
+            window_closes_at(rateable.opens_at),
+            role,
+            path=rateable.path,
+            form_path=rateable.form_path,
+            noun=registered.noun,
+            not_open=registered.not_open,
+        )
+        if role is not None:
+            wanted[subject_id] = [
+                (user_id, other_role)
+                for user_id, other_role in rateable.parties.items()
+                if user_id != viewer_id
+                and (registered.pair(role, other_role) or registered.pair(other_role, role))
+            ]
+    if not wanted:
+        return views
     written = {
-        (feedback.author_id, feedback.subject_user_id): feedback
+        (feedback.subject_id, feedback.author_id, feedback.subject_user_id): feedback
         for feedback in db.session.scalars(
             select(Feedback).where(
                 Feedback.subject_kind == kind,
-                Feedback.subject_id == subject_id,
+                Feedback.subject_id.in_(list(wanted)),
                 or_(Feedback.author_id == viewer_id, Feedback.subject_user_id == viewer_id),
             )
         )
     }
-    is_open = closes_at is not None and utcnow() < closes_at
-    for other_id, other_role in others:
-        pair = registered.pair(role, other_role)
-        mine = written.get((viewer_id, other_id))
-        hidden_or_theirs = written.get((other_id, viewer_id))
-        theirs = hidden_or_theirs if hidden_or_theirs and hidden_or_theirs.is_revealed else None
-        view.pairs.append(
-            PairFeedback(
-                other=db.session.get(User, other_id),
-                other_role=other_role,
-                mine=mine,
-                theirs=theirs,
-                can_leave=is_open and pair is not None and mine is None,
-                is_waiting_for_other=mine is not None and not mine.is_revealed,
-                can_reply=theirs is not None and theirs.reply is None,
-                detail_fields=pair.details if pair is not None else (),
+    other_ids = {user_id for others in wanted.values() for user_id, _role in others}
+    people = {
+        user.id: user for user in db.session.scalars(select(User).where(User.id.in_(other_ids)))
+    }
+    now = utcnow()
+    for subject_id, others in wanted.items():
+        view = views[subject_id]
+        is_open = view.window_closes_at is not None and now < view.window_closes_at
+        for other_id, other_role in others:
+            pair = registered.pair(view.viewer_role, other_role)
+            mine = written.get((subject_id, viewer_id, other_id))
+            hidden_or_theirs = written.get((subject_id, other_id, viewer_id))
+            theirs = hidden_or_theirs if hidden_or_theirs and hidden_or_theirs.is_revealed else None
+            view.pairs.append(
+                PairFeedback(
+                    other=people.get(other_id),
+                    other_role=other_role,
+                    mine=mine,
+                    theirs=theirs,
+                    can_leave=is_open and pair is not None and mine is None,
+                    is_waiting_for_other=mine is not None and not mine.is_revealed,
+                    can_reply=theirs is not None and theirs.reply is None,
+                    detail_fields=pair.details if pair is not None else (),
+                )
             )
-        )
-    return view
+    return views
 
 
 def received_feedback(user_id: int, role: str | None = None, limit: int = 20) -> list[Feedback]:

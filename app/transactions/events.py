@@ -7,7 +7,9 @@ platform never imports the packages that follow it). Recording an event also wri
 row per consumer; after the commit the request (or the job that made the change) runs them, and
 the `events.deliver` due job runs whatever is still pending: a consumer that failed, or events
 whose process died between the commit and the consumers. Each consumer runs once per event: its
-writes commit together with its delivery row being marked delivered.
+writes commit together with its delivery row being marked delivered. With Celery on (REDIS_URL,
+app/jobs/celery_app.py) the request hands its committed events to a worker instead of running
+their consumers itself (`app.extensions[HAND_OFF]`).
 
 A consumer is `fn(event: DomainEvent) -> None`. It adds rows to `db.session` and never commits
 (the delivery commits them); it raises to be retried later with backoff.
@@ -52,6 +54,53 @@ CONSUMERS: dict[str, list[str]] = {
     "order.confirm_delivery": [NOTIFY],
     "order.cancel": [NOTIFY],
     "order.refunded": [NOTIFY],
+    "loan.requested": [NOTIFY],
+    "loan.approve": [NOTIFY],
+    "loan.decline": [NOTIFY],
+    "loan.expire": [NOTIFY],
+    "loan.cancel": [NOTIFY],
+    "loan.lapse": [NOTIFY],
+    "loan.deposit_moved": [NOTIFY],
+    "loan.payment_failed": [NOTIFY],
+    "loan.confirm_handover": [NOTIFY],
+    "loan.start": [NOTIFY],
+    "loan.confirm_with_code": [NOTIFY],
+    "loan.due_soon": [NOTIFY],
+    "loan.overdue": [NOTIFY],
+    "loan.mark_returned": [NOTIFY],
+    "loan.confirm_return": [NOTIFY],
+    "loan.auto_complete": [NOTIFY],
+    "loan.claim_damage": [NOTIFY],
+    "loan.accept_claim": [NOTIFY],
+    "loan.auto_accept": [NOTIFY],
+    "loan.dispute_claim": [NOTIFY],
+    "loan.withdraw_claim": [NOTIFY],
+    "loan.resolve": [NOTIFY],
+    "loan.kept_charge_failed": [NOTIFY],
+    "club.join_requested": [NOTIFY],
+    "club.approve": [NOTIFY],
+    "club.decline": [NOTIFY],
+    "club.remove": [NOTIFY],
+    "club.promote": [NOTIFY],
+    "club.demote": [NOTIFY],
+    "club.make_organizer": [NOTIFY],
+    "deal.propose": [NOTIFY],
+    "deal.accept_terms": [NOTIFY],
+    "deal.decline_terms": [NOTIFY],
+    "deal.tip": [NOTIFY],
+    "deal.fail": [NOTIFY],
+    "deal.cancel": [NOTIFY],
+    "deal.close": [NOTIFY],
+    "deal.settle": [NOTIFY],
+    "deal.deadline_soon": [NOTIFY],
+    "pledge.charge": [NOTIFY],
+    "pledge.charge_failed": [NOTIFY],
+    "pledge.bill_in_person": [NOTIFY],
+    "pledge.record_payment": [NOTIFY],
+    "pledge.drop": [NOTIFY],
+    "pledge.mark_no_show": [NOTIFY],
+    "pledge.mark_delivered": [NOTIFY],
+    "pledge.report_problem": [NOTIFY],
     "message.sent": [NOTIFY],
     "feedback.due": [NOTIFY],
     "feedback.revealed": [NOTIFY],
@@ -67,6 +116,8 @@ BATCH = 200
 
 _RECORDED = "events_recorded"
 _COMMITTED = "events_committed"
+# app.extensions key: a `fn(event_ids)` that has the events delivered elsewhere (a worker).
+HAND_OFF = "mutual.events.hand_off"
 
 
 class DomainEvent(db.Model):
@@ -243,6 +294,12 @@ def deliver_committed() -> int:
     return delivered
 
 
+def take_committed() -> list[int]:
+    """Forget and return the ids of the events this session has committed, for whoever delivers
+    them instead (their deliveries stay pending until then, so the due job is the safety net)."""
+    return db.session.info.pop(_COMMITTED, None) or []
+
+
 def deliver_due(now: datetime) -> int:
     """The due job: every pending delivery whose time has come, in batches until none is left."""
     delivered = 0
@@ -263,13 +320,18 @@ def deliver_due(now: datetime) -> int:
 
 
 def init_app(app: Flask) -> None:
-    """Run the consumers of a request's events once its view has committed them."""
+    """Run the consumers of a request's events once its view has committed them, or hand the
+    events to a worker when one is configured."""
 
     @app.after_request
     def _deliver_after_request(response):
         if db.session.info.get(_COMMITTED):
+            hand_off = app.extensions.get(HAND_OFF)
             try:
-                deliver_committed()
+                if hand_off is not None:
+                    hand_off(take_committed())
+                else:
+                    deliver_committed()
             except Exception:  # the change is committed; the due job retries the consumers
                 logger.exception("delivering events after the request failed")
                 db.session.rollback()

@@ -267,7 +267,7 @@ def _apply(registered: TransactionKind, instance, action, found: Rule, actor_id,
     from_state = instance.state
     values: dict[str, Any] = {"state": found.to, "updated_at": now}
     column = machine.state(found.to).timestamp
-    if column:
+    if column and found.to != from_state:  # a step that stays (a first confirmation) stamps none
         values[column] = now
     if note and action in machine.note_columns:
         values[machine.note_columns[action]] = note

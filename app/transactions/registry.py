@@ -148,6 +148,9 @@ class TransactionKind:
     on_message: Callable[[int, datetime], None] | None = None
     feedback: FeedbackRules | None = None  # None: its parties do not rate each other
     money: MoneyRules | None = None  # None: no money moves for it
+    # (user_id) -> a scalar subquery counting the user's completed instances, in any role (trust
+    # levels count them, app/trust/levels.py). None: the kind does not count.
+    completed_count: Callable[[int], Any] | None = None
 
     def role_of(self, instance, user_id: int | None) -> str | None:
         """The user's role in the instance, None for someone who takes no part."""
@@ -199,6 +202,13 @@ def kinds() -> Iterable[TransactionKind]:
 def load(name: str, instance_id: int, *, lock: bool = False):
     """An instance of a kind, or None (see TransactionKind.load)."""
     return get_kind(name).load(instance_id, lock)
+
+
+def count_where(model: type, *conditions) -> Any:
+    """A scalar subquery counting `model` rows that meet `conditions` (for completed_count)."""
+    from sqlalchemy import func, select
+
+    return select(func.count()).select_from(model).where(*conditions).scalar_subquery()
 
 
 def page_url(name: str, instance) -> str:

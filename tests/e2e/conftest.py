@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 
 import pytest
+from flask import Flask
 from werkzeug.serving import make_server
 
 from tests.conftest import make_test_app
@@ -38,9 +39,16 @@ def browser_type_launch_args(browser_type_launch_args):
 
 
 @pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> Iterator[str]:
+def live_app(tmp_path_factory) -> Flask:
+    """The app the live server serves (CSRF on): a test may reach its database, e.g. to let
+    time pass for a loan."""
+    return make_test_app("sqlite", str(tmp_path_factory.mktemp("e2e")), WTF_CSRF_ENABLED=True)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_app) -> Iterator[str]:
     """The app with CSRF on, served in a thread; yields its base URL."""
-    app = make_test_app("sqlite", str(tmp_path_factory.mktemp("e2e")), WTF_CSRF_ENABLED=True)
+    app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -15,9 +15,11 @@ def _header_targets(page: Page) -> list[dict]:
     boxes = []
     for locator in (
         page.locator(".brand"),
-        page.locator(".header-nav > a, .account-menu > summary"),
+        page.locator(".header-nav > a:visible, .account-menu > summary"),
     ):
         for i in range(locator.count()):
+            if not locator.nth(i).is_visible():  # a link the phone keeps in the account menu
+                continue
             box = locator.nth(i).bounding_box()
             assert box is not None
             boxes.append({"text": locator.nth(i).inner_text().strip(), **box})

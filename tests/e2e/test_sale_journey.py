@@ -69,7 +69,7 @@ def test_a_sale_from_listing_to_revealed_feedback(browser, live_server, tmp_path
     buyer.get_by_role("button", name="Buy now").click()
     expect(buyer).to_have_url(re.compile(r"/orders/\d+$"))
     order_url = buyer.url
-    expect(buyer.get_by_text("Pending payment", exact=False).first).to_be_visible()
+    expect(buyer.get_by_text("Awaiting payment", exact=False).first).to_be_visible()
     _shot(buyer, screenshot_dir, "2-ordered")
 
     # The seller confirms the payment and ships.

@@ -48,3 +48,20 @@ def listing(seller):
 def order(listing, buyer):
     """An order of one lamp, awaiting payment."""
     return place_order(buyer.id, listing.id, 1)
+
+
+@pytest.fixture
+def bookings():
+    """A stand-in source of booked days (what lending registers for its loans) that the test
+    fills: bookings.book(listing, start, end). Removed after the test."""
+    from app.listings import calendar
+    from tests.integration.loan_offer_support import FakeBookings
+
+    fake = FakeBookings()
+    calendar.register_busy_source(
+        "test-bookings", ranges=fake.ranges_of, listing_ids=fake.listing_ids
+    )
+    try:
+        yield fake
+    finally:
+        calendar.unregister_busy_source("test-bookings")

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from app.api import services as tokens
 from app.api.models import ApiToken
+from app.db import utcnow
 from app.extensions import db
 from tests.conftest import login
 from tests.factories import PASSWORD, UserFactory
@@ -55,11 +56,20 @@ def test_create_token_refuses_bad_credentials_with_401(client, body):
     assert db.session.scalars(select(ApiToken)).all() == []
 
 
-def test_create_token_refuses_suspended_account(client):
-    user = UserFactory(is_suspended=True)
+def test_a_suspended_member_gets_a_token_to_read_but_writes_are_refused(client):
+    user = UserFactory(is_suspended=True, suspended_until=utcnow() + timedelta(days=3))
     response = client.post("/api/v1/auth/tokens", json={"email": user.email, "password": PASSWORD})
-    assert response.status_code == 403
-    assert response.json["error"]["code"] == "account_suspended"
+    assert response.status_code == 201
+    headers = {"Authorization": f"Bearer {response.json['token']}"}
+    assert client.get("/api/v1/users/me", headers=headers).status_code == 200
+    refused = client.post(
+        "/api/v1/reports",
+        headers=headers,
+        json={"kind": "member", "target_id": UserFactory().id, "rule": 8, "details": "Rude to me."},
+    )
+    assert refused.status_code == 403
+    assert refused.json["error"]["code"] == "account_suspended"
+    assert refused.json["error"]["suspended_until"] == user.suspended_until.isoformat()
 
 
 def test_create_token_with_read_scope_only(client):
@@ -135,12 +145,12 @@ def test_revoked_token_stops_working_at_once(client):
     assert _only_token().revoked_at is not None
 
 
-def test_token_of_suspended_user_stops_working(client):
+def test_token_of_a_member_suspended_later_still_reads(client):
     user = UserFactory()
     headers = bearer(user)
     user.is_suspended = True
     db.session.commit()
-    assert client.get("/api/v1/users/me", headers=headers).status_code == 401
+    assert client.get("/api/v1/users/me", headers=headers).status_code == 200
 
 
 def test_list_tokens_shows_mine_without_secrets(client):

@@ -35,7 +35,10 @@ def test_flask_demo_builds_a_living_marketplace(app):
     assert revealed > 0
     # Feedback still hidden is double-blind at work: one side rated, the window is open.
     window = timedelta(days=app.config["FEEDBACK_WINDOW_DAYS"])
-    for hidden in db.session.scalars(select(Feedback).where(Feedback.revealed_at.is_(None))):
+    hidden_on_orders = select(Feedback).where(
+        Feedback.revealed_at.is_(None), Feedback.subject_kind == "order"
+    )
+    for hidden in db.session.scalars(hidden_on_orders):
         assert db.session.get(Order, hidden.order_id).completed_at > utcnow() - window
         authors = db.session.scalar(
             select(func.count()).where(
@@ -57,7 +60,7 @@ def test_flask_demo_builds_a_living_marketplace(app):
         )
         assert money_dates and money_dates <= {order.paid_at, order.completed_at}
     assert ledger.verify().ok
-    assert db.session.scalar(select(func.count(ReputationScore.id))) > 0
+    assert db.session.scalar(select(func.count()).select_from(ReputationScore)) > 0
 
     # Listings agree with their condition, their seller's location and show the thing.
     listings = list(db.session.scalars(select(Listing)))
@@ -118,3 +121,42 @@ def test_demo_regulars_have_the_most_rated_history(app):
         ).all()
     )
     assert min(confidence[h] for h in regulars) > max(confidence.get(h, 0) for h in others)
+
+
+def test_demo_loans_are_in_every_state_with_their_money_and_history(app):
+    from app.demo import PEOPLE
+    from app.lending import states as loan_states
+    from app.lending.models import DamageClaim, DamageClaimPhoto, Loan, LoanEvent
+    from app.listings.models import LoanOffer
+
+    result = _run_demo(app, "--users", "8", "--listings", "24", "--trades", "10", "--seed", "5")
+    assert "offered for loan" in result.output
+
+    states = set(db.session.scalars(select(Loan.state).distinct()))
+    assert set(loan_states.MACHINE.state_names) <= states
+    assert db.session.scalar(select(func.count()).where(Loan.late_days > 0)) >= 2
+    answers = set(db.session.scalars(select(DamageClaim.answer).distinct()))
+    assert {"accepted", "disputed"} <= answers
+    claims = db.session.scalar(select(func.count(DamageClaim.id)))
+    assert db.session.scalar(select(func.count(DamageClaimPhoto.id))) == claims > 0
+    assert db.session.scalar(select(func.count(LoanOffer.listing_id))) >= 8
+    lend_only = select(func.count()).where(Listing.for_sale.is_(False))
+    assert db.session.scalar(lend_only) >= 1
+    # alice lends and borrows, with something that needs her.
+    alice = db.session.scalar(select(User).where(User.handle == PEOPLE[0][0]))
+    lent = select(func.count()).where(Loan.lender_id == alice.id)
+    borrowed = select(func.count()).where(Loan.borrower_id == alice.id)
+    assert db.session.scalar(lent) >= 5 and db.session.scalar(borrowed) >= 5
+    # Each step happened at its time, in order, in the past; the money balances.
+    for loan in db.session.scalars(select(Loan)):
+        moments = [
+            e.created_at
+            for e in db.session.scalars(
+                select(LoanEvent).where(LoanEvent.loan_id == loan.id).order_by(LoanEvent.id)
+            )
+        ]
+        assert moments == sorted(moments)
+        assert all(loan.created_at <= moment <= utcnow() for moment in moments)
+    loan_feedback = select(func.count()).where(Feedback.subject_kind == "loan")
+    assert db.session.scalar(loan_feedback) > 0
+    assert ledger.verify().ok

@@ -167,7 +167,7 @@ def test_only_the_owner_may_manage_a_listing(app, make_client, who, method, path
 def test_sell_and_my_listings_need_sign_in(app, make_client, who):
     client = make_client(None if who == "anonymous" else UserFactory())
     for path, heading in (
-        ("/sell", "<h1>Sell something</h1>"),
+        ("/sell", "<h1>Sell or lend something</h1>"),
         ("/my/listings", "<h1>My listings</h1>"),
     ):
         response = client.get(path)

@@ -115,10 +115,10 @@ def test_opening_the_order_reads_its_messages_and_updates_the_header(
 ):
     send_message("order", order.id, buyer.id, "Hello there")
     client = make_client(seller)
-    assert 'title="1 unread messages"' in client.get("/orders").get_data(as_text=True)
+    assert 'title="1 unread message"' in client.get("/orders").get_data(as_text=True)
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
     assert "Hello there" in page
-    assert "unread messages" not in page
+    assert "unread message" not in page
     assert unread_count(seller.id) == 0
 
 

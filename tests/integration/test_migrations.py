@@ -415,3 +415,103 @@ def test_downgrade_puts_order_feedback_back_on_the_order(app_at_0002):
         for fb_id, order_id, author, rated, _a, _r, rating, _revealed in OLD_FEEDBACK
     ]
     assert "subject_kind" not in {c["name"] for c in inspect(db.engine).get_columns("feedback")}
+
+
+# -- 0009: reputation scores keyed by (user_id, role) ------------------------------------------
+
+SCORE = (
+    "INSERT INTO reputation_scores ({id}user_id, role, trust, confidence, feedback_score, "
+    "percent_positive, positive, neutral, negative, counts, flags, explanation, computed_at) "
+    "VALUES ({value}:user_id, :role, 0.75, 0.5, 3, 100.0, 3, 0, 0, '{{}}', '[]', '{{}}', :at)"
+)
+
+
+def _scores(conn) -> list[tuple]:
+    rows = conn.execute(text("SELECT user_id, role, trust FROM reputation_scores ORDER BY 1, 2"))
+    return [tuple(row) for row in rows]
+
+
+def test_upgrade_keys_reputation_scores_by_member_and_role_and_keeps_them(app_at_0002):
+    with db.engine.begin() as conn:
+        people = _insert_old_marketplace(conn)
+    upgrade(revision="0008")
+    with db.engine.begin() as conn:
+        for k, (handle, role) in enumerate([("bob", "overall"), ("bob", "seller")], start=7):
+            conn.execute(
+                text(SCORE.format(id="id, ", value=":id, ")),
+                {"id": k, "user_id": people[handle], "role": role, "at": T0},
+            )
+    upgrade()
+    inspector = inspect(db.engine)
+    key = inspector.get_pk_constraint("reputation_scores")
+    assert key["constrained_columns"] == ["user_id", "role"]
+    assert "id" not in {c["name"] for c in inspector.get_columns("reputation_scores")}
+    assert inspector.get_foreign_keys("reputation_scores") == []
+    assert "ix_reputation_snapshots_day" in {
+        i["name"] for i in inspector.get_indexes("reputation_snapshots")
+    }
+    with db.engine.connect() as conn:
+        assert _scores(conn) == [(people["bob"], "overall", 0.75), (people["bob"], "seller", 0.75)]
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(
+            text(SCORE.format(id="", value="")),
+            {"user_id": people["bob"], "role": "seller", "at": T0},
+        )
+
+
+def test_downgrade_gives_reputation_scores_their_ids_back(app_at_0002):
+    with db.engine.begin() as conn:
+        people = _insert_old_marketplace(conn)
+    upgrade()
+    with db.engine.begin() as conn:
+        for handle in ("alice", "bob"):
+            conn.execute(
+                text(SCORE.format(id="", value="")),
+                {"user_id": people[handle], "role": "overall", "at": T0},
+            )
+    downgrade(revision="0008")
+    with db.engine.begin() as conn:
+        assert _scores(conn) == [
+            (people["alice"], "overall", 0.75),
+            (people["bob"], "overall", 0.75),
+        ]
+        conn.execute(
+            text(SCORE.format(id="", value="")),
+            {"user_id": people["carol"], "role": "overall", "at": T0},
+        )
+        ids = conn.execute(text("SELECT id FROM reputation_scores ORDER BY id")).scalars().all()
+    assert ids == [1, 2, 3]
+
+
+def test_migration_0012_seeds_the_rules_and_keeps_the_log_append_only(migrated_app):
+    with db.engine.begin() as conn:
+        titles = conn.execute(text("SELECT title FROM rules ORDER BY number")).scalars().all()
+        assert len(titles) == 8 and titles[0] == "Be honest" and titles[-1] == "No harassment"
+        conn.execute(
+            text(
+                "INSERT INTO users (id, email, handle, password_hash, is_moderator, is_admin,"
+                " is_suspended, created_at) VALUES (1, 'm@example.com', 'modone', 'x', true,"
+                " false, false, CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO moderation_cases (id, target_kind, target_id, target_user_id, title,"
+                " status, content_state, is_auto_hidden, needs_rereview, opened_at) VALUES"
+                " (1, 'member', 1, 1, '@modone', 'closed', 'visible', false, false,"
+                " CURRENT_TIMESTAMP)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO moderation_actions (case_id, moderator_id, action, rule_id, reason,"
+                " target_kind, target_id, target_user_id, created_at) VALUES (1, 1, 'warn', 1,"
+                " 'A warning.', 'member', 1, 1, CURRENT_TIMESTAMP)"
+            )
+        )
+    if db.engine.dialect.name != "postgresql":
+        return  # the ORM guard covers SQLite (tests/integration/test_moderation.py)
+    with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
+        conn.execute(text("UPDATE moderation_actions SET reason = 'Rewritten.'"))
+    with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
+        conn.execute(text("DELETE FROM moderation_actions"))

@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from app.api import services as tokens
 from app.extensions import db
-from app.listings.models import ListingPhoto
+from app.listings.models import Listing, ListingPhoto
 from app.listings.services import CATEGORIES
 from app.messaging.services import send_message
 from app.orders.services import place_order, transition
@@ -23,6 +23,7 @@ from app.reviews.reputation import recompute_all
 from app.reviews.services import leave_feedback
 from app.transactions import events
 from tests.factories import ListingFactory, UserFactory, category
+from tests.integration.loan_offer_support import block, day, lend
 
 LISTINGS_PER_BATCH = 15
 ORDERS_PER_BATCH = 10
@@ -46,6 +47,7 @@ class Market:
         self.bob = UserFactory(handle="bob")
         self.first_listing_id: int | None = None
         self.first_order_id: int | None = None
+        self.first_lendable_id: int | None = None
         self.batches = 0
 
     def grow(self) -> None:
@@ -74,8 +76,18 @@ class Market:
                     )
                 )
             listings.append(listing)
+            if n % 3 == 1:  # a third are also lent, each with a day blocked out
+                lend(listing, fee_per_day_cents=100 + n, fee_per_week_cents=None)
+                block(listing, day(30 + self.batches * 3), day(30 + self.batches * 3))
         db.session.commit()
         self.first_listing_id = self.first_listing_id or listings[0].id
+        self.first_lendable_id = self.first_lendable_id or listings[1].id  # alice lends it
+        block(  # its calendar grows with the market
+            db.session.get(Listing, self.first_lendable_id),
+            day(self.batches * 4),
+            day(self.batches * 4 + 1),
+            f"Blocked in batch {self.batches}",
+        )
 
         alice_sells = [item for item in listings if item.seller_id == self.alice.id]
         others_sell = [item for item in listings if item.seller_id != self.alice.id]
@@ -159,17 +171,45 @@ def market(app) -> Market:
 NEW = "Walnut desk lamp 2-"  # a title from the second batch
 # (name, who asks, URL in this market, what shows the second batch, budget of statements)
 PAGES = [
-    ("home", None, lambda m: "/", NEW, 5),
+    # The home page searches twice: the latest listings and the things to borrow (4 each), and
+    # reads the open group deals of public clubs with their clubs (1).
+    ("home", None, lambda m: "/", NEW, 10),
     # Signed in: one statement checks the session key (it used to hide in the identity map when
     # the viewer was among the sellers on the page), one counts unread notifications.
-    ("home signed in", "alice", lambda m: "/", NEW, 8),
+    ("home signed in", "alice", lambda m: "/", NEW, 13),
     ("browse", None, lambda m: "/listings", NEW, 5),
     ("browse search", None, lambda m: "/listings?q=lamp", NEW, 5),
-    ("listing detail", None, lambda m: f"/listings/{m.first_listing_id}", NEW, 5),
-    ("public profile", None, lambda m: "/u/bob", NEW, 8),
+    # Detail pages read their moderation state once (app/moderation: hidden pending review).
+    ("listing detail", None, lambda m: f"/listings/{m.first_listing_id}", NEW, 6),
+    ("browse to borrow", None, lambda m: "/listings?offer=borrow", NEW, 5),
+    (
+        "browse free days",
+        None,
+        lambda m: f"/listings?available_from={day(1)}&available_to={day(3)}",
+        NEW,
+        5,
+    ),
+    # A lendable listing with chosen days: its calendar and the quote read the taken days once,
+    # one statement per busy source (block-outs, and the loans lending registers: 6 without it).
+    (
+        "lendable listing detail",
+        None,
+        lambda m: f"/listings/{m.first_lendable_id}?start={day(5)}&end={day(6)}",
+        NEW,
+        8,
+    ),
+    (  # the same: 7 without lending's source
+        "lender calendar",
+        "alice",
+        lambda m: f"/listings/{m.first_lendable_id}/calendar",
+        "Blocked in batch 2",
+        8,
+    ),
+    # One statement lists the hidden feedback (and on an order, the hidden messages) at once.
+    ("public profile", None, lambda m: "/u/bob", NEW, 9),
     ("purchases", "alice", lambda m: "/orders?tab=purchases", NEW, 7),
     ("sales", "alice", lambda m: "/orders?tab=sales", NEW, 7),
-    ("order detail", "alice", lambda m: f"/orders/{m.first_order_id}", "batch 2", 13),
+    ("order detail", "alice", lambda m: f"/orders/{m.first_order_id}", "batch 2", 14),
     ("inbox", "alice", lambda m: "/messages", NEW, 5),
     ("statement", "alice", lambda m: "/me/statement", None, 11),
     ("notifications", "alice", lambda m: "/notifications", NEW, 7),
@@ -177,6 +217,8 @@ PAGES = [
 API_PAGES = [
     ("api listings", lambda m: "/api/v1/listings", 6),
     ("api listings search", lambda m: "/api/v1/listings?q=lamp", 6),
+    ("api listings to borrow", lambda m: "/api/v1/listings?offer=borrow", 6),
+    ("api listing blockouts", lambda m: f"/api/v1/listings/{m.first_lendable_id}/blockouts", 5),
     ("api orders", lambda m: "/api/v1/orders", 6),
     ("api notifications", lambda m: "/api/v1/notifications", 6),
     ("api conversations", lambda m: "/api/v1/conversations", 5),

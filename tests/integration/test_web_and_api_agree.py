@@ -1,5 +1,5 @@
 """The web pages and the JSON API call the same services, so they give the same answer to the
-same bad input: the same refusal, in the same words."""
+same bad input: the same refusal, in the same words (orders, listings, messages and loans)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.lending import services as lending
+from app.lending.models import Loan
 from app.listings.models import Listing
 from app.messaging.models import Message
 from app.orders.models import Order
@@ -16,6 +18,7 @@ from app.orders.services import place_order, transition
 from app.payments import ledger
 from tests.factories import UserFactory
 from tests.integration.api_support import bearer
+from tests.integration.lending_support import ask, day, lendable, returned
 from tests.integration.support import state_of, stock
 
 
@@ -167,3 +170,78 @@ def test_a_bad_listing_title_is_refused_alike_on_the_web_and_in_the_api(make_cli
     assert list(api.json["error"]["fields"]) == ["title"]
     assert api.json["error"]["fields"]["title"][0] in page.get_data(as_text=True)
     assert db.session.scalar(select(func.count(Listing.id))) == 0
+
+
+# -- loans -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tent(seller):
+    return lendable(seller)
+
+
+@pytest.mark.parametrize(
+    ("first", "last", "field"),
+    [(-1, 1, "starts_on"), (6, 5, "ends_on"), (5, 40, "ends_on")],
+    ids=["past", "backwards", "too_long"],
+)
+def test_asking_to_borrow_bad_days_is_refused_alike_on_the_web_and_in_the_api(
+    make_client, client, tent, buyer, first, last, field
+):
+    web = make_client(buyer)
+    days = {"start": day(first).isoformat(), "end": day(last).isoformat()}
+    page = web.post(f"/listings/{tent}/borrow", data=days)
+    api = client.post(
+        "/api/v1/loans",
+        headers=bearer(buyer),
+        json={"listing_id": tent, "starts_on": days["start"], "ends_on": days["end"]},
+    )
+
+    assert (page.status_code, api.status_code) == (303, 422)
+    assert api_words(api, field) in shown(web, page.headers["Location"])
+    assert db.session.scalar(select(func.count(Loan.id))) == 0
+
+
+@pytest.mark.parametrize(
+    ("amount", "cents"), [("50.01", 5001), ("0", 0)], ids=["over_the_deposit", "zero"]
+)
+def test_a_bad_damage_claim_is_refused_alike_on_the_web_and_in_the_api(
+    make_client, client, tent, buyer, seller, amount, cents
+):
+    by_web = returned(ask(tent, buyer, first=3))
+    by_api = returned(ask(tent, buyer, first=10))
+    web = make_client(seller)
+    page = web.post(
+        f"/loans/{by_web.id}/claim_damage", data={"amount": amount, "description": "Torn."}
+    )
+    api = client.post(
+        f"/api/v1/loans/{by_api.id}/claim",
+        headers=bearer(seller),
+        data={"amount_cents": str(cents), "description": "Torn."},
+        content_type="multipart/form-data",
+    )
+
+    assert (page.status_code, api.status_code) == (303, 422)
+    assert api_words(api, "amount_cents") in shown(web, f"/loans/{by_web.id}")
+    db.session.expire_all()
+    assert (by_web.state, by_api.state) == ("returned", "returned")
+
+
+def test_a_wrong_handover_code_is_refused_alike_on_the_web_and_in_the_api(
+    make_client, client, tent, buyer, seller
+):
+    loans = [ask(tent, buyer, first=3), ask(tent, buyer, first=10)]
+    for loan in loans:
+        lending.act(loan.id, "approve", seller.id)
+    web = make_client(buyer)
+    page = web.post(f"/loans/{loans[0].id}/confirm_with_code", data={"code": "12345"})
+    api = client.post(
+        f"/api/v1/loans/{loans[1].id}/confirm_with_code",
+        headers=bearer(buyer),
+        json={"code": "12345"},
+    )
+
+    assert (page.status_code, api.status_code) == (303, 422)
+    assert api_words(api, "code") in shown(web, f"/loans/{loans[0].id}")
+    db.session.expire_all()
+    assert [loan.state for loan in loans] == ["approved", "approved"]

@@ -15,7 +15,7 @@ APP = Path(__file__).resolve().parents[2] / "app"
 # Packages that import each other. Empty since issue 10 (payments follows orders through recorded
 # events and the kind registry; the public profile moved to app/profiles); keep it empty.
 ALLOWED_CYCLES: set[frozenset[str]] = set()
-KINDS = {"orders"}  # kinds of transaction; lending and clubs join them
+KINDS = {"orders", "lending", "clubs"}  # kinds of transaction
 # Packages that kinds use and that follow kinds only through events or the registry (payments
 # through the money rules of each kind's registry entry).
 NEVER_IMPORT_A_KIND = {"transactions", "notifications", "messaging", "payments", "reviews"}

@@ -172,8 +172,19 @@ class PaymentProvider(ABC):
         currency: str,
         idempotency_key: str,
         metadata: dict,
+        capture: str = "automatic",
     ) -> ProviderPayment:
-        """Charge a saved card with the payer absent (off-session)."""
+        """Charge a saved card with the payer absent (off-session). capture "manual" only
+        authorizes it (a hold, captured or released later: a loan deposit)."""
+
+    def find_saved_card_charge(
+        self, *, customer_ref: str | None, operation_key: str
+    ) -> ProviderPayment | None:
+        """The off-session charge an earlier attempt made under our operation key, if the
+        provider has one (its answer may have been lost, or we crashed before recording it;
+        asked before charging again, so a charge never happens twice even where a provider
+        forgets idempotency keys). None: no such charge, or nothing to look up."""
+        return None
 
     # -- payouts (Connect) --
     @abstractmethod

@@ -102,14 +102,18 @@ class ManualProvider(PaymentProvider):
         currency: str,
         idempotency_key: str,
         metadata: dict,
+        capture: str = "automatic",
     ) -> ProviderPayment:
-        # Collected in person: no card is on file; the payee confirms they received it.
+        # Collected in person: no card is on file; the payee confirms they received it. A hold
+        # (capture "manual") is the money handed over and held in person.
+        held = capture == "manual"
         return ProviderPayment(
             ref=f"manual:{idempotency_key}",
-            status="succeeded",
+            status="requires_capture" if held else "succeeded",
             amount_cents=amount_cents,
             currency=currency.upper(),
-            captured_cents=amount_cents,
+            captured_cents=0 if held else amount_cents,
+            capturable_cents=amount_cents if held else 0,
             metadata=dict(metadata),
         )
 

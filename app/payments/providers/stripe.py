@@ -301,6 +301,7 @@ class StripeProvider(PaymentProvider):
         currency: str,
         idempotency_key: str,
         metadata: dict,
+        capture: str = "automatic",
     ) -> ProviderPayment:
         pi = _translate(
             lambda: self.client.v1.payment_intents.create(
@@ -311,12 +312,37 @@ class StripeProvider(PaymentProvider):
                     "payment_method": payment_method_ref,
                     "off_session": True,
                     "confirm": True,
+                    "capture_method": capture,
                     "metadata": {**metadata, "operation_key": idempotency_key},
                 },
                 options={"idempotency_key": idempotency_key},
             )
         )
         return self._payment(pi)
+
+    def find_saved_card_charge(
+        self, *, customer_ref: str | None, operation_key: str
+    ) -> ProviderPayment | None:
+        if not customer_ref:
+            return None
+        try:
+            page = _translate(
+                lambda: self.client.v1.payment_intents.list(
+                    params={"customer": customer_ref, "limit": 100}
+                )
+            )
+        except ProviderRejected:
+            # A Stripe-compatible test server (localstripe) that cannot filter by customer:
+            # the latest payments of the account, matched below.
+            page = _translate(lambda: self.client.v1.payment_intents.list(params={"limit": 100}))
+        for intent in page.data:
+            data = _as_dict(intent)
+            metadata = data.get("metadata") or {}
+            if metadata.get("operation_key") == operation_key and (
+                _ref(data.get("customer")) in (None, customer_ref)
+            ):
+                return self._payment(intent)
+        return None
 
     # -- Connect --
     def create_account(self, *, email: str, idempotency_key: str, metadata: dict) -> str:

@@ -1,0 +1,68 @@
+"""Who is in a club and who runs it: the checks every club and deal rule starts from."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.clubs.models import ACTIVE, CO_ORGANIZER, ORGANIZER, PRIVATE, Club, ClubMember
+from app.errors import Forbidden, NotFound
+from app.extensions import db
+
+RUNS_CLUB = (ORGANIZER, CO_ORGANIZER)
+
+
+class NotAMember(Forbidden):
+    code, default_message = "not_a_member", "Join this club first."
+
+
+class NotAnOrganizer(Forbidden):
+    code, default_message = (
+        "not_an_organizer",
+        "Only the club's organizer and co-organizers can do that.",
+    )
+
+
+def get_club(club_id: int) -> Club:
+    club = db.session.get(Club, club_id)
+    if club is None:
+        raise NotFound("We could not find that club.")
+    return club
+
+
+def membership(club_id: int, user_id: int | None) -> ClubMember | None:
+    """The person's row in the club, whatever its status (None: never asked or joined)."""
+    if user_id is None:
+        return None
+    return db.session.scalar(
+        select(ClubMember).where(ClubMember.club_id == club_id, ClubMember.user_id == user_id)
+    )
+
+
+def is_member(club_id: int, user_id: int | None) -> bool:
+    place = membership(club_id, user_id)
+    return place is not None and place.status == ACTIVE
+
+
+def runs_club(club_id: int, user_id: int | None) -> bool:
+    """Whether the person is the club's organizer or one of its co-organizers."""
+    place = membership(club_id, user_id)
+    return place is not None and place.status == ACTIVE and place.role in RUNS_CLUB
+
+
+def require_member(club_id: int, user_id: int) -> ClubMember:
+    place = membership(club_id, user_id)
+    if place is None or place.status != ACTIVE:
+        raise NotAMember()
+    return place
+
+
+def require_organizer(club_id: int, user_id: int) -> ClubMember:
+    place = require_member(club_id, user_id)
+    if place.role not in RUNS_CLUB:
+        raise NotAnOrganizer()
+    return place
+
+
+def can_see(club: Club, user_id: int | None) -> bool:
+    """A public club is seen by anyone; a private one by its members only."""
+    return club.visibility != PRIVATE or is_member(club.id, user_id)

@@ -1,0 +1,1 @@
+"""Lending: members lend things to each other for some days, against a deposit."""

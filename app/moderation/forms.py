@@ -1,0 +1,73 @@
+"""Forms of reporting, the moderator's decision and the rules' editor."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, Optional
+
+from app.moderation.models import ACTIONS, TARGET_KINDS
+from app.moderation.services import DETAILS_MAX, REASON_MAX
+
+
+class ReportForm(FlaskForm):
+    kind = HiddenField(validators=[DataRequired()])
+    target_id = HiddenField(validators=[DataRequired()])
+    rule = SelectField("Which rule does it break?", coerce=int, validate_choice=False)
+    details = TextAreaField(
+        "What happened",
+        validators=[DataRequired(), Length(max=DETAILS_MAX)],
+        description="Only moderators read this. Say what you saw and where.",
+    )
+
+
+class ClaimForm(FlaskForm):
+    pass
+
+
+class ActForm(FlaskForm):
+    action = SelectField(
+        "Action", choices=[(a, a.capitalize()) for a in ACTIONS], validators=[DataRequired()]
+    )
+    rule = SelectField("Rule", coerce=int, validate_choice=False)
+    reason = TextAreaField(
+        "Reason (public, in the moderation log)",
+        validators=[DataRequired(), Length(max=REASON_MAX)],
+    )
+    suspended_until = DateField("Suspended until (for a suspension)", validators=[Optional()])
+
+
+class QueueFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    rule = IntegerField("Rule", validators=[Optional()])
+    kind = SelectField(
+        "Kind",
+        choices=[("", "Any kind")] + [(k, k.capitalize()) for k in TARGET_KINDS],
+        validators=[Optional()],
+    )
+    age = SelectField(
+        "Waiting",
+        choices=[
+            ("", "Any age"),
+            ("24", "Over a day"),
+            ("72", "Over 3 days"),
+            ("168", "Over a week"),
+        ],
+        validators=[Optional()],
+    )
+    status = SelectField(
+        "Status",
+        choices=[("waiting", "Waiting"), ("open", "Unclaimed"), ("claimed", "Claimed"),
+                 ("closed", "Decided")],
+        default="waiting",
+    )  # fmt: skip
+
+
+class RulesForm(FlaskForm):
+    text = TextAreaField(
+        "The rules, one per line: a title, a colon, then what it means",
+        validators=[DataRequired(), Length(max=20000)],
+    )
+    note = StringField("What changed", validators=[Length(max=200)])

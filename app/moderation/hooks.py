@@ -1,0 +1,111 @@
+"""How moderation follows the rest of the app: the notices of a decision (an event consumer),
+re-review after an edit of hidden content, and the template helpers for hidden content."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from app.listings.models import Listing
+from app.notifications import services as notifications
+from app.transactions.events import DomainEvent, register_consumer
+
+NOTICE = "app.moderation.hooks:notify_decision"
+# The listing fields whose change is an edit worth a second look.
+EDITED_FIELDS = ("title", "description", "price_cents", "category_id", "condition")
+
+MEMBER_WORDS = {
+    "warn": "A moderator warned you about {what}",
+    "hide": "A moderator hid {what}",
+    "remove": "A moderator removed {what}",
+    "suspend": "A moderator suspended your account until {until}",
+    "ban": "A moderator banned your account",
+    "restore": "A moderator restored {what}",
+    "dismiss": "The reports about {what} were dismissed",
+}
+
+
+def _what(payload: dict) -> str:
+    if payload["kind"] == "member":
+        return "your account"
+    return f"your {payload['kind']} “{payload['title']}”"
+
+
+def notify_decision(recorded: DomainEvent) -> None:
+    """Consumer of moderation.acted: the reporters learn the outcome, the member the action."""
+    p = recorded.payload
+    until = p.get("suspended_until")
+    until_words = datetime.fromisoformat(until).strftime("%Y-%m-%d %H:%M UTC") if until else ""
+    cited = f"rule {p['rule_number']} ({p['rule_title']})"
+    upheld = p["outcome"] == "upheld"
+    reporter_text = (
+        f"Your report about “{p['title']}” was upheld: {p['action']} under {cited}."
+        if upheld
+        else f"Your report about “{p['title']}” was reviewed; no rule was broken."
+    )
+    recipients = [(user_id, "moderation", reporter_text) for user_id in p["reporter_ids"]]
+    if p["action"] != "dismiss" or p["kind"] == "member":
+        member_text = MEMBER_WORDS[p["action"]].format(what=_what(p), until=until_words)
+        recipients.append(
+            (p["member_id"], "moderation", f"{member_text}, citing {cited}: {p['reason']}")
+        )
+    notifications.notify(
+        recipients,
+        event_id=recorded.id,
+        event_name=recorded.name,
+        subject_kind=recorded.subject_kind,
+        subject_id=recorded.subject_id,
+        link="/reports/mine",
+        now=recorded.created_at,
+    )
+
+
+def _edited_listings(session: Session, _context, _instances) -> None:
+    from app.moderation.services import content_edited
+
+    for instance in list(session.dirty):
+        if isinstance(instance, Listing) and any(
+            _changed(session, instance, name) for name in EDITED_FIELDS
+        ):
+            with session.no_autoflush:
+                content_edited("listing", instance.id)
+
+
+def _changed(session: Session, instance, name: str) -> bool:
+    from sqlalchemy import inspect
+
+    attribute = inspect(instance).attrs.get(name)
+    return attribute is not None and attribute.history.has_changes()
+
+
+def init_app(app: Flask) -> None:
+    register_consumer("moderation.acted", NOTICE)
+    if not event.contains(Session, "before_flush", _edited_listings):
+        event.listen(Session, "before_flush", _edited_listings)
+
+    from app.moderation import services
+
+    app.jinja_env.globals["content_state"] = services.content_state
+    app.jinja_env.globals["is_hidden_content"] = is_hidden_content
+    app.jinja_env.globals["may_report"] = may_report
+
+
+def may_report(owner_id: int) -> bool:
+    """For templates (macros too): a signed-in member other than the owner may report it."""
+    from flask_login import current_user
+
+    return current_user.is_authenticated and current_user.id != owner_id
+
+
+def is_hidden_content(kind: str, target_id: int) -> bool:
+    """For templates: is this thing hidden or removed? One statement per request."""
+    from flask import g
+
+    from app.moderation import services
+
+    if "hidden_content" not in g:
+        g.hidden_content = services.hidden_content()
+    return (kind, target_id) in g.hidden_content
