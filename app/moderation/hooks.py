@@ -14,6 +14,7 @@ from app.notifications import services as notifications
 from app.transactions.events import DomainEvent, register_consumer
 
 NOTICE = "app.moderation.hooks:notify_decision"
+APPEAL_NOTICE = "app.moderation.hooks:notify_appeal_decision"
 # The listing fields whose change is an edit worth a second look.
 EDITED_FIELDS = ("title", "description", "price_cents", "category_id", "condition")
 
@@ -63,6 +64,37 @@ def notify_decision(recorded: DomainEvent) -> None:
     )
 
 
+def notify_appeal_decision(recorded: DomainEvent) -> None:
+    """Consumer of moderation.appeal_decided: the member learns the outcome of their appeal,
+    the moderator who acted that their action was upheld or overturned."""
+    p = recorded.payload
+    cited = f"rule {p['rule_number']} ({p['rule_title']})"
+    outcome = "upheld: the action stands" if p["decision"] == "uphold" else "overturned"
+    recipients = [
+        (
+            p["member_id"],
+            "moderation",
+            f"Your appeal against “{p['appealed']}” was decided: {outcome}, citing {cited}: "
+            f"{p['reason']}",
+        ),
+        (
+            p["acted_by_id"],
+            "moderation",
+            f"On appeal, your action “{p['appealed']}” was "
+            f"{'upheld' if p['decision'] == 'uphold' else 'overturned'}, citing {cited}.",
+        ),
+    ]
+    notifications.notify(
+        recipients,
+        event_id=recorded.id,
+        event_name=recorded.name,
+        subject_kind=recorded.subject_kind,
+        subject_id=recorded.subject_id,
+        link="/me/moderation",
+        now=recorded.created_at,
+    )
+
+
 def _edited_listings(session: Session, _context, _instances) -> None:
     from app.moderation.services import content_edited
 
@@ -83,6 +115,7 @@ def _changed(session: Session, instance, name: str) -> bool:
 
 def init_app(app: Flask) -> None:
     register_consumer("moderation.acted", NOTICE)
+    register_consumer("moderation.appeal_decided", APPEAL_NOTICE)
     if not event.contains(Session, "before_flush", _edited_listings):
         event.listen(Session, "before_flush", _edited_listings)
 
@@ -90,6 +123,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["content_state"] = services.content_state
     app.jinja_env.globals["is_hidden_content"] = is_hidden_content
+    app.jinja_env.globals["hidden_notice"] = services.hidden_notice
     app.jinja_env.globals["may_report"] = may_report
 
 
