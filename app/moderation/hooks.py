@@ -125,6 +125,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["is_hidden_content"] = is_hidden_content
     app.jinja_env.globals["hidden_notice"] = services.hidden_notice
     app.jinja_env.globals["may_report"] = may_report
+    app.jinja_env.globals["may_appeal"] = may_appeal
 
 
 def may_report(owner_id: int) -> bool:
@@ -132,6 +133,13 @@ def may_report(owner_id: int) -> bool:
     from flask_login import current_user
 
     return current_user.is_authenticated and current_user.id != owner_id
+
+
+def may_appeal(owner_id: int) -> bool:
+    """For templates (macros too): is the signed-in member the one answerable for it?"""
+    from flask_login import current_user
+
+    return current_user.is_authenticated and current_user.id == owner_id
 
 
 def is_hidden_content(kind: str, target_id: int) -> bool:
