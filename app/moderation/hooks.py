@@ -10,6 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.listings.models import Listing
+from app.moderation.models import APPEALABLE
 from app.notifications import services as notifications
 from app.transactions.events import DomainEvent, register_consumer
 
@@ -48,20 +49,26 @@ def notify_decision(recorded: DomainEvent) -> None:
         else f"Your report about “{p['title']}” was reviewed; no rule was broken."
     )
     recipients = [(user_id, "moderation", reporter_text) for user_id in p["reporter_ids"]]
+    member = []
     if p["action"] != "dismiss" or p["kind"] == "member":
         member_text = MEMBER_WORDS[p["action"]].format(what=_what(p), until=until_words)
-        recipients.append(
-            (p["member_id"], "moderation", f"{member_text}, citing {cited}: {p['reason']}")
+        # Before the reason, which may be long enough to be cut.
+        appeal = " (you can appeal it once)" if p["action"] in APPEALABLE else ""
+        member.append(
+            (p["member_id"], "moderation", f"{member_text}, citing {cited}{appeal}: {p['reason']}")
         )
-    notifications.notify(
-        recipients,
-        event_id=recorded.id,
-        event_name=recorded.name,
-        subject_kind=recorded.subject_kind,
-        subject_id=recorded.subject_id,
-        link="/reports/mine",
-        now=recorded.created_at,
-    )
+    # The reporters follow their reports; the member their sanctions (and appeals).
+    for group, link in ((recipients, "/reports/mine"), (member, "/me/moderation")):
+        if group:
+            notifications.notify(
+                group,
+                event_id=recorded.id,
+                event_name=recorded.name,
+                subject_kind=recorded.subject_kind,
+                subject_id=recorded.subject_id,
+                link=link,
+                now=recorded.created_at,
+            )
 
 
 def notify_appeal_decision(recorded: DomainEvent) -> None:

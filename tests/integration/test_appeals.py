@@ -110,6 +110,9 @@ def test_the_reason_stands_in_place_of_hidden_feedback_on_the_profile_and_api(ma
     page = make_client(UserFactory()).get(f"/u/{seller.handle}").get_data(as_text=True)
     assert "Hidden by a moderator: breaks rule 8, No harassment." in page
     assert ABUSE not in page
+    order_page = make_client(seller).get(f"/orders/{feedback.subject_id}").get_data(as_text=True)
+    assert "Hidden by a moderator: breaks rule 8, No harassment." in order_page
+    assert ABUSE not in order_page
     items = make_client().get(f"/api/v1/users/{seller.handle}/feedback").json["items"]
     hidden = next(item for item in items if item["id"] == feedback.id)
     assert hidden["hidden"] is True and hidden["comment"] == ""
@@ -229,6 +232,20 @@ def test_the_decision_is_in_the_public_log_without_the_statement(make_client):
         f"“hid feedback by @{author}”" in page
     )
     assert "Harsh but about the sale." in page and STATEMENT not in page
+
+
+def test_the_sanctioned_member_is_told_where_to_appeal(app):
+    seller, feedback, _action, _mod = _hidden_feedback()
+    deliver_committed()
+    notices = {
+        n.user_id: n
+        for n in db.session.scalars(
+            select(Notification).where(Notification.event_name == "moderation.acted")
+        )
+    }
+    told = notices[feedback.author_id]
+    assert told.link == "/me/moderation" and "(you can appeal it once)" in told.text
+    assert notices[seller.id].link == "/reports/mine"
 
 
 def test_the_member_and_the_acting_moderator_are_told_the_outcome(app):
