@@ -284,6 +284,7 @@ def test_a_banned_member_appeals_from_their_page_and_a_second_moderator_decides(
     client = make_client(member)
     page = client.get("/me/moderation").get_data(as_text=True)
     assert "Appeal this action" in page and "A second account." in page
+    assert 'href="/me/moderation">appeal the decision</a>' in page  # the banner says so
     field = f"appeal-{ban.id}-statement"
     response = client.post(f"/me/moderation/{ban.id}/appeal", data={field: STATEMENT})
     assert response.status_code == 303
