@@ -21,15 +21,24 @@ from app.api.core import (
 )
 from app.api.schemas import LONG_TEXT, SHORT_TEXT, UserBriefOut
 from app.api.schemas import rule as stated
+from app.moderation import appeals, services
 from app.moderation import rules as rulebook
-from app.moderation import services
-from app.moderation.models import ACTIONS, CASE_STATES, CONTENT_STATES, TARGET_KINDS
+from app.moderation.models import (
+    APPEAL_DECISIONS,
+    APPEAL_STATES,
+    APPEALABLE,
+    CASE_STATES,
+    CONTENT_STATES,
+    LOGGED_ACTIONS,
+    TARGET_KINDS,
+)
 
 bp = api_blueprint(
     "moderation",
     __name__,
     "The community rules, reports (grouped into one case per reported thing), the moderator "
-    "queue (moderators only; nobody moderates their own case) and the public moderation log.",
+    "queue (moderators only; nobody moderates their own case), appeals (each sanction once, "
+    "decided by another moderator) and the public moderation log.",
 )
 
 
@@ -132,7 +141,11 @@ CaseList = list_schema(CaseOut, "ModerationCaseList")
 
 
 class ActIn(ma.Schema):
-    action = fields.String(required=True, validate=validate.OneOf(ACTIONS))
+    action = fields.String(
+        required=True,
+        validate=validate.OneOf(services.ACTIONS),
+        metadata={"description": "feedback is hidden or removed only under a feedback rule"},
+    )
     rule = fields.Integer(
         required=True, strict=True, validate=validate.Range(1, rulebook.MAX_RULES)
     )
@@ -151,7 +164,7 @@ class LogEntryOut(ma.Schema):
 
     id = fields.Integer()
     created_at = fields.DateTime()
-    action = fields.String(validate=validate.OneOf(ACTIONS))
+    action = fields.String(validate=validate.OneOf(LOGGED_ACTIONS))
     moderator = fields.Nested(UserBriefOut)
     member = fields.Nested(UserBriefOut, attribute="target_user")
     kind = fields.String(attribute="target_kind")
@@ -159,12 +172,65 @@ class LogEntryOut(ma.Schema):
     rule = fields.Nested(CommunityRuleOut)
     reason = fields.String()
     suspended_until = fields.DateTime(allow_none=True)
+    appealed_action_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "for uphold and overturn: the action decided on appeal"},
+    )
 
     def _subject(self, action) -> str:
         return services.log_subject(action)
 
 
 LogList = list_schema(LogEntryOut, "ModerationLog")
+
+
+class AppealIn(ma.Schema):
+    statement = Text(
+        required=True,
+        validate=validate.Length(max=LONG_TEXT),
+        **stated(minLength=appeals.STATEMENT_MIN, maxLength=appeals.STATEMENT_MAX),
+    )
+
+
+class AppealOut(ma.Schema):
+    id = fields.Integer()
+    action = fields.Nested(LogEntryOut, metadata={"description": "the action appealed"})
+    appellant = fields.Nested(UserBriefOut)
+    statement = fields.String(metadata={"description": "private: the member and moderators"})
+    status = fields.String(validate=validate.OneOf(APPEAL_STATES))
+    created_at = fields.DateTime()
+    decision = fields.Nested(LogEntryOut, allow_none=True)
+    decided_at = fields.DateTime(allow_none=True)
+
+
+AppealList = list_schema(AppealOut, "AppealList")
+
+
+class SanctionOut(ma.Schema):
+    action = fields.Nested(LogEntryOut)
+    appeal = fields.Nested(AppealOut, allow_none=True)
+    can_appeal = fields.Boolean()
+
+
+class SanctionList(ma.Schema):
+    items = fields.List(fields.Nested(SanctionOut), required=True)
+
+
+class AppealArgs(PageArgs):
+    status = fields.String(load_default="pending", validate=validate.OneOf(("all", *APPEAL_STATES)))
+    action = fields.String(validate=validate.OneOf(APPEALABLE))
+
+
+class DecideAppealIn(ma.Schema):
+    decision = fields.String(required=True, validate=validate.OneOf(APPEAL_DECISIONS))
+    rule = fields.Integer(
+        required=True, strict=True, validate=validate.Range(1, rulebook.MAX_RULES)
+    )
+    reason = Text(
+        required=True,
+        validate=validate.Length(max=SHORT_TEXT),
+        **stated(minLength=5, maxLength=services.REASON_MAX),
+    )
 
 
 # -- operations ----------------------------------------------------------------------------
@@ -292,3 +358,77 @@ def log(args):
     without reporters or message text."""
     page = services.public_log(args["page"], args["per_page"])
     return page_of(page.items, page.page, page.per_page, page.total)
+
+
+# -- appeals -------------------------------------------------------------------------------
+
+
+@bp.route("/moderation/sanctions", methods=["GET"])
+@bp.doc(
+    operationId="listMySanctions",
+    **links(
+        200,
+        Appeal=link("createAppeal", action_id="$response.body#/items/0/action/id"),
+    ),
+)
+@token_required("read")
+@bp.response(200, SanctionList)
+def my_sanctions():
+    """Every moderator action about you (warn, hide, remove, suspend, ban), newest first, with
+    your appeal of it and whether you may still appeal."""
+    return {"items": appeals.sanctions_of(api_user_id())}
+
+
+@bp.route("/moderation/actions/<id:action_id>/appeal", methods=["POST"])
+@bp.doc(operationId="createAppeal", **links(201, ListMyAppeals=link("listMyAppeals")))
+@token_required("write")
+@write_limit()
+@bp.arguments(AppealIn)
+@bp.response(201, AppealOut)
+def create_appeal(data, action_id: int):
+    """Appeal an action about you, once, with a statement only moderators read; open to
+    suspended and banned members. Errors: 404 not_found (no such action about you), 409
+    appeal_already_made, 409 not_appealable (restore, dismiss and decisions are not
+    sanctions)."""
+    return appeals.create_appeal(api_user_id(), action_id, data["statement"])
+
+
+@bp.route("/appeals", methods=["GET"])
+@bp.doc(operationId="listMyAppeals")
+@token_required("read")
+@bp.response(200, AppealList)
+def my_appeals():
+    """Your appeals, newest first, with their decision."""
+    found = appeals.appeals_of(api_user_id())
+    return page_of(found, 1, max(len(found), 1), len(found))
+
+
+@bp.route("/moderation/appeals", methods=["GET"])
+@bp.doc(
+    operationId="listAppeals",
+    **links(200, Decide=link("decideAppeal", appeal_id="$response.body#/items/0/id")),
+)
+@token_required("read")
+@bp.arguments(AppealArgs, location="query")
+@bp.response(200, AppealList)
+def appeal_queue(args):
+    """Appeals, oldest first (moderators only: 403 not_a_moderator), by status (pending by
+    default) and kind of action appealed."""
+    filters = appeals.AppealFilter(status=args["status"], action=args.get("action"))
+    page = appeals.appeals_queue(api_user_id(), filters, args["page"], args["per_page"])
+    return page_of(page.items, page.page, page.per_page, page.total)
+
+
+@bp.route("/moderation/appeals/<id:appeal_id>/decision", methods=["POST"])
+@bp.doc(operationId="decideAppeal", **links(201, Log=link("listModerationLog")))
+@token_required("write")
+@write_limit()
+@bp.arguments(DecideAppealIn)
+@bp.response(201, LogEntryOut)
+def decide_appeal(data, appeal_id: int):
+    """Uphold or overturn an appeal, citing a rule and a public reason; overturning undoes the
+    action (content shown again, suspension or ban lifted). Moderators only, and never the one
+    who acted (403 own_action) nor a party to the case (403 own_case); 409 appeal_decided."""
+    return appeals.decide_appeal(
+        appeal_id, api_user_id(), data["decision"], data["rule"], data["reason"]
+    )

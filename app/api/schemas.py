@@ -23,6 +23,8 @@ from app.listings import availability, offers
 from app.listings import services as listings
 from app.listings.models import Condition
 from app.messaging.services import MAX_BODY_LENGTH
+from app.moderation.hooks import is_hidden_content
+from app.moderation.services import PENDING_NOTICE, hidden_notice
 from app.money import MAX_CENTS
 from app.orders import states
 from app.orders.conversation import KIND as ORDER
@@ -764,7 +766,26 @@ class FeedbackOut(ma.Schema):
     subject_kind = fields.String(metadata={"description": "the kind of transaction: order, ..."})
     subject_id = _int(metadata={"description": "the id of the transaction rated"})
     rating = fields.String()
-    comment = fields.String()
+    comment = fields.Method(
+        "_comment", metadata={"description": "empty while the feedback is hidden", "type": "string"}
+    )
+    hidden = fields.Method(
+        "_hidden",
+        metadata={
+            "description": "hidden by a moderator (or pending review): the reason stands in "
+            "the comment's place",
+            "type": "boolean",
+        },
+    )
+    hidden_reason = fields.Method(
+        "_hidden_reason",
+        metadata={
+            "description": "why it is hidden, e.g. 'Hidden by a moderator: breaks rule 5, "
+            "Feedback is about the transaction.'; null when shown",
+            "type": "string",
+            "nullable": True,
+        },
+    )
     described = _int(attribute="detail_described", allow_none=True)
     communication = _int(attribute="detail_communication", allow_none=True)
     speed = _int(attribute="detail_speed", allow_none=True)
@@ -777,6 +798,20 @@ class FeedbackOut(ma.Schema):
     revealed_at = _when()
     reply = fields.String(allow_none=True)
     reply_at = _when()
+
+    def _hidden(self, feedback) -> bool:
+        return is_hidden_content("feedback", feedback.id)
+
+    def _comment(self, feedback) -> str:
+        return "" if self._hidden(feedback) else feedback.comment
+
+    def _hidden_reason(self, feedback) -> str | None:
+        if not self._hidden(feedback):
+            return None
+        notice = hidden_notice("feedback", feedback.id)
+        if notice is None:
+            return PENDING_NOTICE
+        return f"{notice.text} {notice.reason}" if notice.reason else notice.text
 
 
 class OrderFeedbackOut(ma.Schema):

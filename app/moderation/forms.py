@@ -6,7 +6,8 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.moderation.models import ACTIONS, TARGET_KINDS
+from app.moderation.appeals import STATEMENT_MAX
+from app.moderation.models import ACTIONS, APPEALABLE, TARGET_KINDS
 from app.moderation.services import DETAILS_MAX, REASON_MAX
 
 
@@ -71,3 +72,43 @@ class RulesForm(FlaskForm):
         validators=[DataRequired(), Length(max=20000)],
     )
     note = StringField("What changed", validators=[Length(max=200)])
+
+
+class AppealForm(FlaskForm):
+    statement = TextAreaField(
+        "Why was this action wrong?",
+        validators=[DataRequired(), Length(max=STATEMENT_MAX)],
+        description="Only moderators read this. You can appeal each action once; a moderator "
+        "other than the one who acted decides.",
+    )
+
+
+class DecideAppealForm(FlaskForm):
+    decision = SelectField(
+        "Decision",
+        choices=[("uphold", "Uphold: the action stands"),
+                 ("overturn", "Overturn: undo the action")],
+        validators=[DataRequired()],
+    )  # fmt: skip
+    rule = SelectField("Rule", coerce=int, validate_choice=False)
+    reason = TextAreaField(
+        "Reason (public, in the moderation log)",
+        validators=[DataRequired(), Length(max=REASON_MAX)],
+    )
+
+
+class AppealFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=[("pending", "Waiting"), ("upheld", "Upheld"), ("overturned", "Overturned"),
+                 ("all", "All")],
+        default="pending",
+    )  # fmt: skip
+    action = SelectField(
+        "Action appealed",
+        choices=[("", "Any action")] + [(a, a.capitalize()) for a in APPEALABLE],
+        validators=[Optional()],
+    )

@@ -10,10 +10,12 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.listings.models import Listing
+from app.moderation.models import APPEALABLE
 from app.notifications import services as notifications
 from app.transactions.events import DomainEvent, register_consumer
 
 NOTICE = "app.moderation.hooks:notify_decision"
+APPEAL_NOTICE = "app.moderation.hooks:notify_appeal_decision"
 # The listing fields whose change is an edit worth a second look.
 EDITED_FIELDS = ("title", "description", "price_cents", "category_id", "condition")
 
@@ -47,18 +49,55 @@ def notify_decision(recorded: DomainEvent) -> None:
         else f"Your report about “{p['title']}” was reviewed; no rule was broken."
     )
     recipients = [(user_id, "moderation", reporter_text) for user_id in p["reporter_ids"]]
+    member = []
     if p["action"] != "dismiss" or p["kind"] == "member":
         member_text = MEMBER_WORDS[p["action"]].format(what=_what(p), until=until_words)
-        recipients.append(
-            (p["member_id"], "moderation", f"{member_text}, citing {cited}: {p['reason']}")
+        # Before the reason, which may be long enough to be cut.
+        appeal = " (you can appeal it once)" if p["action"] in APPEALABLE else ""
+        member.append(
+            (p["member_id"], "moderation", f"{member_text}, citing {cited}{appeal}: {p['reason']}")
         )
+    # The reporters follow their reports; the member their sanctions (and appeals).
+    for group, link in ((recipients, "/reports/mine"), (member, "/me/moderation")):
+        if group:
+            notifications.notify(
+                group,
+                event_id=recorded.id,
+                event_name=recorded.name,
+                subject_kind=recorded.subject_kind,
+                subject_id=recorded.subject_id,
+                link=link,
+                now=recorded.created_at,
+            )
+
+
+def notify_appeal_decision(recorded: DomainEvent) -> None:
+    """Consumer of moderation.appeal_decided: the member learns the outcome of their appeal,
+    the moderator who acted that their action was upheld or overturned."""
+    p = recorded.payload
+    cited = f"rule {p['rule_number']} ({p['rule_title']})"
+    outcome = "upheld: the action stands" if p["decision"] == "uphold" else "overturned"
+    recipients = [
+        (
+            p["member_id"],
+            "moderation",
+            f"Your appeal against “{p['appealed']}” was decided: {outcome}, citing {cited}: "
+            f"{p['reason']}",
+        ),
+        (
+            p["acted_by_id"],
+            "moderation",
+            f"On appeal, your action “{p['appealed']}” was "
+            f"{'upheld' if p['decision'] == 'uphold' else 'overturned'}, citing {cited}.",
+        ),
+    ]
     notifications.notify(
         recipients,
         event_id=recorded.id,
         event_name=recorded.name,
         subject_kind=recorded.subject_kind,
         subject_id=recorded.subject_id,
-        link="/reports/mine",
+        link="/me/moderation",
         now=recorded.created_at,
     )
 
@@ -83,6 +122,7 @@ def _changed(session: Session, instance, name: str) -> bool:
 
 def init_app(app: Flask) -> None:
     register_consumer("moderation.acted", NOTICE)
+    register_consumer("moderation.appeal_decided", APPEAL_NOTICE)
     if not event.contains(Session, "before_flush", _edited_listings):
         event.listen(Session, "before_flush", _edited_listings)
 
@@ -90,7 +130,9 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.globals["content_state"] = services.content_state
     app.jinja_env.globals["is_hidden_content"] = is_hidden_content
+    app.jinja_env.globals["hidden_notice"] = services.hidden_notice
     app.jinja_env.globals["may_report"] = may_report
+    app.jinja_env.globals["may_appeal"] = may_appeal
 
 
 def may_report(owner_id: int) -> bool:
@@ -98,6 +140,13 @@ def may_report(owner_id: int) -> bool:
     from flask_login import current_user
 
     return current_user.is_authenticated and current_user.id != owner_id
+
+
+def may_appeal(owner_id: int) -> bool:
+    """For templates (macros too): is the signed-in member the one answerable for it?"""
+    from flask_login import current_user
+
+    return current_user.is_authenticated and current_user.id == owner_id
 
 
 def is_hidden_content(kind: str, target_id: int) -> bool:

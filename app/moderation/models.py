@@ -23,6 +23,11 @@ from app.extensions import db
 
 TARGET_KINDS = ("listing", "member", "feedback", "message", "club", "deal")
 ACTIONS = ("warn", "hide", "remove", "suspend", "ban", "restore", "dismiss")
+# A second moderator's decision on an appeal: recorded in the same log as the action appealed.
+APPEAL_DECISIONS = ("uphold", "overturn")
+LOGGED_ACTIONS = ACTIONS + APPEAL_DECISIONS
+APPEALABLE = ("warn", "hide", "remove", "suspend", "ban")  # sanctions a member may appeal
+APPEAL_STATES = ("pending", "upheld", "overturned")
 CASE_STATES = ("open", "claimed", "closed")
 CONTENT_STATES = ("visible", "hidden", "removed")
 
@@ -152,8 +157,13 @@ class ModerationAction(db.Model):
     __tablename__ = "moderation_actions"
     __table_args__ = (
         CheckConstraint(
-            "action IN ('warn', 'hide', 'remove', 'suspend', 'ban', 'restore', 'dismiss')",
+            "action IN ('warn', 'hide', 'remove', 'suspend', 'ban', 'restore', 'dismiss', "
+            "'uphold', 'overturn')",
             name="action_known",
+        ),
+        CheckConstraint(
+            "(action IN ('uphold', 'overturn')) = (appealed_action_id IS NOT NULL)",
+            name="appeal_decision_cites_action",
         ),
         CheckConstraint(
             "(action = 'suspend') = (suspended_until IS NOT NULL)", name="until_for_suspend"
@@ -171,11 +181,51 @@ class ModerationAction(db.Model):
     target_id: Mapped[int]
     target_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     suspended_until: Mapped[datetime | None]
+    # For an appeal's decision (uphold or overturn): the action appealed.
+    appealed_action_id: Mapped[int | None] = mapped_column(ForeignKey("moderation_actions.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     moderator: Mapped[User] = relationship(foreign_keys=[moderator_id])
     target_user: Mapped[User] = relationship(foreign_keys=[target_user_id])
     rule: Mapped[Rule] = relationship()
+    appealed_action: Mapped[ModerationAction | None] = relationship(
+        remote_side=[id], foreign_keys=[appealed_action_id]
+    )
+
+
+class Appeal(db.Model):
+    """A sanctioned member's one appeal against one action, with their statement (private:
+    only they and moderators read it), decided by a moderator other than the one who acted.
+    The decision is itself a ModerationAction (uphold or overturn) in the public log."""
+
+    __tablename__ = "appeals"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'upheld', 'overturned')", name="status_known"),
+        CheckConstraint(
+            "(status = 'pending') = (decision_id IS NULL)", name="decided_with_decision"
+        ),
+        Index("ix_appeals_status_created", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # UNIQUE: each action is appealed once.
+    action_id: Mapped[int] = mapped_column(ForeignKey("moderation_actions.id"), unique=True)
+    appellant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    statement: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decision_id: Mapped[int | None] = mapped_column(
+        ForeignKey("moderation_actions.id"), unique=True
+    )
+    decided_at: Mapped[datetime | None]
+
+    action: Mapped[ModerationAction] = relationship(foreign_keys=[action_id])
+    decision: Mapped[ModerationAction | None] = relationship(foreign_keys=[decision_id])
+    appellant: Mapped[User] = relationship(foreign_keys=[appellant_id])
+
+    @property
+    def is_pending(self) -> bool:
+        return self.status == "pending"
 
 
 class AuditLogImmutable(Conflict):

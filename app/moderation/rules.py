@@ -78,6 +78,28 @@ def current_rule(number: int) -> Rule:
     raise ValidationFailed(fields={"rule": ["Choose one of the community rules."]})
 
 
+# A feedback rule is one whose words speak of feedback or harassment (in the first rules: 5,
+# "Feedback is about the transaction", and 8, "No harassment"): found by words rather than
+# numbers, so it survives a new version that renumbers the rules.
+FEEDBACK_RULE_WORDS = ("feedback", "harass")
+# What each kind of feedback rule covers, said next to it where a moderator chooses.
+FEEDBACK_GROUNDS = {
+    "feedback": "off-topic, extortion, personal data",
+    "harass": "abuse, harassment",
+}
+
+
+def feedback_rules() -> list[Rule]:
+    """The rules in force under which feedback may be hidden or removed."""
+    return [rule for rule in current_rules().rules if feedback_grounds(rule)]
+
+
+def feedback_grounds(rule: Rule) -> str:
+    """What this rule covers as a feedback rule ("" when it is not one)."""
+    words = f"{rule.title} {rule.body}".lower()
+    return "; ".join(grounds for word, grounds in FEEDBACK_GROUNDS.items() if word in words)
+
+
 def publish_rules(admin_id: int, rules: list[tuple[str, str]], note: str = "") -> RuleSet:
     """Publish a new version of the rules (admins only): [(title, body)] numbered in order.
     Raises Forbidden, ValidationFailed."""

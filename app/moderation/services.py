@@ -26,10 +26,11 @@ from app.db import utcnow
 from app.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.moderation.models import ACTIONS, TARGET_KINDS, ModerationAction, ModerationCase, Report
-from app.moderation.rules import current_rule
+from app.moderation.rules import current_rule, feedback_rules
 from app.moderation.targets import Target, find_target
 from app.pagination import Page
 from app.reviews import reputation
+from app.reviews import services as reviews
 from app.transactions.events import record_event
 
 REPORTS_PER_DAY = 10  # reports one member may file in 24 hours
@@ -370,6 +371,8 @@ ACTION_LABELS = {
     "ban": "Banned",
     "restore": "Restored",
     "dismiss": "Dismissed the reports on",
+    "uphold": "Upheld, on appeal,",
+    "overturn": "Overturned, on appeal,",
 }
 
 
@@ -407,14 +410,19 @@ def act(
     if errors:
         raise ValidationFailed(fields=errors)
     rule = current_rule(rule_number)
+    if case.target_kind == "feedback" and action in ("hide", "remove"):
+        allowed = feedback_rules()
+        if rule.id not in {r.id for r in allowed}:
+            numbers = " or ".join(f"{r.number} ({r.title})" for r in allowed)
+            raise ValidationFailed(
+                fields={"rule": [f"Feedback is hidden only under a feedback rule: {numbers}."]}
+            )
     member = db.session.get(User, case.target_user_id)
+    rescore: int | None = None
     if action in ("hide", "remove"):
-        case.content_state, case.is_auto_hidden = (
-            ("hidden" if action == "hide" else "removed"),
-            False,
-        )
+        rescore = set_content_state(case, "hidden" if action == "hide" else "removed")
     elif action in ("restore", "dismiss"):
-        case.content_state, case.is_auto_hidden = "visible", False
+        rescore = set_content_state(case, "visible")
         if action == "restore" and case.target_kind == "member":
             member.is_suspended, member.suspended_until = False, None
     elif action == "suspend":
@@ -461,7 +469,19 @@ def act(
         now=now,
     )
     db.session.commit()
+    if rescore is not None:
+        reputation.refresh_after_reveal([rescore], now)
     return record
+
+
+def set_content_state(case: ModerationCase, state: str) -> int | None:
+    """Show, hide or remove the case's content by a moderator's decision (in the caller's unit
+    of work). Feedback hidden or removed stops counting in reputation: returns the member whose
+    scores to refresh after the commit, if any."""
+    case.content_state, case.is_auto_hidden = state, False
+    if case.target_kind == "feedback":
+        return reviews.withhold_feedback(case.target_id, state != "visible")
+    return None
 
 
 def public_log(page: int = 1, per_page: int = 50) -> Page[ModerationAction]:
@@ -474,6 +494,9 @@ def public_log(page: int = 1, per_page: int = 50) -> Page[ModerationAction]:
                 selectinload(ModerationAction.rule),
                 selectinload(ModerationAction.target_user),
                 selectinload(ModerationAction.moderator),
+                selectinload(ModerationAction.appealed_action).selectinload(
+                    ModerationAction.moderator
+                ),
             )
             .order_by(ModerationAction.created_at.desc(), ModerationAction.id.desc())
             .limit(per_page)
@@ -485,6 +508,12 @@ def public_log(page: int = 1, per_page: int = 50) -> Page[ModerationAction]:
 
 def log_subject(action: ModerationAction) -> str:
     """What the log says the action was about: never a message body or a reporter."""
+    if action.appealed_action_id is not None:
+        appealed = action.appealed_action
+        return (
+            f"@{appealed.moderator.handle}'s action “{ACTION_LABELS[appealed.action].lower()} "
+            f"{log_subject(appealed)}”"
+        )
     if action.target_kind == "member":
         return f"the account @{action.target_user.handle}"
     if action.target_kind == "message":
@@ -496,6 +525,50 @@ def log_subject(action: ModerationAction) -> str:
         action.target_kind
     ]
     return f"{noun} “{case.title}” of @{action.target_user.handle}"
+
+
+@dataclass(frozen=True)
+class HiddenNotice:
+    """What stands in the place of hidden content."""
+
+    text: str
+    rule_number: int | None = None
+    rule_title: str | None = None
+    reason: str | None = None
+
+
+PENDING_NOTICE = "Hidden pending review by a moderator."
+
+
+def hidden_notice(kind: str, target_id: int) -> HiddenNotice | None:
+    """Why this thing is hidden ("Hidden by a moderator: breaks rule 5, Feedback is about the
+    transaction"), or None when it is visible."""
+    case = db.session.scalar(
+        select(ModerationCase).where(
+            ModerationCase.target_kind == kind, ModerationCase.target_id == target_id
+        )
+    )
+    if case is None or case.content_state == "visible":
+        return None
+    if case.is_auto_hidden:
+        return HiddenNotice(PENDING_NOTICE)
+    decided = db.session.scalar(
+        select(ModerationAction)
+        .where(ModerationAction.case_id == case.id, ModerationAction.action.in_(("hide", "remove")))
+        .options(selectinload(ModerationAction.rule))
+        .order_by(ModerationAction.id.desc())
+        .limit(1)
+    )
+    if decided is None:
+        return HiddenNotice(PENDING_NOTICE)
+    verb = "Hidden" if case.content_state == "hidden" else "Removed"
+    rule = decided.rule
+    return HiddenNotice(
+        f"{verb} by a moderator: breaks rule {rule.number}, {rule.title}.",
+        rule.number,
+        rule.title,
+        decided.reason,
+    )
 
 
 def actions_of(case_id: int) -> list[ModerationAction]:

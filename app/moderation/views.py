@@ -9,10 +9,19 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from app.errors import DomainError, ValidationFailed
-from app.form_drafts import keep_failed_form, refilled_form
+from app.form_drafts import form_refused, keep_failed_form, refilled_form
+from app.moderation import appeals, services
 from app.moderation import rules as rulebook
-from app.moderation import services
-from app.moderation.forms import ActForm, ClaimForm, QueueFilterForm, ReportForm, RulesForm
+from app.moderation.forms import (
+    ActForm,
+    AppealFilterForm,
+    AppealForm,
+    ClaimForm,
+    DecideAppealForm,
+    QueueFilterForm,
+    ReportForm,
+    RulesForm,
+)
 from app.moderation.models import TARGET_KINDS
 from app.moderation.targets import KIND_LABELS, find_target
 
@@ -21,6 +30,17 @@ bp = Blueprint("moderation", __name__)
 
 def _rule_choices() -> list[tuple[int, str]]:
     return [(r.number, f"{r.number}. {r.title}") for r in rulebook.current_rules().rules]
+
+
+def _act_rule_choices(kind: str) -> list[tuple[int, str]]:
+    """Feedback is acted on only under a feedback rule (abuse, off-topic, extortion,
+    personal data); anything else under any rule."""
+    if kind != "feedback":
+        return _rule_choices()
+    return [
+        (r.number, f"{r.number}. {r.title} ({rulebook.feedback_grounds(r)})")
+        for r in rulebook.feedback_rules()
+    ]
 
 
 @bp.get("/rules/versions")
@@ -136,6 +156,7 @@ def queue():
         filters=filters,
         kind_labels=KIND_LABELS,
         can_act=lambda case: services.can_act(case, current_user.id),
+        pending_appeals=appeals.pending_count(),
     )
 
 
@@ -148,7 +169,7 @@ def case(case_id: int):
 
     def make(formdata):
         form = ActForm(formdata=formdata)
-        form.rule.choices = _rule_choices()
+        form.rule.choices = _act_rule_choices(found.target_kind)
         return form
 
     form = refilled_form(f"act:{case_id}", make)
@@ -165,6 +186,7 @@ def case(case_id: int):
         kind_labels=KIND_LABELS,
         can_act=services.can_act(found, current_user.id),
         actions=services.actions_of(found.id),
+        feedback_rules=rulebook.feedback_rules() if found.target_kind == "feedback" else None,
     )
 
 
@@ -225,3 +247,136 @@ def log():
         subject=services.log_subject,
         labels=services.ACTION_LABELS,
     )
+
+
+# -- appeals -------------------------------------------------------------------------------
+
+
+def _appeal_key(action_id: int) -> str:
+    return f"appeal:{action_id}"
+
+
+@bp.get("/me/moderation")
+@login_required
+def my_sanctions():
+    sanctions = appeals.sanctions_of(current_user.id)
+    forms = {
+        s.action.id: refilled_form(
+            _appeal_key(s.action.id),
+            lambda formdata, action_id=s.action.id: AppealForm(
+                formdata=formdata, prefix=f"appeal-{action_id}"
+            ),
+        )
+        for s in sanctions
+        if s.can_appeal
+    }
+    return render_template(
+        "moderation/my_sanctions.html",
+        sanctions=sanctions,
+        forms=forms,
+        labels=services.ACTION_LABELS,
+        subject=services.log_subject,
+        notice=lambda a: services.hidden_notice(a.target_kind, a.target_id),
+    )
+
+
+@bp.post("/me/moderation/<int:action_id>/appeal")
+@login_required
+def appeal(action_id: int):
+    form = AppealForm(prefix=f"appeal-{action_id}")
+    back = url_for("moderation.my_sanctions") + f"#action-{action_id}"
+    if form_refused(form, _appeal_key(action_id)):
+        return redirect(back, 303)
+    try:
+        appeals.create_appeal(current_user.id, action_id, form.statement.data or "")
+    except ValidationFailed as error:
+        keep_failed_form(_appeal_key(action_id), form, error.fields)
+        flash(error.message, "error")
+        return redirect(back, 303)
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+        return redirect(back, 303)
+    flash("Your appeal is sent. Another moderator will decide; you will be told.", "success")
+    return redirect(back, 303)
+
+
+@bp.get("/moderation/appeals")
+@login_required
+def appeal_queue():
+    if not current_user.is_moderator:
+        abort(403)
+    filters = AppealFilterForm(request.args)
+    filters.validate()
+    chosen = appeals.AppealFilter(
+        status=filters.status.data or "pending", action=filters.action.data or None
+    )
+    page = appeals.appeals_queue(
+        current_user.id, chosen, max(request.args.get("page", 1, type=int), 1)
+    )
+    return render_template(
+        "moderation/appeals.html",
+        page=page,
+        filters=filters,
+        labels=services.ACTION_LABELS,
+        subject=services.log_subject,
+        refusal=lambda a: appeals.refusal(a, current_user.id),
+        pending_appeals=appeals.pending_count(),
+    )
+
+
+@bp.get("/moderation/appeals/<int:appeal_id>")
+@login_required
+def appeal_detail(appeal_id: int):
+    if not current_user.is_moderator:
+        abort(403)
+    found = appeals.get_appeal(appeal_id, current_user.id)
+
+    def make(formdata):
+        form = DecideAppealForm(formdata=formdata)
+        form.rule.choices = _rule_choices()
+        if formdata is None and found.action.rule is not None:
+            form.rule.data = found.action.rule.number
+        return form
+
+    form = refilled_form(f"decide:{appeal_id}", make)
+    return render_template(
+        "moderation/appeal.html",
+        appeal=found,
+        form=form,
+        refusal=appeals.refusal(found, current_user.id),
+        labels=services.ACTION_LABELS,
+        subject=services.log_subject,
+        notice=services.hidden_notice(found.action.target_kind, found.action.target_id),
+    )
+
+
+@bp.post("/moderation/appeals/<int:appeal_id>/decide")
+@login_required
+def decide_appeal(appeal_id: int):
+    form = DecideAppealForm()
+    form.rule.choices = _rule_choices()
+    back = url_for("moderation.appeal_detail", appeal_id=appeal_id)
+    key = f"decide:{appeal_id}"
+    if form_refused(form, key):
+        return redirect(back, 303)
+    try:
+        appeals.decide_appeal(
+            appeal_id,
+            current_user.id,
+            form.decision.data,
+            form.rule.data or 0,
+            form.reason.data or "",
+        )
+    except ValidationFailed as error:
+        keep_failed_form(key, form, error.fields)
+        flash(error.message, "error")
+        return redirect(back, 303)
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+        return redirect(back, 303)
+    flash("Decided: the decision is in the moderation log.", "success")
+    return redirect(url_for("moderation.appeal_queue"), 303)

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -75,6 +76,9 @@ class Feedback(db.Model):
     currency: Mapped[str] = mapped_column(String(3))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     revealed_at: Mapped[datetime | None]  # None while double-blind
+    # Hidden or removed by a moderator for breaking a feedback rule (app/moderation): shown
+    # with the reason in its place, and no longer counted in reputation.
+    is_withheld: Mapped[bool] = mapped_column(default=False, server_default=false())
     reply: Mapped[str | None] = mapped_column(Text)
     reply_at: Mapped[datetime | None]
 

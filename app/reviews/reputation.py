@@ -35,6 +35,7 @@ from app.reviews.badges import (
 from app.reviews.models import Feedback, ReputationRun, ReputationScore, ReputationSnapshot
 from app.reviews.reputation_io import (
     OVERALL,
+    counted,
     load_arrays,
     score_rows,
     snapshot_rows,
@@ -120,8 +121,9 @@ def feedback_event(
 
 
 def load_events(subject_ids: Iterable[int] | None = None) -> list[RatingEvent]:
-    """Every revealed feedback (optionally only about these users) as rating events."""
-    query = select(*_EVENT_COLUMNS).where(Feedback.revealed_at.is_not(None))
+    """Every counted feedback (revealed, not withheld by a moderator), optionally only about
+    these users, as rating events."""
+    query = select(*_EVENT_COLUMNS).where(counted())
     if subject_ids is not None:
         query = query.where(Feedback.subject_user_id.in_(list(subject_ids)))
     return [feedback_event(*row) for row in db.session.execute(query)]
@@ -247,7 +249,7 @@ def revealed_count(at_most: int | None = None) -> int:
     """How many feedback rows are revealed (what a full pass has to read), counting no
     further than `at_most + 1` when given: a reveal only asks "more than the limit?", and
     counting a million rows for that took most of its time."""
-    revealed = select(Feedback.id).where(Feedback.revealed_at.is_not(None))
+    revealed = select(Feedback.id).where(counted())
     if at_most is not None:
         revealed = revealed.limit(at_most + 1)
     return db.session.scalar(select(func.count()).select_from(revealed.subquery()))

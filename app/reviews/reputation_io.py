@@ -44,8 +44,9 @@ def is_postgresql() -> bool:
     return db.session.get_bind().dialect.name == "postgresql"
 
 
-def _revealed():
-    return Feedback.revealed_at.is_not(None)
+def counted():
+    """Feedback that counts: revealed, and not withheld by a moderator."""
+    return Feedback.revealed_at.is_not(None) & Feedback.is_withheld.is_(False)
 
 
 def role_names(subject_ids: list[int] | None = None) -> list[str]:
@@ -53,7 +54,7 @@ def role_names(subject_ids: list[int] | None = None) -> list[str]:
     sorted (role codes index this list)."""
     # The pairs are few: PostgreSQL hashes them in one scan (a UNION of the two columns
     # sorted two million values, 1.3 s at a million feedback).
-    query = select(Feedback.author_role, Feedback.subject_role).where(_revealed())
+    query = select(Feedback.author_role, Feedback.subject_role).where(counted())
     if subject_ids is not None:
         query = query.where(Feedback.subject_user_id.in_(subject_ids))
     pairs = db.session.execute(query.group_by(Feedback.author_role, Feedback.subject_role))
@@ -118,7 +119,7 @@ def load_arrays_by_rows(subject_ids: list[int] | None = None) -> EventArrays:
         Feedback.rating,
         Feedback.created_at,
         Feedback.amount_cents,
-    ).where(_revealed())
+    ).where(counted())
     if subject_ids is not None:
         query = query.where(Feedback.subject_user_id.in_(subject_ids))
     rows = db.session.execute(query).all()
@@ -170,7 +171,8 @@ def _load_arrays_copy(roles: list[str], subject_ids: list[int] | None = None) ->
         "COPY (SELECT author_id::int4, subject_user_id::int4, {author_role}, {subject_role}, "
         "(CASE rating WHEN 'positive' THEN 1 WHEN 'negative' THEN -1 ELSE 0 END)::int2, "
         "created_at, amount_cents::int8 "
-        "FROM feedback WHERE revealed_at IS NOT NULL{about}) TO STDOUT (FORMAT BINARY)"
+        "FROM feedback WHERE revealed_at IS NOT NULL AND NOT is_withheld{about}) "
+        "TO STDOUT (FORMAT BINARY)"
     ).format(about=about, **codes)
     buffer = io.BytesIO()
     with _raw_connection().cursor() as cursor, cursor.copy(query) as copy:

@@ -402,6 +402,17 @@ def received_feedback(user_id: int, role: str | None = None, limit: int = 20) ->
     return list(db.session.scalars(query.options(selectinload(Feedback.author))))
 
 
+def withhold_feedback(feedback_id: int, is_withheld: bool) -> int | None:
+    """A moderator hid or removed the feedback (or it was restored): it stops (or starts
+    again) counting in reputation. In the caller's unit of work; returns the person rated
+    when anything changed, whose scores the caller refreshes after its commit."""
+    feedback = db.session.get(Feedback, feedback_id)
+    if feedback is None or feedback.is_withheld == is_withheld:
+        return None
+    feedback.is_withheld = is_withheld
+    return feedback.subject_user_id
+
+
 def reputation_summary(user_id: int) -> dict:
     """The engine's scores of a user: {"overall": block, "roles": {role: block}}.
 
