@@ -33,6 +33,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from app import visibility
 from app.accounts.models import User
 from app.accounts.suspension import ensure_not_suspended
 from app.clubs import membership, states, tiers
@@ -658,7 +659,12 @@ def _may_see(deal: GroupDeal, viewer_id: int | None) -> bool:
         return True
     if deal.state in (states.DRAFT, states.PROPOSED):
         return membership.runs_club(deal.club_id, viewer_id)
-    if membership.can_see(deal.club, viewer_id):
+    if visibility.state("deal", deal.id) != visibility.VISIBLE:
+        # Hidden or removed by a moderator: its club's members (they see the notice), those who
+        # pledged and moderators only.
+        if membership.is_member(deal.club_id, viewer_id) or visibility.is_moderator(viewer_id):
+            return True
+    elif membership.can_see(deal.club, viewer_id):
         return True
     return (
         viewer_id is not None

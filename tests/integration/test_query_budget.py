@@ -210,7 +210,8 @@ PAGES = [
     ("purchases", "alice", lambda m: "/orders?tab=purchases", NEW, 7),
     ("sales", "alice", lambda m: "/orders?tab=sales", NEW, 7),
     ("order detail", "alice", lambda m: f"/orders/{m.first_order_id}", "batch 2", 14),
-    ("inbox", "alice", lambda m: "/messages", NEW, 5),
+    # One statement lists the hidden messages (a hidden latest message is not quoted).
+    ("inbox", "alice", lambda m: "/messages", NEW, 6),
     ("statement", "alice", lambda m: "/me/statement", None, 11),
     ("notifications", "alice", lambda m: "/notifications", NEW, 7),
 ]
