@@ -33,11 +33,11 @@ def _sign_up(page: Page, base: str, handle: str) -> None:
     expect(page.locator(".account-menu summary")).to_have_text(f"@{handle}")
 
 
-def _hide(kind: str, target_id: int) -> None:
+def _hide(kind: str, target_id: int, reason: str = REASON) -> None:
     report = moderation.create_report(
         UserFactory().id, kind, target_id, 1, "This is not what it says it is."
     )
-    moderation.act(report.case_id, moderator().id, "hide", 1, REASON)
+    moderation.act(report.case_id, moderator().id, "hide", 1, reason)
 
 
 def _fits(page: Page, width: int) -> None:
@@ -63,7 +63,7 @@ def test_the_owner_sees_why_their_listing_and_club_are_hidden(
         club, _organizer, _ = make_club(organizer=seller, name="Elm Street bulk buyers")
         listing_id, club_id = listing.id, club.id
         _hide("listing", listing_id)
-        _hide("club", club_id)
+        _hide("club", club_id, "The club sells memberships, not groceries.")
         db.session.remove()
 
     owner.goto(f"{live_server}/listings/{listing_id}")
