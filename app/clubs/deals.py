@@ -141,6 +141,13 @@ class SavedCardRequired(Conflict):
     )
 
 
+class DealHidden(Conflict):
+    code, default_message = (
+        "deal_hidden",
+        "A moderator hid this deal: no new pledges until a moderator has looked at it again.",
+    )
+
+
 class AlreadyPledged(Conflict):
     code, default_message = (
         "already_pledged",
@@ -445,8 +452,8 @@ def _check_open(deal: GroupDeal, now: datetime) -> None:
 
 def pledge(deal_id: int, member_id: int, quantity: int, now: datetime | None = None) -> Pledge:
     """Pledge `quantity` units (or pledge again after withdrawing). Raises NotFound, OwnDeal,
-    NotAMember, NotPledging, DeadlinePassed, ValidationFailed, OverMemberLimit, CapReached,
-    SavedCardRequired, AlreadyPledged."""
+    NotAMember, DealHidden, NotPledging, DeadlinePassed, ValidationFailed, OverMemberLimit,
+    CapReached, SavedCardRequired, AlreadyPledged."""
     ensure_not_suspended(member_id)
     now = now or utcnow()
     # What does not depend on the deal's total is checked before taking its row, so the
@@ -457,6 +464,8 @@ def pledge(deal_id: int, member_id: int, quantity: int, now: datetime | None = N
     if member_id in (seen.organizer_id, seen.supplier_id):
         raise OwnDeal()
     membership.require_member(seen.club_id, member_id)
+    if visibility.state("deal", deal_id) != visibility.VISIBLE:
+        raise DealHidden()
     in_person = payments.settles_in_person()
     if not in_person and payments.saved_card_of(member_id) is None:
         raise SavedCardRequired()
@@ -773,6 +782,8 @@ def _why_not(deal: GroupDeal, viewer_id: int | None, mine: Pledge | None, now) -
         return "The deadline has passed."
     if not membership.is_member(deal.club_id, viewer_id):
         return "Join the club to pledge."
+    if visibility.state("deal", deal.id) != visibility.VISIBLE:
+        return DealHidden.default_message
     if mine is not None and mine.state != states.WITHDRAWN:
         return "You have pledged: change or withdraw your pledge."
     if deal.cap_quantity is not None and deal.pledged_quantity >= deal.cap_quantity:

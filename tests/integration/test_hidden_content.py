@@ -274,6 +274,9 @@ def test_a_hidden_deal_is_gone_for_outsiders_and_club_members_see_the_notice(
     assert "Hidden by a moderator: only the club's members see it" in club_page
     api = client.get(f"/api/v1/deals/{deal.id}", headers=bearer(member)).json
     assert api["moderation"]["state"] == ("removed" if action == "remove" else "hidden")
+    assert api["can_pledge"] is False and api["why_not"] == deal_services.DealHidden.default_message
+    with pytest.raises(deal_services.DealHidden):
+        deal_services.pledge(deal.id, member.id, 1)
 
     moderation.act(case.id, moderator().id, "restore", 1, "The supplier is real.")
     assert all(_deal_seen(make_client, client, deal, stranger).values())
