@@ -77,8 +77,8 @@ def notify_decision(recorded: DomainEvent) -> None:
 
 
 def _edited_content(session: Session, _context, _instances) -> None:
-    """An owner's edit of a listing, club or deal asks for a re-review when it is hidden or
-    removed (content_edited does nothing while it is visible)."""
+    """An owner's edit of a listing, club, deal or profile asks for a re-review when it is
+    hidden or removed (content_edited does nothing while it is visible)."""
     from app.moderation.services import content_edited
 
     for instance in list(session.dirty):
