@@ -8,7 +8,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from app.api.core import PageArgs, PatchIn, Text, list_schema
-from app.api.schemas import LONG_TEXT, SHORT_TEXT, UserBriefOut, rule
+from app.api.schemas import LONG_TEXT, SHORT_TEXT, ModerationOf, UserBriefOut, rule
 from app.clubs import services as clubs
 from app.clubs.models import JOIN_POLICIES, MEMBER_ROLES, MEMBER_STATUSES, VISIBILITIES
 
@@ -37,6 +37,7 @@ class MyMembershipOut(ma.Schema):
 
 class ClubOut(ma.Schema):
     id = _int(dump_only=True)
+    moderation = ModerationOf("club")
     name = fields.String()
     description = fields.String()
     area = fields.String()

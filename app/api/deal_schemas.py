@@ -10,7 +10,7 @@ from flask import url_for
 from marshmallow import fields, validate
 
 from app.api.core import Id, PageArgs, PatchIn, Text, list_schema
-from app.api.schemas import LONG_TEXT, SHORT_TEXT, UserBriefOut
+from app.api.schemas import LONG_TEXT, SHORT_TEXT, ModerationOf, UserBriefOut
 from app.clubs import states
 from app.clubs import tiers as tier_math
 from app.clubs.models import FULFILMENTS
@@ -116,6 +116,7 @@ class PledgeOut(ma.Schema):
 
 class DealOut(ma.Schema):
     id = _int(dump_only=True)
+    moderation = ModerationOf("deal")
     club_id = _int()
     state = fields.String(metadata={"enum": list(states.DEAL_MACHINE.state_names)})
     state_label = fields.Function(lambda d: states.DEAL_MACHINE.state(d.state).label)

@@ -138,11 +138,14 @@ def create(data):
 
 @bp.route("/listings/<id:listing_id>", methods=["GET"])
 @bp.doc(operationId="getListing", **links(200, OrderListing=ORDER_IT))
+@errors((404, "`not_found`: no such listing; `listing_hidden`: a moderator hid or removed it"))
 @token_optional
 @bp.response(200, ListingOut)
 def detail(listing_id: int):
-    """One listing (active, sold out or paused; deleted ones are gone)."""
-    return listings.get_listing(listing_id)
+    """One listing (active, sold out or paused; deleted ones are gone). A listing a moderator
+    hid or removed answers 404 `listing_hidden` to everyone but its seller and moderators."""
+    viewer = g.get("api_user")
+    return listings.get_visible_listing(listing_id, viewer.id if viewer is not None else None)
 
 
 @bp.route("/listings/<id:listing_id>", methods=["PATCH"])
@@ -285,7 +288,8 @@ def availability_of(args, listing_id: int):
             f"Ask for at most {MAX_WINDOW_DAYS} days at a time.",
             fields={"to": [f"At most {MAX_WINDOW_DAYS} days after `from`."]},
         )
-    listing = listings.get_listing(listing_id)
+    viewer = g.get("api_user")
+    listing = listings.get_visible_listing(listing_id, viewer.id if viewer is not None else None)
     if listing.loan_offer is None:
         raise availability.NotForLoan()
     is_owner = g.api_user is not None and g.api_user.id == listing.seller_id

@@ -8,10 +8,11 @@ integer minor units with a currency code, ISO 8601 UTC times.
 from __future__ import annotations
 
 import marshmallow as ma
-from flask import url_for
+from flask import g, url_for
 from flask_smorest.fields import Upload
 from marshmallow import fields, validate
 
+from app import visibility
 from app.accounts import services as accounts
 from app.api.core import Id, PageArgs, PatchIn, Text, list_schema
 from app.api.models import SCOPES
@@ -58,9 +59,22 @@ class UserBriefOut(ma.Schema):
     name = fields.String()
 
 
+class ProfileBio(fields.String):
+    """The member's "about" text; null for others once a moderator hid or removed it."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if visibility.state("member", obj.id) != visibility.VISIBLE:
+            viewer = g.get("api_user")
+            if viewer is None or (viewer.id != obj.id and not viewer.is_moderator):
+                return None
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
 class UserPublicOut(UserBriefOut):
     display_name = fields.String(allow_none=True)
-    bio = fields.String(allow_none=True)
+    bio = ProfileBio(
+        allow_none=True, metadata={"description": "null when a moderator hid or removed it"}
+    )
     location = fields.String(allow_none=True)
     avatar_url = fields.Method("_avatar_url", allow_none=True)
     profile_url = fields.Method("_profile_url")
@@ -320,6 +334,45 @@ class ActiveLoanOffer(fields.Nested):
         return super()._serialize(offer, attr, obj, **kwargs)
 
 
+class ModerationNoticeOut(ma.Schema):
+    """What a moderator did with content its owner (or a club's members) still see."""
+
+    state = fields.String(metadata={"enum": ["hidden", "removed"]})
+    is_pending_review = fields.Boolean(
+        metadata={"description": "hidden by members' reports until a moderator decides"}
+    )
+    rule_number = _int(allow_none=True)
+    rule_title = fields.String(allow_none=True)
+    reason = fields.String(allow_none=True, metadata={"description": "the moderator's reason"})
+    needs_rereview = fields.Boolean(
+        metadata={"description": "edited since it was hidden: a moderator looks again"}
+    )
+
+
+class ModerationOf(fields.Nested):
+    """null while the thing is visible; else why a moderator hid or removed it (only its
+    owners and moderators get such a thing at all: others get 404 or do not see it listed).
+    Reads the request's list of hidden things; one look-up more per hidden thing only."""
+
+    _CHECK_ATTRIBUTE = False
+
+    def __init__(self, kind: str, **kwargs):
+        self.kind = kind
+        kwargs.setdefault(
+            "metadata",
+            {"description": "null unless a moderator hid or removed it (or reports hid it)"},
+        )
+        super().__init__(ModerationNoticeOut, allow_none=True, dump_only=True, **kwargs)
+
+    def _serialize(self, nested_obj, attr, obj, **kwargs):
+        from app.moderation.services import content_notice
+
+        notice = None
+        if visibility.state(self.kind, obj.id) != visibility.VISIBLE:
+            notice = content_notice(self.kind, obj.id)
+        return super()._serialize(notice, attr, obj, **kwargs)
+
+
 class ListingOut(ma.Schema):
     id = _int(dump_only=True)
     title = fields.String()
@@ -346,6 +399,7 @@ class ListingOut(ma.Schema):
     )
     created_at = fields.DateTime()
     updated_at = fields.DateTime()
+    moderation = ModerationOf("listing")
 
 
 CONDITIONS = [c.value for c in Condition]
@@ -875,12 +929,38 @@ class _SubjectIdOf(fields.Integer):
         return conversation.subject_id if conversation.subject_kind == self.kind else None
 
 
+class MessageBody(fields.String):
+    """A message's text; null for everyone but its sender once a moderator hid or removed it
+    (the pages show "hidden by a moderator" in its place: macros/transaction.html)."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if visibility.state("message", obj.id) != visibility.VISIBLE:
+            viewer = g.get("api_user")
+            if viewer is None or viewer.id != obj.sender_id:
+                return None
+        return super()._serialize(value, attr, obj, **kwargs)
+
+
+def _message_state(message) -> str:
+    return visibility.state("message", message.id)
+
+
 class MessageOut(ma.Schema):
     id = _int(dump_only=True)
     conversation_id = _int(dump_only=True)
     order_id = _SubjectIdOf(ORDER, metadata={"description": "null unless about an order"})
     sender = fields.Nested(UserBriefOut)
-    body = fields.String()
+    body = MessageBody(
+        allow_none=True,
+        metadata={"description": "null to all but its sender when moderation is not visible"},
+    )
+    moderation = fields.Function(
+        _message_state,
+        metadata={
+            "enum": ["visible", "hidden", "removed"],
+            "description": "hidden (pending review, or by a moderator) or removed: no body",
+        },
+    )
     created_at = fields.DateTime()
     read_at = _when(
         metadata={

@@ -13,6 +13,7 @@ from flask import current_app
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
+from app import visibility
 from app.accounts.models import User
 from app.clubs import deals, states
 from app.clubs import tiers as tier_math
@@ -486,7 +487,7 @@ def roster_actions(deal: GroupDeal, pledges: list[Pledge], user_id: int) -> dict
 def club_deals(club_id: int, viewer_id: int | None) -> dict[str, list[GroupDeal]]:
     """A club's deals for its page: open ones (soonest deadline first), past ones (latest
     first), and for the club's organizers the drafts and those waiting for a supplier."""
-    from app.clubs.membership import runs_club
+    from app.clubs.membership import is_member, runs_club
 
     rows = list(
         db.session.scalars(
@@ -496,6 +497,13 @@ def club_deals(club_id: int, viewer_id: int | None) -> dict[str, list[GroupDeal]
             .order_by(GroupDeal.deadline, GroupDeal.id)
         )
     )
+    hidden = visibility.states("deal", [deal.id for deal in rows])
+    if hidden and not is_member(club_id, viewer_id):  # members see them, with the notice
+        rows = [
+            deal
+            for deal in rows
+            if deal.id not in hidden or viewer_id in (deal.organizer_id, deal.supplier_id)
+        ]
     shown = {
         "open": [deal for deal in rows if deal.state in OPEN_STATES],
         "past": sorted(
@@ -517,7 +525,8 @@ def club_deals(club_id: int, viewer_id: int | None) -> dict[str, list[GroupDeal]
 
 
 def open_public_deals(limit: int = 6) -> list[GroupDeal]:
-    """Open deals of public clubs, closing soonest first (the home page)."""
+    """Open deals of public clubs, closing soonest first (the home page); none a moderator
+    hid or removed, nor any of a club hidden or removed."""
     return list(
         db.session.scalars(
             select(GroupDeal)
@@ -526,6 +535,8 @@ def open_public_deals(limit: int = 6) -> list[GroupDeal]:
                 GroupDeal.state.in_(OPEN_STATES),
                 Club.visibility == PUBLIC,
                 GroupDeal.deadline > utcnow(),
+                visibility.shown("deal", GroupDeal.id),
+                visibility.shown("club", Club.id),
             )
             .options(joinedload(GroupDeal.club))
             .order_by(GroupDeal.deadline, GroupDeal.id)

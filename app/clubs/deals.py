@@ -33,6 +33,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
+from app import visibility
 from app.accounts.models import User
 from app.accounts.suspension import ensure_not_suspended
 from app.clubs import membership, states, tiers
@@ -137,6 +138,13 @@ class SavedCardRequired(Conflict):
         "saved_card_required",
         "Save a card first: it is charged at the deadline if the deal tips (nothing is held "
         "before).",
+    )
+
+
+class DealHidden(Conflict):
+    code, default_message = (
+        "deal_hidden",
+        "A moderator hid this deal: no new pledges until a moderator has looked at it again.",
     )
 
 
@@ -444,8 +452,8 @@ def _check_open(deal: GroupDeal, now: datetime) -> None:
 
 def pledge(deal_id: int, member_id: int, quantity: int, now: datetime | None = None) -> Pledge:
     """Pledge `quantity` units (or pledge again after withdrawing). Raises NotFound, OwnDeal,
-    NotAMember, NotPledging, DeadlinePassed, ValidationFailed, OverMemberLimit, CapReached,
-    SavedCardRequired, AlreadyPledged."""
+    NotAMember, DealHidden, NotPledging, DeadlinePassed, ValidationFailed, OverMemberLimit,
+    CapReached, SavedCardRequired, AlreadyPledged."""
     ensure_not_suspended(member_id)
     now = now or utcnow()
     # What does not depend on the deal's total is checked before taking its row, so the
@@ -456,6 +464,8 @@ def pledge(deal_id: int, member_id: int, quantity: int, now: datetime | None = N
     if member_id in (seen.organizer_id, seen.supplier_id):
         raise OwnDeal()
     membership.require_member(seen.club_id, member_id)
+    if visibility.state("deal", deal_id) != visibility.VISIBLE:
+        raise DealHidden()
     in_person = payments.settles_in_person()
     if not in_person and payments.saved_card_of(member_id) is None:
         raise SavedCardRequired()
@@ -658,7 +668,12 @@ def _may_see(deal: GroupDeal, viewer_id: int | None) -> bool:
         return True
     if deal.state in (states.DRAFT, states.PROPOSED):
         return membership.runs_club(deal.club_id, viewer_id)
-    if membership.can_see(deal.club, viewer_id):
+    if visibility.state("deal", deal.id) != visibility.VISIBLE:
+        # Hidden or removed by a moderator: its club's members (they see the notice), those who
+        # pledged and moderators only.
+        if membership.is_member(deal.club_id, viewer_id) or visibility.is_moderator(viewer_id):
+            return True
+    elif membership.can_see(deal.club, viewer_id):
         return True
     return (
         viewer_id is not None
@@ -767,6 +782,8 @@ def _why_not(deal: GroupDeal, viewer_id: int | None, mine: Pledge | None, now) -
         return "The deadline has passed."
     if not membership.is_member(deal.club_id, viewer_id):
         return "Join the club to pledge."
+    if visibility.state("deal", deal.id) != visibility.VISIBLE:
+        return DealHidden.default_message
     if mine is not None and mine.state != states.WITHDRAWN:
         return "You have pledged: change or withdraw your pledge."
     if deal.cap_quantity is not None and deal.pledged_quantity >= deal.cap_quantity:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from app import visibility
 from app.clubs.models import ACTIVE, CO_ORGANIZER, ORGANIZER, PRIVATE, Club, ClubMember
 from app.errors import Forbidden, NotFound
 from app.extensions import db
@@ -64,5 +65,9 @@ def require_organizer(club_id: int, user_id: int) -> ClubMember:
 
 
 def can_see(club: Club, user_id: int | None) -> bool:
-    """A public club is seen by anyone; a private one by its members only."""
+    """A public club is seen by anyone; a private one by its members only; one a moderator
+    hid or removed (or reports hid pending review) by its members, who see the notice, and
+    moderators."""
+    if visibility.state("club", club.id) != visibility.VISIBLE:
+        return is_member(club.id, user_id) or visibility.is_moderator(user_id)
     return club.visibility != PRIVATE or is_member(club.id, user_id)

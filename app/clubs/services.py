@@ -33,6 +33,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
+from app import visibility
 from app.accounts.models import User
 from app.accounts.suspension import ensure_not_suspended
 from app.clubs.membership import (
@@ -386,14 +387,17 @@ def club_for(club_id: int, viewer_id: int | None, invite_token: str | None = Non
     club = db.session.get(Club, club_id)
     if club is None:
         raise NotFound(NOT_FOUND)
-    if can_see(club, viewer_id) or is_invite(club, invite_token):
+    if can_see(club, viewer_id):
+        return club
+    if is_invite(club, invite_token) and visibility.state("club", club.id) == visibility.VISIBLE:
         return club
     raise NotFound(NOT_FOUND)
 
 
 def public_clubs(query: str = "", page: int = 1, per_page: int = 20) -> Page[Club]:
-    """Public clubs, the busiest first, optionally whose name or area holds `query`."""
-    select_clubs = select(Club).where(Club.visibility == PUBLIC)
+    """Public clubs no moderator hid or removed, the busiest first, optionally whose name or
+    area holds `query`."""
+    select_clubs = select(Club).where(Club.visibility == PUBLIC, visibility.shown("club", Club.id))
     words = (query or "").strip()[:SEARCH_MAX]
     if words:
         pattern = (

@@ -37,7 +37,7 @@ from app.lending.steps import claim_loan, claimable_cents, event_payload, lock_l
 from app.listings import availability, pricing
 from app.listings import calendar as listing_calendar
 from app.listings.models import Listing, ListingStatus
-from app.listings.services import PHOTO_SIZES
+from app.listings.services import PHOTO_SIZES, ensure_not_hidden
 from app.money import format_money
 from app.pagination import Page, page_number
 from app.payments import money as payments
@@ -136,6 +136,7 @@ def request_loan(
         raise NotFound("This listing does not exist.")
     if listing.seller_id == borrower_id:
         raise CannotBorrowOwn()
+    ensure_not_hidden(listing.id)
     offer = listing.loan_offer
     if not listing.is_lendable or offer is None:
         raise NotLendable()

@@ -20,7 +20,7 @@ from app.errors import Conflict, NotFound, ValidationFailed
 from app.extensions import db
 from app.listings import calendar, pricing
 from app.listings.models import Listing, LoanBlockout, LoanOffer
-from app.listings.services import _lock_listing, _require_owner, get_listing
+from app.listings.services import _lock_listing, _require_owner, ensure_not_hidden, get_listing
 from app.money import format_money
 from app.payments.services import settles_in_person
 
@@ -295,8 +295,10 @@ def quote_loan(
 ) -> LoanQuote:
     """The quote for borrowing a listing from `starts_on` to `ends_on` (both included).
 
-    Raises NotFound, NotForLoan (not lendable now), ValidationFailed (days it cannot be lent)."""
+    Raises NotFound, ListingHidden, NotForLoan (not lendable now), ValidationFailed (days it
+    cannot be lent)."""
     listing = get_listing(listing_id)
+    ensure_not_hidden(listing.id)
     return quote_for(listing, starts_on, ends_on, on=on)
 
 

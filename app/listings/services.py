@@ -14,7 +14,7 @@ from sqlalchemy import Float, Integer, and_, func, literal_column, or_, select, 
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
-from app import media
+from app import media, visibility
 from app.accounts.suspension import ensure_not_suspended
 from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
@@ -113,6 +113,36 @@ def get_listing(listing_id: int) -> Listing:
     if listing is None or listing.status == ListingStatus.DELETED:
         raise NotFound("That listing does not exist or has been removed.")
     return listing
+
+
+class ListingHidden(NotFound):
+    """A listing a moderator hid or removed, asked for by someone other than its seller or a
+    moderator: a 404 that says why."""
+
+    code = "listing_hidden"
+    MESSAGES = {
+        visibility.HIDDEN: "This listing is hidden pending review by a moderator.",
+        visibility.REMOVED: "This listing was removed by a moderator.",
+    }
+
+    def __init__(self, state: str):
+        super().__init__(self.MESSAGES.get(state, self.MESSAGES[visibility.REMOVED]))
+
+
+def get_visible_listing(listing_id: int, viewer_id: int | None) -> Listing:
+    """A listing as this viewer may see it: once a moderator hid or removed it (or reports hid
+    it pending review), only its seller and moderators. Raises NotFound, ListingHidden."""
+    listing = get_listing(listing_id)
+    if not visibility.may_see("listing", listing.id, viewer_id, owners=(listing.seller_id,)):
+        raise ListingHidden(visibility.state("listing", listing.id))
+    return listing
+
+
+def ensure_not_hidden(listing_id: int) -> None:
+    """Nobody buys or borrows a listing a moderator hid or removed. Raises ListingHidden."""
+    state = visibility.state("listing", listing_id)
+    if state != visibility.VISIBLE:
+        raise ListingHidden(state)
 
 
 def get_listing_for_edit(listing_id: int, editor_id: int) -> Listing:
@@ -283,11 +313,14 @@ def _with_offer(stmt):
 
 
 def _on_offer(stmt, offer: str):
-    """Active listings that can be bought now ("buy"), borrowed ("borrow"), or either."""
+    """Active listings that can be bought now ("buy"), borrowed ("borrow"), or either, that no
+    moderator hid or removed (every public list of listings starts here)."""
     buyable = and_(Listing.for_sale.is_(True), Listing.quantity > 0)
     lendable = LoanOffer.active.is_(True)
     wanted = {"buy": buyable, "borrow": lendable}.get(offer, or_(buyable, lendable))
-    return stmt.where(Listing.status == ListingStatus.ACTIVE, wanted)
+    return stmt.where(
+        Listing.status == ListingStatus.ACTIVE, wanted, visibility.shown("listing", Listing.id)
+    )
 
 
 def _clean_query(q: str | None) -> str:

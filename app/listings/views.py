@@ -51,8 +51,9 @@ def browse():
 
 @bp.get("/listings/<int:listing_id>")
 def detail(listing_id: int):
-    listing = services.get_listing(listing_id)
-    is_owner = current_user.is_authenticated and current_user.id == listing.seller_id
+    viewer_id = current_user.id if current_user.is_authenticated else None
+    listing = services.get_visible_listing(listing_id, viewer_id)
+    is_owner = viewer_id == listing.seller_id
     more = [
         other
         for other in services.active_listings_of(listing.seller_id, limit=5)

@@ -1,5 +1,6 @@
 """How moderation follows the rest of the app: the notices of a decision (an event consumer),
-re-review after an edit of hidden content, and the template helpers for hidden content."""
+re-review after an edit of hidden content, the answers to app/visibility.py (what is hidden,
+for the packages that list content) and the template helpers for hidden content."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from app import visibility
+from app.accounts.models import User
+from app.clubs.models import Club, GroupDeal
+from app.extensions import db
 from app.listings.models import Listing
 from app.moderation.models import APPEALABLE
 from app.notifications import services as notifications
@@ -16,8 +21,14 @@ from app.transactions.events import DomainEvent, register_consumer
 
 NOTICE = "app.moderation.hooks:notify_decision"
 APPEAL_NOTICE = "app.moderation.hooks:notify_appeal_decision"
-# The listing fields whose change is an edit worth a second look.
-EDITED_FIELDS = ("title", "description", "price_cents", "category_id", "condition")
+# Per kind of content an owner can edit: the model, and the fields whose change is an edit
+# worth a second look.
+EDITED_FIELDS = {
+    "listing": (Listing, ("title", "description", "price_cents", "category_id", "condition")),
+    "club": (Club, ("name", "description", "area")),
+    "deal": (GroupDeal, ("title", "description", "unit", "pickup_point", "pickup_times")),
+    "member": (User, ("bio", "display_name", "location")),
+}
 
 MEMBER_WORDS = {
     "warn": "A moderator warned you about {what}",
@@ -32,6 +43,8 @@ MEMBER_WORDS = {
 
 def _what(payload: dict) -> str:
     if payload["kind"] == "member":
+        if payload["action"] in ("hide", "remove", "restore"):
+            return "what your profile says about you"
         return "your account"
     return f"your {payload['kind']} “{payload['title']}”"
 
@@ -102,15 +115,18 @@ def notify_appeal_decision(recorded: DomainEvent) -> None:
     )
 
 
-def _edited_listings(session: Session, _context, _instances) -> None:
+def _edited_content(session: Session, _context, _instances) -> None:
+    """An owner's edit of a listing, club, deal or profile asks for a re-review when it is
+    hidden or removed (content_edited does nothing while it is visible)."""
     from app.moderation.services import content_edited
 
     for instance in list(session.dirty):
-        if isinstance(instance, Listing) and any(
-            _changed(session, instance, name) for name in EDITED_FIELDS
-        ):
-            with session.no_autoflush:
-                content_edited("listing", instance.id)
+        for kind, (model, fields) in EDITED_FIELDS.items():
+            if isinstance(instance, model) and any(
+                _changed(session, instance, name) for name in fields
+            ):
+                with session.no_autoflush:
+                    content_edited(kind, instance.id)
 
 
 def _changed(session: Session, instance, name: str) -> bool:
@@ -123,12 +139,22 @@ def _changed(session: Session, instance, name: str) -> bool:
 def init_app(app: Flask) -> None:
     register_consumer("moderation.acted", NOTICE)
     register_consumer("moderation.appeal_decided", APPEAL_NOTICE)
-    if not event.contains(Session, "before_flush", _edited_listings):
-        event.listen(Session, "before_flush", _edited_listings)
+    if not event.contains(Session, "before_flush", _edited_content):
+        event.listen(Session, "before_flush", _edited_content)
 
     from app.moderation import services
 
-    app.jinja_env.globals["content_state"] = services.content_state
+    visibility.register(
+        visibility.Provider(
+            shown=services.shown_condition,
+            state=_state,
+            states=_states,
+            is_moderator=_is_moderator,
+        )
+    )
+    app.jinja_env.globals["content_state"] = _state
+    app.jinja_env.globals["content_notice"] = services.content_notice
+    app.jinja_env.globals["content_notices"] = services.content_notices
     app.jinja_env.globals["is_hidden_content"] = is_hidden_content
     app.jinja_env.globals["hidden_notice"] = services.hidden_notice
     app.jinja_env.globals["may_report"] = may_report
@@ -149,12 +175,34 @@ def may_appeal(owner_id: int) -> bool:
     return current_user.is_authenticated and current_user.id == owner_id
 
 
-def is_hidden_content(kind: str, target_id: int) -> bool:
-    """For templates: is this thing hidden or removed? One statement per request."""
-    from flask import g
+def _hidden_content() -> dict[tuple[str, int], str]:
+    """Every hidden or removed thing: read once per request (they are few), fresh outside
+    one (jobs, the shell, tests calling services)."""
+    from flask import g, has_request_context
 
     from app.moderation import services
 
+    if not has_request_context():
+        return services.hidden_content()
     if "hidden_content" not in g:
         g.hidden_content = services.hidden_content()
-    return (kind, target_id) in g.hidden_content
+    return g.hidden_content
+
+
+def _state(kind: str, target_id: int) -> str:
+    return _hidden_content().get((kind, target_id), visibility.VISIBLE)
+
+
+def _states(kind: str, target_ids) -> dict[int, str]:
+    hidden = _hidden_content()
+    return {i: hidden[(kind, i)] for i in target_ids if (kind, i) in hidden}
+
+
+def _is_moderator(user_id: int | None) -> bool:
+    user = db.session.get(User, user_id) if user_id is not None else None
+    return user is not None and user.is_moderator
+
+
+def is_hidden_content(kind: str, target_id: int) -> bool:
+    """For templates: is this thing hidden or removed? One statement per request."""
+    return (kind, target_id) in _hidden_content()

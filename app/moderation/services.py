@@ -19,13 +19,21 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from app.accounts.models import User
 from app.accounts.suspension import ensure_not_suspended
 from app.db import utcnow
 from app.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from app.extensions import db
-from app.moderation.models import ACTIONS, TARGET_KINDS, ModerationAction, ModerationCase, Report
+from app.moderation.models import (
+    ACTIONS,
+    TARGET_KINDS,
+    ModerationAction,
+    ModerationCase,
+    Report,
+    Rule,
+)
 from app.moderation.rules import current_rule, feedback_rules
 from app.moderation.targets import Target, find_target
 from app.pagination import Page
@@ -38,7 +46,8 @@ OPEN_REPORTS_MAX = 20  # undecided reports one member may have at once
 HIDE_WEIGHT_MILLI = 1800
 HIDE_MIN_REPORTERS = 2
 DETAILS_MIN, DETAILS_MAX, REASON_MAX = 10, 2000, 500
-CONTENT_KINDS = ("listing", "feedback", "message", "club", "deal")  # hide/remove apply
+# hide/remove apply (to a member: what their profile says about them, its "about" text)
+CONTENT_KINDS = ("listing", "member", "feedback", "message", "club", "deal")
 MAX_SUSPENSION = timedelta(days=365)
 
 
@@ -236,14 +245,98 @@ def hidden_ids(kind: str, target_ids: list[int]) -> set[int]:
     )
 
 
-def hidden_content() -> set[tuple[str, int]]:
-    """(kind, id) of every hidden or removed thing (few: moderators keep the list short)."""
+def hidden_content() -> dict[tuple[str, int], str]:
+    """{(kind, id): hidden or removed} of every thing not visible (few: moderators keep the
+    list short). Read once per request (app/moderation/hooks.py)."""
     rows = db.session.execute(
-        select(ModerationCase.target_kind, ModerationCase.target_id).where(
-            ModerationCase.content_state != "visible"
+        select(
+            ModerationCase.target_kind, ModerationCase.target_id, ModerationCase.content_state
+        ).where(ModerationCase.content_state != "visible")
+    )
+    return {(kind, target_id): state for kind, target_id, state in rows}
+
+
+def shown_condition(kind: str, id_column) -> ColumnElement[bool]:
+    """For a query of `kind`: NOT EXISTS a case that hid or removed the row (the unique
+    (target_kind, target_id) index answers it, whatever the number of rows)."""
+    return ~(
+        select(ModerationCase.id)
+        .where(
+            ModerationCase.target_kind == kind,
+            ModerationCase.target_id == id_column,
+            ModerationCase.content_state != "visible",
+        )
+        .exists()
+    )
+
+
+@dataclass(frozen=True)
+class ContentNotice:
+    """What the owner of hidden or removed content is told on its page and in their lists."""
+
+    state: str  # hidden or removed
+    is_pending_review: bool  # hidden by the reports' weight: no moderator has decided yet
+    rule_number: int | None
+    rule_title: str | None
+    reason: str | None  # the moderator's public reason (none while pending review)
+    needs_rereview: bool  # edited since: a moderator looks again
+
+
+def content_notices(kind: str, target_ids: list[int]) -> dict[int, ContentNotice]:
+    """{id: notice} for those of the things that are hidden or removed (at most three
+    statements for a whole list; one when nothing is hidden)."""
+    if not target_ids:
+        return {}
+    cases = list(
+        db.session.scalars(
+            select(ModerationCase).where(
+                ModerationCase.target_kind == kind,
+                ModerationCase.target_id.in_(target_ids),
+                ModerationCase.content_state != "visible",
+            )
         )
     )
-    return {(kind, target_id) for kind, target_id in rows}
+    if not cases:
+        return {}
+    decided: dict[int, tuple[Rule, str]] = {}  # case id -> its latest hide or remove
+    for action, rule in db.session.execute(
+        select(ModerationAction, Rule)
+        .join(Rule, Rule.id == ModerationAction.rule_id)
+        .where(
+            ModerationAction.case_id.in_([c.id for c in cases if not c.is_auto_hidden]),
+            ModerationAction.action.in_(("hide", "remove")),
+        )
+        .order_by(ModerationAction.id)
+    ):
+        decided[action.case_id] = (rule, action.reason)
+    cited: dict[int, Rule] = {}  # case id -> the rule its open reports cite first
+    for case_id, rule in db.session.execute(
+        select(Report.case_id, Rule)
+        .join(Rule, Rule.id == Report.rule_id)
+        .where(
+            Report.case_id.in_([c.id for c in cases if c.is_auto_hidden]),
+            Report.outcome.is_(None),
+        )
+        .order_by(Report.id)
+    ):
+        cited.setdefault(case_id, rule)
+    notices = {}
+    for case in cases:
+        rule, reason = decided.get(case.id, (cited.get(case.id), None))
+        notices[case.target_id] = ContentNotice(
+            state=case.content_state,
+            is_pending_review=case.is_auto_hidden,
+            rule_number=rule.number if rule is not None else None,
+            rule_title=rule.title if rule is not None else None,
+            reason=reason,
+            needs_rereview=case.needs_rereview,
+        )
+    return notices
+
+
+def content_notice(kind: str, target_id: int) -> ContentNotice | None:
+    """The notice for one hidden or removed thing; None while it is visible."""
+    return content_notices(kind, [target_id]).get(target_id)
 
 
 def content_edited(kind: str, target_id: int) -> None:
@@ -293,8 +386,6 @@ def queue(moderator_id: int, filters: QueueFilter, page: int = 1, per_page: int 
         since = utcnow() - timedelta(hours=filters.older_than_hours)
         query = query.where(ModerationCase.opened_at <= since)
     if filters.rule_number:
-        from app.moderation.models import Rule
-
         query = query.where(
             ModerationCase.id.in_(
                 select(Report.case_id)
@@ -395,7 +486,7 @@ def act(
     if action not in ACTIONS:
         errors["action"] = [f"One of: {', '.join(ACTIONS)}."]
     elif action in ("hide", "remove") and case.target_kind not in CONTENT_KINDS:
-        errors["action"] = ["A member is warned, suspended or banned, not hidden."]
+        errors["action"] = ["This is warned, suspended or banned, not hidden."]
     reason = (reason or "").strip()
     if not 5 <= len(reason) <= REASON_MAX:
         errors["reason"] = [f"Give the reason in 5 to {REASON_MAX} characters (it is public)."]

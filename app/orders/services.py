@@ -15,6 +15,7 @@ from app.db import utcnow
 from app.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
 from app.listings.models import Listing, ListingStatus
+from app.listings.services import ensure_not_hidden
 from app.orders import states
 from app.orders.conversation import KIND
 from app.orders.models import Order, OrderEvent
@@ -57,6 +58,7 @@ def place_order(buyer_id: int, listing_id: int, quantity: int) -> Order:
         raise NotFound("This listing does not exist.")
     if listing.seller_id == buyer_id:
         raise CannotBuyOwnListing()
+    ensure_not_hidden(listing.id)
     if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
         raise ValidationFailed(
             "Choose a quantity of at least 1.", fields={"quantity": ["Choose at least 1."]}

@@ -86,8 +86,10 @@ VIEWS = [
     ("page as supplier", "supplier", "/deals/{deal}", 33, True),
     ("page as member", "member", "/deals/{deal}", 30, False),
     ("printable roster", "organizer", "/deals/{deal}/roster", 8, True),
-    ("api deal as organizer", "organizer", "/api/v1/deals/{deal}", 8, False),
-    ("api deal as member", "member", "/api/v1/deals/{deal}", 10, False),
+    # One statement more than before: which things a moderator hid (a hidden deal's members
+    # see its `moderation`; app/visibility.py).
+    ("api deal as organizer", "organizer", "/api/v1/deals/{deal}", 9, False),
+    ("api deal as member", "member", "/api/v1/deals/{deal}", 11, False),
     ("api roster", "supplier", "/api/v1/deals/{deal}/roster", 5, True),
 ]
 # open: pledges being taken; settled: the price fixed, some paid at pickup (the pledges table
