@@ -354,21 +354,35 @@ class PageArgs(ma.Schema):
     per_page = ma.fields.Integer(load_default=24, validate=ma.validate.Range(1, MAX_PER_PAGE))
 
 
-def list_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
-    """{"items": [...], "page", "per_page", "total"} around item_schema."""
-    return ma.Schema.from_dict(
-        {
-            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
-            "page": ma.fields.Integer(required=True),
-            "per_page": ma.fields.Integer(required=True),
-            "total": ma.fields.Integer(required=True),
-        },
-        name=name,
-    )
+def list_schema(item_schema: type[ma.Schema], name: str, capped: bool = False) -> type[ma.Schema]:
+    """{"items": [...], "page", "per_page", "total"} around item_schema; a `capped` list's
+    total stops at a cap (app/pagination.py capped_count) and says so in total_is_exact."""
+    fields = {
+        "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+        "page": ma.fields.Integer(required=True),
+        "per_page": ma.fields.Integer(required=True),
+        "total": ma.fields.Integer(required=True),
+    }
+    if capped:
+        fields["total_is_exact"] = ma.fields.Boolean(
+            required=True,
+            metadata={
+                "description": "false: there are more than `total` (counting stopped at "
+                "1,000, or ten pages past this one); ask for the next page until it is empty"
+            },
+        )
+    return ma.Schema.from_dict(fields, name=name)
 
 
-def page_of(items: list, page: int, per_page: int, total: int) -> dict:
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+def page_of(items: list, page: int, per_page: int, total: int, total_is_exact: bool = True) -> dict:
+    """One page of a list as the API answers it (lists without total_is_exact drop it)."""
+    return {
+        "items": items,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "total_is_exact": total_is_exact,
+    }
 
 
 def paginate(items: list, page: int, per_page: int) -> dict:

@@ -100,7 +100,7 @@ def search(args):
     relevance, newest, price_asc, price_desc; with borrow the price is the fee per day;
     available_from/available_to: things to borrow free on all those days)."""
     found = listings.search_listings(**args)
-    return page_of(found.items, found.page, found.per_page, found.total)
+    return page_of(found.items, found.page, found.per_page, found.total, found.total_is_exact)
 
 
 @bp.route("/listings", methods=["POST"])

@@ -11,6 +11,7 @@ from app.api.core import (
     api_user_id,
     link,
     links,
+    page_of,
     paginate,
     token_optional,
     token_required,
@@ -167,8 +168,10 @@ def remove_avatar():
 @bp.response(200, ListingList)
 def my_listings(args):
     """Every listing you can still manage (active, sold out, paused), newest first."""
-    items = listings.listings_of_seller(api_user_id(), args.get("status"))
-    return paginate(items, args["page"], args["per_page"])
+    found = listings.listings_of_seller(
+        api_user_id(), args.get("status"), page=args["page"], per_page=args["per_page"]
+    )
+    return page_of(found.items, found.page, found.per_page, found.total, found.total_is_exact)
 
 
 @bp.route("/users/<handle:handle>", methods=["GET"])
