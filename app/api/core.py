@@ -12,7 +12,7 @@ from functools import wraps
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, request, url_for
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
@@ -23,7 +23,7 @@ from werkzeug.routing import BaseConverter
 from app.errors import DomainError, Forbidden, error_body
 from app.extensions import csrf, limiter
 from app.inputs import MAX_ID, IdConverter
-from app.pagination import MAX_PAGE, MAX_PER_PAGE
+from app.pagination import MAX_PAGE, MAX_PER_PAGE, Page
 
 API_PREFIX = "/api/v1"
 
@@ -368,10 +368,29 @@ def list_schema(item_schema: type[ma.Schema], name: str, capped: bool = False) -
             required=True,
             metadata={
                 "description": "false: there are more than `total` (counting stopped at "
-                "1,000, or ten pages past this one); ask for the next page until it is empty"
+                "1,000, or ten pages past this one); follow `next` until it is null"
+            },
+        )
+        fields["next"] = ma.fields.String(
+            required=True,
+            allow_none=True,
+            metadata={
+                "description": "the URL of the next page (the same query, page + 1), or "
+                "null on the last page"
             },
         )
     return ma.Schema.from_dict(fields, name=name)
+
+
+def capped_page_of(found: Page) -> dict:
+    """A page of a capped list (app/pagination.py Page) with its total_is_exact and next."""
+    body = page_of(found.items, found.page, found.per_page, found.total, found.total_is_exact)
+    body["next"] = None
+    if found.has_next and found.page < MAX_PAGE:
+        args = request.args.to_dict(flat=False)
+        args["page"] = [str(found.page + 1)]
+        body["next"] = url_for(request.endpoint, **request.view_args, **args)
+    return body
 
 
 def page_of(items: list, page: int, per_page: int, total: int, total_is_exact: bool = True) -> dict:
@@ -388,7 +407,8 @@ def page_of(items: list, page: int, per_page: int, total: int, total_is_exact: b
 def paginate(items: list, page: int, per_page: int) -> dict:
     """A page of an already loaded list."""
     start = (page - 1) * per_page
-    return page_of(items[start : start + per_page], page, per_page, len(items))
+    found = Page(items[start : start + per_page], page=page, per_page=per_page, total=len(items))
+    return capped_page_of(found)
 
 
 # -- setup ---------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ from app.accounts.throttle import signup_limit
 from app.api.core import (
     api_blueprint,
     api_user_id,
+    capped_page_of,
     link,
     links,
-    page_of,
     paginate,
     token_optional,
     token_required,
@@ -171,7 +171,7 @@ def my_listings(args):
     found = listings.listings_of_seller(
         api_user_id(), args.get("status"), page=args["page"], per_page=args["per_page"]
     )
-    return page_of(found.items, found.page, found.per_page, found.total, found.total_is_exact)
+    return capped_page_of(found)
 
 
 @bp.route("/users/<handle:handle>", methods=["GET"])

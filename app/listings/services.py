@@ -284,18 +284,20 @@ def search_listings(
     # The page's ids first, from the index alone where it can (a deep page skips index entries,
     # not rows: page 500 of 300,000 listings read 12,000 rows with every column), then the
     # rows of those ids with what the cards show.
+    columns = [Listing.id]
     if scores is not None:
         stmt = stmt.join(scores, scores.c.listing_id == Listing.id)
+        columns.append(scores.c.score)
     page_ids = (
-        stmt.with_only_columns(Listing.id)
+        stmt.with_only_columns(*columns)
         .order_by(*order)
         .limit(per_page)
         .offset((page - 1) * per_page)
         .subquery("page_ids")
     )
+    if scores is not None:  # the page's rows keep their score: no second look at every match
+        order = (page_ids.c.score.asc(), *newest)
     rows = _with_offer(select(Listing).join(page_ids, page_ids.c.id == Listing.id))
-    if scores is not None:
-        rows = rows.join(scores, scores.c.listing_id == Listing.id)
     items = db.session.scalars(
         rows.options(
             contains_eager(Listing.loan_offer),

@@ -208,3 +208,23 @@ def _params_for(statement: str) -> dict:
         else:
             values[name] = 24
     return values
+
+
+def test_api_list_links_the_next_page_keeping_the_query(app, client, make_client):
+    shelf = Shelf()
+    shelf.fill_to(30)
+    first = client.get("/api/v1/listings?q=lamp&per_page=20").get_json()
+    assert first["next"] is not None and "q=lamp" in first["next"]
+    second = client.get(first["next"]).get_json()
+    assert (second["page"], len(second["items"]), second["next"]) == (2, 10, None)
+    seen = {item["id"] for item in first["items"] + second["items"]}
+    assert len(seen) == 30
+
+    mine = make_client(shelf.seller)
+    from app.api import services as tokens
+
+    _token, raw = tokens.create_token(shelf.seller.id, "pages", ["read"])
+    headers = {"Authorization": f"Bearer {raw}"}
+    page = mine.get("/api/v1/users/me/listings?per_page=25", headers=headers).get_json()
+    assert (page["total"], page["total_is_exact"], len(page["items"])) == (30, True, 25)
+    assert page["next"].endswith("page=2") and "per_page=25" in page["next"]
