@@ -228,3 +228,20 @@ def test_api_list_links_the_next_page_keeping_the_query(app, client, make_client
     page = mine.get("/api/v1/users/me/listings?per_page=25", headers=headers).get_json()
     assert (page["total"], page["total_is_exact"], len(page["items"])) == (30, True, 25)
     assert page["next"].endswith("page=2") and "per_page=25" in page["next"]
+
+
+def test_id_url_builds_what_url_for_builds(app):
+    from flask import url_for
+
+    from app.templating import id_url
+
+    with app.test_request_context("/"):
+        for endpoint, name, fixed in (
+            ("listings.detail", "listing_id", {}),
+            ("listings.photo", "photo_id", {"size": "thumb"}),
+            ("accounts.avatar", "user_id", {}),
+        ):
+            for value in (1, 42, 2**31 - 1):
+                assert id_url(endpoint, name, value, **fixed) == url_for(
+                    endpoint, **{name: value}, **fixed
+                )
