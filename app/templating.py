@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import Flask, current_app
+from flask import Flask, current_app, g, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
 
@@ -48,6 +48,27 @@ def _nl2br(value: str | None) -> Markup:
     return Markup("<br>").join(escape(line) for line in value.splitlines())
 
 
+_ID_MARK = 1987654321  # a valid id (<id:...> takes 10 digits) no real URL holds
+
+
+def id_url(endpoint: str, name: str, value: int, **fixed: str) -> str:
+    """url_for(endpoint, name=value, **fixed) for an integer id, cheaply in a loop.
+
+    The URL is built once a request per endpoint (and fixed values) around a mark, and each
+    id is put in its place: a list of 24 cards called url_for 48 times, about 25 us each.
+    """
+    patterns = g.setdefault("id_url_patterns", {})
+    key = (endpoint, name, tuple(sorted(fixed.items())))
+    pattern = patterns.get(key)
+    if pattern is None:
+        pattern = patterns[key] = url_for(endpoint, **{name: _ID_MARK}, **fixed).split(
+            str(_ID_MARK)
+        )
+    if len(pattern) != 2:  # the mark did not come out whole: build this one the usual way
+        return url_for(endpoint, **{name: value}, **fixed)
+    return f"{pattern[0]}{int(value)}{pattern[1]}"
+
+
 def init_app(app: Flask) -> None:
     """Register filters and the context processor."""
     app.jinja_env.filters["money"] = format_money
@@ -57,6 +78,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["timeago"] = _timeago
     app.jinja_env.filters["nl2br"] = _nl2br
     app.jinja_env.globals["page_window"] = page_window
+    app.jinja_env.globals["id_url"] = id_url
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.db import utcnow
@@ -84,6 +84,11 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} @{self.handle}>"
+
+
+# Profiles and sign-in look people up case-blind: lower(handle), lower(email) (issue 14).
+Index("ix_users_handle_lower", func.lower(User.handle))
+Index("ix_users_email_lower", func.lower(User.email))
 
 
 class LoginSession(db.Model):

@@ -12,7 +12,7 @@ from functools import wraps
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, current_app, g, jsonify, request
+from flask import Flask, current_app, g, jsonify, request, url_for
 from flask_smorest import Api
 from flask_smorest import Blueprint as SmorestBlueprint
 from webargs.flaskparser import FlaskParser
@@ -23,7 +23,7 @@ from werkzeug.routing import BaseConverter
 from app.errors import DomainError, Forbidden, error_body
 from app.extensions import csrf, limiter
 from app.inputs import MAX_ID, IdConverter
-from app.pagination import MAX_PAGE, MAX_PER_PAGE
+from app.pagination import MAX_PAGE, MAX_PER_PAGE, Page
 
 API_PREFIX = "/api/v1"
 
@@ -354,27 +354,61 @@ class PageArgs(ma.Schema):
     per_page = ma.fields.Integer(load_default=24, validate=ma.validate.Range(1, MAX_PER_PAGE))
 
 
-def list_schema(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
-    """{"items": [...], "page", "per_page", "total"} around item_schema."""
-    return ma.Schema.from_dict(
-        {
-            "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
-            "page": ma.fields.Integer(required=True),
-            "per_page": ma.fields.Integer(required=True),
-            "total": ma.fields.Integer(required=True),
-        },
-        name=name,
-    )
+def list_schema(item_schema: type[ma.Schema], name: str, capped: bool = False) -> type[ma.Schema]:
+    """{"items": [...], "page", "per_page", "total"} around item_schema; a `capped` list's
+    total stops at a cap (app/pagination.py capped_count) and says so in total_is_exact."""
+    fields = {
+        "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
+        "page": ma.fields.Integer(required=True),
+        "per_page": ma.fields.Integer(required=True),
+        "total": ma.fields.Integer(required=True),
+    }
+    if capped:
+        fields["total_is_exact"] = ma.fields.Boolean(
+            required=True,
+            metadata={
+                "description": "false: there are more than `total` (counting stopped at "
+                "1,000, or ten pages past this one); follow `next` until it is null"
+            },
+        )
+        fields["next"] = ma.fields.String(
+            required=True,
+            allow_none=True,
+            metadata={
+                "description": "the URL of the next page (the same query, page + 1), or "
+                "null on the last page"
+            },
+        )
+    return ma.Schema.from_dict(fields, name=name)
 
 
-def page_of(items: list, page: int, per_page: int, total: int) -> dict:
-    return {"items": items, "page": page, "per_page": per_page, "total": total}
+def capped_page_of(found: Page) -> dict:
+    """A page of a capped list (app/pagination.py Page) with its total_is_exact and next."""
+    body = page_of(found.items, found.page, found.per_page, found.total, found.total_is_exact)
+    body["next"] = None
+    if found.has_next and found.page < MAX_PAGE:
+        args = request.args.to_dict(flat=False)
+        args["page"] = [str(found.page + 1)]
+        body["next"] = url_for(request.endpoint, **request.view_args, **args)
+    return body
+
+
+def page_of(items: list, page: int, per_page: int, total: int, total_is_exact: bool = True) -> dict:
+    """One page of a list as the API answers it (lists without total_is_exact drop it)."""
+    return {
+        "items": items,
+        "page": page,
+        "per_page": per_page,
+        "total": total,
+        "total_is_exact": total_is_exact,
+    }
 
 
 def paginate(items: list, page: int, per_page: int) -> dict:
     """A page of an already loaded list."""
     start = (page - 1) * per_page
-    return page_of(items[start : start + per_page], page, per_page, len(items))
+    found = Page(items[start : start + per_page], page=page, per_page=per_page, total=len(items))
+    return capped_page_of(found)
 
 
 # -- setup ---------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from app.api.core import (
     ErrorSchema,
     api_blueprint,
     api_user_id,
+    capped_page_of,
     link,
     links,
     page_of,
@@ -100,7 +101,7 @@ def search(args):
     relevance, newest, price_asc, price_desc; with borrow the price is the fee per day;
     available_from/available_to: things to borrow free on all those days)."""
     found = listings.search_listings(**args)
-    return page_of(found.items, found.page, found.per_page, found.total)
+    return capped_page_of(found)
 
 
 @bp.route("/listings", methods=["POST"])

@@ -1028,7 +1028,7 @@ class ConversationArgs(ma.Schema):
     )
 
 
-ListingList = list_schema(ListingOut, "ListingList")
+ListingList = list_schema(ListingOut, "ListingList", capped=True)
 OrderList = list_schema(OrderOut, "OrderList")
 LoanList = list_schema(LoanOut, "LoanList")
 FeedbackList = list_schema(FeedbackOut, "FeedbackList")

@@ -9,6 +9,7 @@ from app.accounts.throttle import signup_limit
 from app.api.core import (
     api_blueprint,
     api_user_id,
+    capped_page_of,
     link,
     links,
     paginate,
@@ -167,8 +168,10 @@ def remove_avatar():
 @bp.response(200, ListingList)
 def my_listings(args):
     """Every listing you can still manage (active, sold out, paused), newest first."""
-    items = listings.listings_of_seller(api_user_id(), args.get("status"))
-    return paginate(items, args["page"], args["per_page"])
+    found = listings.listings_of_seller(
+        api_user_id(), args.get("status"), page=args["page"], per_page=args["per_page"]
+    )
+    return capped_page_of(found)
 
 
 @bp.route("/users/<handle:handle>", methods=["GET"])

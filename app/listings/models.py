@@ -67,7 +67,10 @@ class Listing(db.Model):
     __table_args__ = (
         CheckConstraint("quantity >= 0", name="quantity_not_negative"),
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
-        Index("ix_listings_status_created", "status", "created_at"),
+        # Browse newest first: the page's ids come from this index alone (issue 14).
+        Index("ix_listings_on_offer_newest", "status", "created_at", "id", "for_sale", "quantity"),
+        # A seller's listings newest first: "more from this seller", profiles, "My listings".
+        Index("ix_listings_seller_status_created", "seller_id", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

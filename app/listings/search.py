@@ -1,6 +1,10 @@
-"""Full-text search over listings: FTS5 on SQLite, tsvector + GIN on PostgreSQL.
+"""Full-text search over listings: FTS5 on SQLite, a stored tsvector + GIN on PostgreSQL.
 
-The DDL here is what migration 0002 created; keep the two in step (test_migrations compares them).
+The DDL here is what migrations 0002 (SQLite) and 0015 (PostgreSQL) create; keep them in step
+(test_migrations compares them). On PostgreSQL the words of a listing are a stored generated
+column, `search_vector`, so ranking reads them instead of parsing every match again (issue 14:
+1.9 s to rank 40,000 matches of "bike" by re-parsing, milliseconds from the column). It is not a
+model column: only PostgreSQL has it, and nothing but the search reads it.
 """
 
 from __future__ import annotations
@@ -23,10 +27,13 @@ SQLITE_DDL = (
     "VALUES (new.id, new.title, new.description); END",
 )
 
-# The expression must match the one the queries use, or PostgreSQL will not use the index.
-PG_TSVECTOR = "to_tsvector('english', coalesce(title, '') || ' ' || coalesce(description, ''))"
+PG_WORDS = "to_tsvector('english', coalesce(title, '') || ' ' || coalesce(description, ''))"
+# What the queries match and rank: the stored column the GIN index is on.
+PG_TSVECTOR = "listings.search_vector"
 POSTGRES_DDL = (
-    f"CREATE INDEX IF NOT EXISTS ix_listings_fulltext ON listings USING gin ({PG_TSVECTOR})",
+    "ALTER TABLE listings ADD COLUMN IF NOT EXISTS search_vector tsvector "
+    f"GENERATED ALWAYS AS ({PG_WORDS}) STORED",
+    "CREATE INDEX IF NOT EXISTS ix_listings_fulltext ON listings USING gin (search_vector)",
 )
 
 

@@ -296,7 +296,12 @@ def mine():
     tab = request.args.get("status", "all")
     if tab not in dict(MY_TABS):
         tab = "all"
-    listings = services.listings_of_seller(current_user.id, None if tab == "all" else tab)
+    listings = services.listings_of_seller(
+        current_user.id,
+        None if tab == "all" else tab,
+        page=page_number(request.args.get("page")),
+        per_page=current_app.config["LISTINGS_PER_PAGE"],
+    )
     return render_template("listings/mine.html", listings=listings, tab=tab, tabs=MY_TABS)
 
 
