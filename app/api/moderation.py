@@ -23,7 +23,7 @@ from app.api.schemas import LONG_TEXT, SHORT_TEXT, UserBriefOut
 from app.api.schemas import rule as stated
 from app.moderation import rules as rulebook
 from app.moderation import services
-from app.moderation.models import ACTIONS, CASE_STATES, CONTENT_STATES, TARGET_KINDS
+from app.moderation.models import ACTIONS, CASE_STATES, CONTENT_STATES, DECIDE, TARGET_KINDS
 
 bp = api_blueprint(
     "moderation",
@@ -151,7 +151,7 @@ class LogEntryOut(ma.Schema):
 
     id = fields.Integer()
     created_at = fields.DateTime()
-    action = fields.String(validate=validate.OneOf(ACTIONS))
+    action = fields.String(validate=validate.OneOf((*ACTIONS, DECIDE)))
     moderator = fields.Nested(UserBriefOut)
     member = fields.Nested(UserBriefOut, attribute="target_user")
     kind = fields.String(attribute="target_kind")
@@ -159,6 +159,9 @@ class LogEntryOut(ma.Schema):
     rule = fields.Nested(CommunityRuleOut)
     reason = fields.String()
     suspended_until = fields.DateTime(allow_none=True)
+    detail = fields.String(
+        metadata={"description": "a dispute decision: where the money went (amounts only)"}
+    )
 
     def _subject(self, action) -> str:
         return services.log_subject(action)

@@ -23,6 +23,8 @@ from app.extensions import db
 
 TARGET_KINDS = ("listing", "member", "feedback", "message", "club", "deal")
 ACTIONS = ("warn", "hide", "remove", "suspend", "ban", "restore", "dismiss")
+# A moderator's decision on a dispute (app/disputes): no case, the dispute instead.
+DECIDE = "decide"
 CASE_STATES = ("open", "claimed", "closed")
 CONTENT_STATES = ("visible", "hidden", "removed")
 
@@ -152,9 +154,14 @@ class ModerationAction(db.Model):
     __tablename__ = "moderation_actions"
     __table_args__ = (
         CheckConstraint(
-            "action IN ('warn', 'hide', 'remove', 'suspend', 'ban', 'restore', 'dismiss')",
+            "action IN ('warn', 'hide', 'remove', 'suspend', 'ban', 'restore', 'dismiss', "
+            "'decide')",
             name="action_known",
         ),
+        CheckConstraint(
+            "(action = 'decide') = (dispute_id IS NOT NULL)", name="dispute_for_decide"
+        ),
+        CheckConstraint("case_id IS NOT NULL OR dispute_id IS NOT NULL", name="case_or_dispute"),
         CheckConstraint(
             "(action = 'suspend') = (suspended_until IS NOT NULL)", name="until_for_suspend"
         ),
@@ -162,7 +169,9 @@ class ModerationAction(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("moderation_cases.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("moderation_cases.id"), index=True)
+    # A dispute decision: target_kind/target_id name the transaction (an order, a loan).
+    dispute_id: Mapped[int | None] = mapped_column(ForeignKey("disputes.id"), index=True)
     moderator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(10))
     rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
@@ -171,6 +180,9 @@ class ModerationAction(db.Model):
     target_id: Mapped[int]
     target_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     suspended_until: Mapped[datetime | None]
+    # Public words on what a decision did with the money ("$12.00 to the lender, ..."): amounts
+    # only, never evidence.
+    detail: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     moderator: Mapped[User] = relationship(foreign_keys=[moderator_id])

@@ -370,6 +370,7 @@ ACTION_LABELS = {
     "ban": "Banned",
     "restore": "Restored",
     "dismiss": "Dismissed the reports on",
+    "decide": "Decided",
 }
 
 
@@ -485,6 +486,12 @@ def public_log(page: int = 1, per_page: int = 50) -> Page[ModerationAction]:
 
 def log_subject(action: ModerationAction) -> str:
     """What the log says the action was about: never a message body or a reporter."""
+    if action.dispute_id is not None:
+        from app.transactions.registry import find_kind
+
+        kind = find_kind(action.target_kind)
+        noun = kind.machine.noun if kind is not None else action.target_kind
+        return f"the dispute about {noun} #{action.target_id}"
     if action.target_kind == "member":
         return f"the account @{action.target_user.handle}"
     if action.target_kind == "message":

@@ -199,6 +199,11 @@ def _loan_overdue(p: dict, actor: int | None, handle) -> Recipients:
 
 
 LOAN_RULES: dict[str, Rule] = {
+    "dispute.answered": lambda p, actor, handle: [
+        (p["opened_by_id"], "dispute",
+         f"{handle(p['respondent_id'])} answered your dispute about {p['noun']} "
+         f"#{p['subject_id']}. A moderator decides next.")
+    ] if p.get("opened_by_id") else [],
     "loan.requested": lambda p, actor, handle: [
         (p["lender_id"], "loan_requested",
          f"{handle(p['borrower_id'])} asks to borrow “{p['title']}” {_days(p)}. "
@@ -327,6 +332,11 @@ def _club_requested(p: dict, actor: int | None, handle) -> Recipients:
 
 
 CLUB_RULES: dict[str, Rule] = {
+    "dispute.answered": lambda p, actor, handle: [
+        (p["opened_by_id"], "dispute",
+         f"{handle(p['respondent_id'])} answered your dispute about {p['noun']} "
+         f"#{p['subject_id']}. A moderator decides next.")
+    ] if p.get("opened_by_id") else [],
     "club.join_requested": _club_requested,
     "club.approve": lambda p, actor, handle: [
         (p["member_id"], "club_membership",
@@ -470,6 +480,11 @@ def _pledge_problem(p: dict, actor: int | None, handle) -> Recipients:
 
 
 DEAL_RULES: dict[str, Rule] = {
+    "dispute.answered": lambda p, actor, handle: [
+        (p["opened_by_id"], "dispute",
+         f"{handle(p['respondent_id'])} answered your dispute about {p['noun']} "
+         f"#{p['subject_id']}. A moderator decides next.")
+    ] if p.get("opened_by_id") else [],
     "deal.propose": lambda p, actor, handle: [
         (p["supplier_id"], "deal_terms",
          f"{handle(p['organizer_id'])} proposes a group deal with you as supplier: "
@@ -524,6 +539,11 @@ DEAL_RULES: dict[str, Rule] = {
 
 
 RULES: dict[str, Rule] = {
+    "dispute.answered": lambda p, actor, handle: [
+        (p["opened_by_id"], "dispute",
+         f"{handle(p['respondent_id'])} answered your dispute about {p['noun']} "
+         f"#{p['subject_id']}. A moderator decides next.")
+    ] if p.get("opened_by_id") else [],
     "order.placed": lambda p, actor, handle: [
         (p["seller_id"], "order_placed",
          f"{handle(p['buyer_id'])} ordered “{p['title']}” ({_amount(p)}). "

@@ -104,6 +104,9 @@ CONSUMERS: dict[str, list[str]] = {
     "message.sent": [NOTIFY],
     "feedback.due": [NOTIFY],
     "feedback.revealed": [NOTIFY],
+    "dispute.answered": [NOTIFY],
+    # A card network's dispute: app/disputes opens one on the payment's transaction.
+    "payment.disputed": ["app.disputes.services:open_chargeback"],
 }
 
 PENDING, DELIVERED = "pending", "delivered"
