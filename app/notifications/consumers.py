@@ -567,6 +567,18 @@ RULES: dict[str, Rule] = {
          f"{handle(p['buyer_id'])} confirmed delivery of “{p['title']}”."),
     ],
     "order.cancel": _cancelled,
+    "order.dispute": lambda p, actor, handle: [
+        (user_id, "dispute",
+         f"{handle(actor) if actor else 'The card issuer'} opened a dispute about the order of "
+         f"“{p['title']}”. The money stays held until a moderator decides; you can answer it.")
+        for user_id in (p["buyer_id"], p["seller_id"]) if user_id != actor
+    ],
+    "order.resolve": lambda p, actor, handle: [
+        (user_id, "dispute",
+         f"A moderator decided the dispute about the order of “{p['title']}”. See the decision "
+         "on the dispute's page.")
+        for user_id in (p["buyer_id"], p["seller_id"])
+    ],
     "order.refunded": lambda p, actor, handle: [
         (p["buyer_id"], "order_refunded",
          f"{handle(p['seller_id'])} refunded {_amount(p, 'amount_cents')} "

@@ -54,6 +54,8 @@ CONSUMERS: dict[str, list[str]] = {
     "order.confirm_delivery": [NOTIFY],
     "order.cancel": [NOTIFY],
     "order.refunded": [NOTIFY],
+    "order.dispute": [NOTIFY],
+    "order.resolve": [NOTIFY],
     "loan.requested": [NOTIFY],
     "loan.approve": [NOTIFY],
     "loan.decline": [NOTIFY],

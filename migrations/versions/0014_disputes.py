@@ -1,5 +1,6 @@
 """Disputes about any kind of transaction (keyed by kind and id) with their evidence photos;
-a moderator's decision on one is a moderation action ("decide") citing the dispute.
+a moderator's decision on one is a moderation action ("decide") citing the dispute; orders get
+their disputed and resolved states (their timestamps).
 
 Revision ID: 0014
 Revises: 0012
@@ -101,6 +102,10 @@ def upgrade():
     with op.batch_alter_table("dispute_photos", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_dispute_photos_dispute_id"), ["dispute_id"])
 
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("disputed_at", sa.DateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True))
+
     with op.batch_alter_table("moderation_actions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("dispute_id", sa.Integer(), nullable=True))
         batch_op.add_column(
@@ -138,6 +143,9 @@ def downgrade():
         batch_op.alter_column("case_id", existing_type=sa.Integer(), nullable=False)
         batch_op.drop_column("detail")
         batch_op.drop_column("dispute_id")
+    with op.batch_alter_table("orders", schema=None) as batch_op:
+        batch_op.drop_column("resolved_at")
+        batch_op.drop_column("disputed_at")
     with op.batch_alter_table("dispute_photos", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dispute_photos_dispute_id"))
     op.drop_table("dispute_photos")
