@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from app.accounts.models import User
 from app.disputes import services as disputes
 from app.disputes.models import Dispute
 from app.errors import InvalidTransition
@@ -180,3 +181,18 @@ def test_a_chargeback_on_a_paid_order_opens_one_dispute_and_both_sides_hear(stri
         for n in db.session.scalars(select(Notification).where(Notification.kind == "dispute"))
     }
     assert told == {order.buyer_id, order.seller_id}
+
+
+def test_the_order_page_links_to_opening_and_then_to_the_dispute(app, make_client):
+    order = paid_order("manual")
+    buyer = make_client(db.session.get(User, order.buyer_id))
+    page = buyer.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert f"/disputes/new/order/{order.id}" in page
+    assert f'action="/orders/{order.id}/dispute"' not in page  # no bare button: the form
+    opened = buyer.post(f"/disputes/new/order/{order.id}", data={"reason": "It never arrived."})
+    assert opened.status_code == 303
+    dispute = disputes.dispute_about("order", order.id)
+    page = buyer.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert f"/disputes/{dispute.id}" in page and "/disputes/new/" not in page
+    seller = make_client(db.session.get(User, order.seller_id))
+    assert "Send your answer" in seller.get(f"/disputes/{dispute.id}").get_data(as_text=True)
