@@ -511,12 +511,14 @@ def open_chargeback(event: DomainEvent) -> None:
         return
     registered = find_kind(event.subject_kind)
     rules = registered.disputes if registered is not None else None
+    if rules is not None and not rules.chargebacks:
+        rules = None
     instance = registered.load(event.subject_id, True) if rules is not None else None
     action = rules.opens.get(instance.state) if instance is not None else None
     if action is None or dispute_about(event.subject_kind, event.subject_id) is not None:
         db.session.rollback()
         logger.warning(
-            "chargeback %s on %s %s: no dispute opened (state or an existing dispute)",
+            "chargeback %s on %s %s: no dispute opened (kind, state or an existing dispute)",
             ref,
             event.subject_kind,
             event.subject_id,

@@ -49,6 +49,7 @@ LOAN_KIND = TransactionKind(
         stake=services.dispute_stake,
         carry_out=services.decide_claim,
         follow_up=money.follow_up,
+        chargebacks=False,
     ),
     completed_count=lambda user_id: count_where(
         Loan,

@@ -148,6 +148,10 @@ class DisputeRules:
     stake: Callable[[Any], Stake]
     carry_out: Callable[[int, int, str | None, datetime], None]
     follow_up: Callable[[int], None] = lambda _id: None
+    # Whether a card network's chargeback on the kind's payment opens a dispute (its stake is
+    # that payment's money). A loan's stake is a damage claim, not the fee that was charged
+    # back: its chargebacks stay flags on the payment for a person to look at.
+    chargebacks: bool = True
 
 
 @dataclass(frozen=True)

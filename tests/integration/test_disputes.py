@@ -269,43 +269,27 @@ def test_a_crash_between_the_provider_call_and_the_commit_moves_the_money_once(
     assert result.exit_code == 0, result.output
 
 
-def test_a_chargeback_webhook_opens_one_dispute_on_the_transaction(stripe_app, people):
+def test_a_chargeback_on_a_loan_fee_flags_the_payment_and_opens_no_claim_dispute(
+    stripe_app, people
+):
     from app.payments.webhooks import handle_event
 
-    lender, borrower, mod = people
+    lender, borrower, _mod = people
     loan = claimed_loan("stripe", lender, borrower)
     fee = db.session.scalar(select(Payment).where(Payment.operation_key == f"loan:{loan.id}:fee"))
-    event = {
-        "id": "evt_dispute_1",
-        "type": "charge.dispute.created",
-        "data": {
-            "object": {
-                "id": "dp_123",
-                "object": "dispute",
-                "amount": FEE,
-                "reason": "product_not_received",
-                "payment_intent": fee.provider_ref,
-            }
-        },
-    }
-
-    handle_event(event)
-    deliver()
-    handle_event(event | {"id": "evt_dispute_2"})  # the same dispute again, another event id
-    deliver()
-
-    found = list(db.session.scalars(select(Dispute)))
-    assert len(found) == 1
-    assert (found[0].source, found[0].provider_ref, found[0].opened_by_id) == (
-        "chargeback",
-        "dp_123",
-        None,
+    handle_event(
+        {
+            "id": "evt_dispute_1",
+            "type": "charge.dispute.created",
+            "data": {"object": {"id": "dp_123", "amount": FEE, "payment_intent": fee.provider_ref}},
+        }
     )
-    assert fresh(loan.id).state == "disputed"
+    deliver()
+
+    # A loan's dispute divides a damage claim, not the fee charged back: a person looks at it.
+    assert db.session.scalar(select(func.count(Dispute.id))) == 0
     assert db.session.get(Payment, fee.id).is_disputed
-    disputes.decide_dispute(found[0].id, mod.id, CLAIM, 4, "The claim stands.")
-    assert fresh(loan.id).state == "resolved"
-    assert_ledger_clean()
+    assert fresh(loan.id).state == "damage_claimed"
 
 
 # -- through the API and the pages ---------------------------------------------------------
