@@ -97,3 +97,36 @@ class DisputePhoto(db.Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     dispute: Mapped[Dispute] = relationship(back_populates="photos")
+
+
+OFFER_STATUSES = ("open", "accepted", "declined", "replaced")
+
+
+class RefundOffer(db.Model):
+    """A refund one party proposes to the other (a counter-offer replaces the open one): how
+    much of the stake goes back to the payer. Accepted, it is carried out like a moderator's
+    decision (the kind's `DisputeRules.carry_out`)."""
+
+    __tablename__ = "refund_offers"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('open', 'accepted', 'declined', 'replaced')", name="status_known"
+        ),
+        CheckConstraint("refund_cents >= 0 AND refund_cents <= stake_cents", name="within_stake"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(String(20))
+    subject_id: Mapped[int]
+    proposer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    proposer_role: Mapped[str] = mapped_column(String(20))
+    refund_cents: Mapped[int] = mapped_column(BigInteger)
+    stake_cents: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    note: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(10), default="open")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    answered_at: Mapped[datetime | None]
+    answered_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    proposer: Mapped[User] = relationship(foreign_keys=[proposer_id])

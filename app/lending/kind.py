@@ -50,6 +50,7 @@ LOAN_KIND = TransactionKind(
         carry_out=services.decide_claim,
         follow_up=money.follow_up,
         chargebacks=False,
+        settles=frozenset({states.DAMAGE_CLAIMED}),  # a counter-offer to the claim accepted
     ),
     completed_count=lambda user_id: count_where(
         Loan,

@@ -553,19 +553,25 @@ def resolve_claim(
     return db.session.get(Loan, loan_id, populate_existing=True)
 
 
+# The step that settles a claim at an amount: a moderator's decision on a disputed claim, or
+# an amount both sides agreed on (app/disputes: a refund offer accepted).
+SETTLING = {states.DISPUTED: "resolve", states.DAMAGE_CLAIMED: "settle_claim"}
+
+
 def decide_claim(loan_id: int, awarded_cents: int, note: str | None, now: datetime) -> None:
-    """Resolve a disputed claim without committing: the lender is awarded `awarded_cents` of
-    the deposit (0 up to the amount claimed), the rest goes back; the resolving step settles
-    the loan's money (ledger entries, provider operations staged for after the commit).
+    """Settle a claim (disputed, or agreed on) without committing: the lender is awarded
+    `awarded_cents` of the deposit (0 up to the amount claimed), the rest goes back; the step
+    settles the loan's money (ledger entries, provider operations staged for after the commit).
     Raises NotFound, InvalidTransition, ValidationFailed."""
     if isinstance(awarded_cents, bool) or not isinstance(awarded_cents, int):
         raise _invalid({"awarded": ["Enter the amount awarded to the lender."]})
     loan = lock_loan(loan_id)
     if loan is None:
         raise NotFound(get_kind(KIND).not_found)
-    if loan.state != states.DISPUTED:
+    action = SETTLING.get(loan.state)
+    if action is None:
         raise InvalidTransition(states.MACHINE.refusal_message(loan.state, "resolve"))
-    claim_loan(loan_id, in_state=states.DISPUTED)
+    claim_loan(loan_id, in_state=loan.state)
     claim = db.session.scalar(select(DamageClaim).where(DamageClaim.loan_id == loan_id))
     most = claim.amount_cents if claim is not None else 0
     if not 0 <= awarded_cents <= most:
@@ -578,7 +584,7 @@ def decide_claim(loan_id: int, awarded_cents: int, note: str | None, now: dateti
         )
     claim.awarded_cents = awarded_cents
     note = (note or "").strip()[: machine.MAX_NOTE_LENGTH] or None
-    machine.step(get_kind(KIND), loan, "resolve", None, note=note, now=now)
+    machine.step(get_kind(KIND), loan, action, None, note=note, now=now)
 
 
 def dispute_stake(loan: Loan) -> Stake:

@@ -199,6 +199,22 @@ def _loan_overdue(p: dict, actor: int | None, handle) -> Recipients:
 
 
 LOAN_RULES: dict[str, Rule] = {
+    "refund.proposed": lambda p, actor, handle: [
+        (user_id, "dispute",
+         f"{handle(actor)} proposes {_amount(p, 'refund_cents')} back to the "
+         f"{p['payer_role']} on {p['noun']} #{p['subject_id']}. Accept, counter or decline.")
+        for user_id in p["party_ids"] if user_id != actor
+    ],
+    "refund.accepted": lambda p, actor, handle: [
+        (p["proposer_id"], "dispute",
+         f"{handle(actor)} accepted your refund of {_amount(p, 'refund_cents')} on "
+         f"{p['noun']} #{p['subject_id']}: the money moves now.")
+    ],
+    "refund.declined": lambda p, actor, handle: [
+        (p["proposer_id"], "dispute",
+         f"{handle(actor)} declined your refund of {_amount(p, 'refund_cents')} on "
+         f"{p['noun']} #{p['subject_id']}. Make another offer, or open a dispute.")
+    ],
     "dispute.answered": lambda p, actor, handle: [
         (p["opened_by_id"], "dispute",
          f"{handle(p['respondent_id'])} answered your dispute about {p['noun']} "

@@ -70,5 +70,5 @@ FEEDBACK = FeedbackRules(
     noun="order",
     not_open="You can leave feedback once the order is completed.",
     not_found="Order not found.",
-    opens_on=("order.complete", "order.auto_complete", "order.resolve"),
+    opens_on=("order.complete", "order.auto_complete", "order.resolve", "order.settle"),
 )

@@ -53,6 +53,7 @@ ORDER_KIND = TransactionKind(
         stake=money.dispute_stake,
         carry_out=money.decide_dispute,
         follow_up=money.follow_up,
+        settles=frozenset({states.PAID, states.SHIPPED}),  # a refund agreed while it is held
     ),
     completed_count=lambda user_id: count_where(
         Order,

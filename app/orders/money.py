@@ -286,19 +286,22 @@ def dispute_stake(order: Order) -> Stake:
 
 
 def decide_dispute(order_id: int, awarded_cents: int, note: str | None, now: datetime) -> None:
-    """Carry out a moderator's decision without committing: what is not awarded to the seller
-    is refunded to the buyer (refund operations staged), then the resolving step releases the
-    rest to the seller (payout staged). Raises NotFound, InvalidTransition, ValidationFailed."""
-    from app.orders.states import DISPUTED, MACHINE
+    """Carry out a moderator's decision (or a refund both sides agreed on) without committing:
+    what is not awarded to the seller is refunded to the buyer (refund operations staged), then
+    the settling step releases the rest to the seller (payout staged). Raises NotFound,
+    InvalidTransition, ValidationFailed."""
+    from app.orders.states import DISPUTED, MACHINE, PAID, SHIPPED
     from app.transactions.machine import MAX_NOTE_LENGTH, step
     from app.transactions.registry import get_kind
 
     order = lock_order(order_id)
     if order is None:
         raise NotFound("We could not find that order.")
-    if order.state != DISPUTED:
+    # A moderator's decision on a dispute, or a refund both sides agreed on while it is held.
+    action = {DISPUTED: "resolve", PAID: "settle", SHIPPED: "settle"}.get(order.state)
+    if action is None:
         raise InvalidTransition(MACHINE.refusal_message(order.state, "resolve"))
-    claim_order(order.id, in_state=DISPUTED)
+    claim_order(order.id, in_state=order.state)
     held_by = [p for p in _payments(order.id) if p.held_cents > 0]
     held = sum(p.held_cents for p in held_by)
     if isinstance(awarded_cents, bool) or not isinstance(awarded_cents, int):
@@ -310,10 +313,10 @@ def decide_dispute(order_id: int, awarded_cents: int, note: str | None, now: dat
     for payment in held_by:
         part = min(back, payment.held_cents)
         if part > 0:
-            payments.decide_refund(payment, part, reason="Refund decided in a dispute", at=now)
+            payments.decide_refund(payment, part, reason="Refund agreed or decided", at=now)
             back -= part
     note = (note or "").strip()[:MAX_NOTE_LENGTH] or None
-    step(get_kind(KIND), order, "resolve", None, note=note, now=now)
+    step(get_kind(KIND), order, action, None, note=note, now=now)
 
 
 def follow_up(_order_id: int) -> None:

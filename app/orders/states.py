@@ -51,6 +51,9 @@ MACHINE = Machine(
         (PAID, "dispute"): rule(DISPUTED, "buyer", "seller"),
         (SHIPPED, "dispute"): rule(DISPUTED, "buyer", "seller"),
         (DISPUTED, "resolve"): rule(RESOLVED, SYSTEM),
+        # Or the two agree on a refund (app/disputes): carried out like a decision.
+        (PAID, "settle"): rule(RESOLVED, SYSTEM),
+        (SHIPPED, "settle"): rule(RESOLVED, SYSTEM),
     },
     final=frozenset({COMPLETED, CANCELLED, RESOLVED}),
     # Buttons a party can press, in the order they are shown, with their labels.
@@ -73,6 +76,7 @@ MACHINE = Machine(
         "auto_complete": "Completed automatically",
         "dispute": "Disputed",
         "resolve": "Resolved by a moderator",
+        "settle": "Settled by an agreed refund",
     },
     action_phrases={
         "mark_paid": "marked as paid",
@@ -85,6 +89,7 @@ MACHINE = Machine(
         "auto_complete": "completed automatically",
         "dispute": "disputed",
         "resolve": "resolved",
+        "settle": "settled by an agreed refund",
     },
     # Actions whose form offers an optional note (tracking number, reason for cancelling).
     actions_with_note=frozenset({"ship", "cancel"}),
@@ -157,8 +162,10 @@ def next_step(
         (DISPUTED, "seller"): (
             "This order is in dispute. A moderator decides; the money stays held until then."
         ),
-        (RESOLVED, "buyer"): "A moderator decided this order's dispute; the money has moved.",
-        (RESOLVED, "seller"): "A moderator decided this order's dispute; the money has moved.",
+        (RESOLVED, "buyer"): "This order was settled (an agreed refund or a moderator's "
+        "decision); the money has moved.",
+        (RESOLVED, "seller"): "This order was settled (an agreed refund or a moderator's "
+        "decision); the money has moved.",
     }
     return lines.get((state, role), "")
 

@@ -107,6 +107,9 @@ CONSUMERS: dict[str, list[str]] = {
     "feedback.due": [NOTIFY],
     "feedback.revealed": [NOTIFY],
     "dispute.answered": [NOTIFY],
+    "refund.proposed": [NOTIFY],
+    "refund.accepted": [NOTIFY],
+    "refund.declined": [NOTIFY],
     # A card network's dispute: app/disputes opens one on the payment's transaction.
     "payment.disputed": ["app.disputes.services:open_chargeback"],
 }

@@ -152,6 +152,9 @@ class DisputeRules:
     # that payment's money). A loan's stake is a damage claim, not the fee that was charged
     # back: its chargebacks stay flags on the payment for a person to look at.
     chargebacks: bool = True
+    # States in which the parties may agree on a refund between themselves (app/disputes:
+    # refund offers); `carry_out` then settles it from that state, as it does a decision.
+    settles: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -102,6 +102,40 @@ def upgrade():
     with op.batch_alter_table("dispute_photos", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_dispute_photos_dispute_id"), ["dispute_id"])
 
+    op.create_table(
+        "refund_offers",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("subject_kind", sa.String(length=20), nullable=False),
+        sa.Column("subject_id", sa.Integer(), nullable=False),
+        sa.Column("proposer_id", sa.Integer(), nullable=False),
+        sa.Column("proposer_role", sa.String(length=20), nullable=False),
+        sa.Column("refund_cents", sa.BigInteger(), nullable=False),
+        sa.Column("stake_cents", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("answered_by_id", sa.Integer(), nullable=True),
+        sa.CheckConstraint(
+            "refund_cents >= 0 AND refund_cents <= stake_cents",
+            name=op.f("ck_refund_offers_within_stake"),
+        ),
+        sa.CheckConstraint(
+            "status IN ('open', 'accepted', 'declined', 'replaced')",
+            name=op.f("ck_refund_offers_status_known"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["answered_by_id"], ["users.id"], name=op.f("fk_refund_offers_answered_by_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["proposer_id"], ["users.id"], name=op.f("fk_refund_offers_proposer_id_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_refund_offers")),
+    )
+    with op.batch_alter_table("refund_offers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_refund_offers_proposer_id"), ["proposer_id"])
+
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.add_column(sa.Column("disputed_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True))
@@ -146,6 +180,9 @@ def downgrade():
     with op.batch_alter_table("orders", schema=None) as batch_op:
         batch_op.drop_column("resolved_at")
         batch_op.drop_column("disputed_at")
+    with op.batch_alter_table("refund_offers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_refund_offers_proposer_id"))
+    op.drop_table("refund_offers")
     with op.batch_alter_table("dispute_photos", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_dispute_photos_dispute_id"))
     op.drop_table("dispute_photos")

@@ -23,6 +23,8 @@ ALLOWED = {
     ("paid", "dispute"): ("disputed", EITHER),  # a dispute (app/disputes) while money is held
     ("shipped", "dispute"): ("disputed", EITHER),
     ("disputed", "resolve"): ("resolved", {"system"}),  # a moderator's decision
+    ("paid", "settle"): ("resolved", {"system"}),  # a refund both sides agreed on
+    ("shipped", "settle"): ("resolved", {"system"}),
 }
 
 FORBIDDEN = sorted(set(itertools.product(states.STATES, states.ACTIONS)) - set(ALLOWED))
@@ -122,7 +124,7 @@ def test_actor_check(actor, role, allowed):
         ("completed", "seller", []),
         ("cancelled", "seller", []),
         ("pending_payment", None, []),
-        ("shipped", "system", ["auto_complete"]),
+        ("shipped", "system", ["auto_complete", "settle"]),
     ],
 )
 def test_actions_for_gives_each_party_its_buttons(state, role, expected):
