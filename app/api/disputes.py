@@ -20,8 +20,8 @@ from app.api.core import (
     write_limit,
 )
 from app.api.schemas import UserBriefOut
-from app.disputes import services
-from app.disputes.models import SOURCES, STATUSES
+from app.disputes import refunds, services
+from app.disputes.models import OFFER_STATUSES, SOURCES, STATUSES
 from app.moderation import rules as rulebook
 from app.money import MAX_CENTS
 
@@ -37,10 +37,12 @@ bp = api_blueprint(
 DISPUTE_ID = "$response.body#/id"
 ERRORS = {
     403: "`forbidden`: not your side to do that; `not_a_moderator`; `own_dispute`: a "
-    "moderator cannot decide a dispute about their own transaction",
+    "moderator cannot decide a dispute about their own transaction; `own_offer`: the other "
+    "side answers your refund offer",
     404: "`not_found`: no such dispute or transaction, or you take no part in it",
-    409: "`already_disputed`, `already_answered`, `dispute_decided`, `invalid_transition`: "
-    "the transaction cannot be disputed in its state",
+    409: "`already_disputed`, `already_answered`, `dispute_decided`, `offer_closed`, "
+    "`conflict` (a dispute is open: no more offers), `invalid_transition`: not possible in the "
+    "transaction's state",
     422: "`validation_failed`: a field is wrong (`fields` says which)",
 }
 
@@ -268,3 +270,99 @@ def photo(dispute_id: int, photo_id: int, size: str):
     )
     response.cache_control.private = True
     return response
+
+
+# -- refunds agreed between the parties -----------------------------------------------------
+
+OFFER_ID = "$response.body#/id"
+
+
+class RefundOfferOut(ma.Schema):
+    id = fields.Integer()
+    kind = fields.String(attribute="subject_kind")
+    subject_id = fields.Integer()
+    proposer = fields.Nested(UserBriefOut)
+    proposer_role = fields.String()
+    refund_cents = fields.Integer(metadata={"description": "back to the buyer or borrower"})
+    stake_cents = fields.Integer(metadata={"description": "what the offer divides"})
+    currency = fields.String()
+    note = fields.String()
+    status = fields.String(validate=validate.OneOf(OFFER_STATUSES))
+    created_at = fields.DateTime()
+    answered_at = fields.DateTime(allow_none=True)
+
+
+class RefundOfferList(ma.Schema):
+    items = fields.List(fields.Nested(RefundOfferOut), required=True)
+
+
+class RefundOfferIn(ma.Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(("order", "loan")))
+    subject_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_ID))
+    refund_cents = fields.Integer(
+        required=True,
+        strict=True,
+        validate=validate.Range(0, MAX_CENTS),
+        metadata={"description": "what goes back to the payer; the rest goes to the payee"},
+    )
+    note = Text(load_default="", validate=validate.Length(max=refunds.NOTE_MAX))
+
+
+class RefundOfferAnswerIn(ma.Schema):
+    accept = fields.Boolean(required=True, metadata={"description": "true accepts, false declines"})
+
+
+class RefundOfferListArgs(ma.Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(("order", "loan")))
+    subject_id = fields.Integer(required=True, validate=validate.Range(1, MAX_ID))
+
+
+@bp.route("/refunds", methods=["POST"])
+@bp.doc(
+    operationId="proposeRefund",
+    **_answers(
+        (403, 404, 409, 422),
+        201,
+        RespondToRefund=link("respondToRefund", offer_id=OFFER_ID),
+    ),
+)
+@token_required("write")
+@write_limit()
+@bp.arguments(RefundOfferIn)
+@bp.response(201, RefundOfferOut)
+def propose(data):
+    """Propose (or counter: it replaces the open offer) a refund on an order while its money is
+    held, or another amount for a loan's damage claim. The other side accepts or declines; if
+    you cannot agree, open a dispute (createDispute)."""
+    return refunds.propose_refund(
+        data["kind"], data["subject_id"], api_user_id(), data["refund_cents"], data["note"]
+    )
+
+
+@bp.route("/refunds", methods=["GET"])
+@bp.doc(
+    operationId="listRefundOffers",
+    **_answers(
+        (404,),
+        200,
+        RespondToRefund=link("respondToRefund", offer_id="$response.body#/items/0/id"),
+    ),
+)
+@token_required("read")
+@bp.arguments(RefundOfferListArgs, location="query")
+@bp.response(200, RefundOfferList)
+def offers(args):
+    """The refund offers about one of your transactions, oldest first."""
+    return {"items": refunds.offers_about(args["kind"], args["subject_id"], api_user_id())}
+
+
+@bp.route("/refunds/<id:offer_id>/answer", methods=["POST"])
+@bp.doc(operationId="respondToRefund", **_answers((403, 404, 409, 422)))
+@token_required("write")
+@write_limit()
+@bp.arguments(RefundOfferAnswerIn)
+@bp.response(200, RefundOfferOut)
+def respond(data, offer_id: int):
+    """Accept (the refund is carried out at once, exactly once, like a moderator's decision)
+    or decline the other side's open offer."""
+    return refunds.respond_to_refund(offer_id, api_user_id(), data["accept"])

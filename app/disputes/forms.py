@@ -41,3 +41,16 @@ class DecideDisputeForm(FlaskForm):
         validators=[DataRequired("Give the reason."), Length(max=DECISION_REASON_MAX)],
         render_kw={"rows": 3},
     )
+
+
+class ProposeRefundForm(FlaskForm):
+    amount = StringField(
+        "Amount to give back",
+        validators=[DataRequired("Enter an amount (0 for nothing).")],
+        render_kw={"inputmode": "decimal"},
+    )
+    note = TextAreaField("Why (optional)", validators=[Length(max=500)], render_kw={"rows": 2})
+
+
+class RespondRefundForm(FlaskForm):
+    pass

@@ -18,8 +18,14 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.accounts.models import User
-from app.disputes import services
-from app.disputes.forms import AnswerDisputeForm, DecideDisputeForm, OpenDisputeForm
+from app.disputes import refunds, services
+from app.disputes.forms import (
+    AnswerDisputeForm,
+    DecideDisputeForm,
+    OpenDisputeForm,
+    ProposeRefundForm,
+    RespondRefundForm,
+)
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
 from app.form_drafts import form_refused, keep_failed_form, refilled_form
@@ -235,3 +241,93 @@ def queue():
 
 def _nouns():
     return lambda kind: find_kind(kind).machine.noun if find_kind(kind) else kind
+
+
+# -- refunds the parties agree on --------------------------------------------------------------
+
+
+def _refund_key(kind: str, subject_id: int) -> str:
+    return f"refund-offer:{kind}:{subject_id}"
+
+
+@bp.get("/refunds/<kind>/<int:subject_id>")
+@login_required
+def refund(kind: str, subject_id: int):
+    registered, instance = _subject(kind, subject_id)
+    offers = refunds.offers_about(kind, subject_id, current_user.id)
+    stake = registered.disputes.stake(instance)
+    open_offer = next((offer for offer in offers if offer.status == "open"), None)
+    form = refilled_form(
+        _refund_key(kind, subject_id), lambda data: ProposeRefundForm(formdata=data)
+    )
+    form.amount.label.text = f"Amount back to the {stake.payer_role}"
+    return render_template(
+        "disputes/refund.html",
+        kind=kind,
+        subject_id=subject_id,
+        noun=registered.machine.noun,
+        subject_url=page_url(kind, instance),
+        stake=stake,
+        offers=offers,
+        open_offer=open_offer,
+        can_offer=refunds.can_offer(kind, instance, current_user.id)
+        and services.dispute_about(kind, subject_id) is None,
+        can_open_dispute=services.can_open(kind, instance, current_user.id),
+        form=form,
+        respond_form=RespondRefundForm(),
+    )
+
+
+@bp.post("/refunds/<kind>/<int:subject_id>")
+@login_required
+def propose_refund(kind: str, subject_id: int):
+    registered, instance = _subject(kind, subject_id)
+    form = ProposeRefundForm()
+    key = _refund_key(kind, subject_id)
+    back = redirect(url_for("disputes.refund", kind=kind, subject_id=subject_id), 303)
+    if form_refused(form, key):
+        return back
+    currency = registered.disputes.stake(instance).currency
+    try:
+        amount = parse_money(form.amount.data, currency)
+    except ValueError as error:
+        message = str(error).replace("a price", "an amount").replace("price", "amount")
+        keep_failed_form(key, form, {"amount": [message]})
+        return back
+    try:
+        refunds.propose_refund(kind, subject_id, current_user.id, amount, form.note.data or "")
+    except ValidationFailed as error:
+        keep_failed_form(key, form, error.fields)
+        return back
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+        return back
+    flash("Offer sent. The other side can accept it, counter or decline.", "success")
+    return back
+
+
+@bp.post("/refunds/offers/<int:offer_id>/<any(accept, decline):answer>")
+@login_required
+def respond_to_refund(offer_id: int, answer: str):
+    offer = refunds.get_offer(offer_id, current_user.id)
+    back = redirect(
+        url_for("disputes.refund", kind=offer.subject_kind, subject_id=offer.subject_id), 303
+    )
+    if form_refused(RespondRefundForm(), f"refund-answer:{offer_id}"):
+        return back
+    try:
+        refunds.respond_to_refund(offer_id, current_user.id, answer == "accept")
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+        return back
+    if answer == "accept":
+        flash("Agreed: the refund is carried out now.", "success")
+    else:
+        flash(
+            "Offer declined. Make another, or open a dispute for a moderator to decide.", "success"
+        )
+    return back

@@ -14,6 +14,7 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.db import utcnow
+from app.disputes.refunds import can_offer
 from app.disputes.services import dispute_about
 from app.extensions import db
 from app.form_drafts import refilled_form
@@ -616,6 +617,8 @@ def render_loan_page(loan_id: int):
         ),
         can_claim="claim_damage" in actions,
         can_dispute="dispute_claim" in actions,
+        can_offer_refund=loan.state == states.DAMAGE_CLAIMED
+        and can_offer(KIND, loan, current_user.id),
         dispute=dispute_about(KIND, loan.id) if loan.state in DISPUTE_STATES else None,
         claim_form=refilled_form(claim_form_key(loan.id), lambda data: ClaimForm(formdata=data)),
         claim_limit_cents=claimable_cents(loan),

@@ -8,6 +8,7 @@ from functools import partial
 from flask import current_app, render_template
 from flask_login import current_user
 
+from app.disputes.refunds import can_offer
 from app.disputes.services import dispute_about
 from app.form_drafts import refilled_form
 from app.messaging.forms import MessageForm
@@ -99,6 +100,7 @@ def render_order_page(order_id: int):
         ),
         feedback=feedback,
         can_dispute="dispute" in available_actions(order, current_user.id),
+        can_offer_refund=can_offer(KIND, order, current_user.id),
         dispute=dispute_about(KIND, order.id) if order.state in DISPUTE_STATES else None,
     )
     return page

@@ -105,3 +105,61 @@ def test_a_lower_claim_agreed_on_a_loan_keeps_that_part_of_the_deposit(app):
     assert (loan.claim.answer, loan.claim.awarded_cents) == ("agreed", 1000)
     assert_ledger_clean()
     assert ledger.balance(ledger.AUTHORIZED, "USD") == 0  # the rest of the deposit went back
+
+
+def test_the_pages_propose_counter_and_accept_a_refund(app, make_client):
+    from app.accounts.models import User
+
+    order = paid_order("manual")
+    buyer = make_client(db.session.get(User, order.buyer_id))
+    seller = make_client(db.session.get(User, order.seller_id))
+    assert f"/refunds/order/{order.id}" in buyer.get(f"/orders/{order.id}").get_data(as_text=True)
+    bad = buyer.post(f"/refunds/order/{order.id}", data={"amount": "999"})
+    assert bad.status_code == 303 and refunds.open_offer("order", order.id) is None
+    buyer.post(f"/refunds/order/{order.id}", data={"amount": "40", "note": "Broken."})
+    page = seller.get(f"/refunds/order/{order.id}").get_data(as_text=True)
+    assert "Accept and move the money" in page and "Broken." in page
+    seller.post(f"/refunds/order/{order.id}", data={"amount": "15"})  # a counter-offer
+    offer = refunds.open_offer("order", order.id)
+    assert (offer.refund_cents, offer.proposer_id) == (1500, order.seller_id)
+    answered = buyer.post(f"/refunds/offers/{offer.id}/accept")
+    assert answered.status_code == 303
+    assert state(order) == "resolved"
+    assert ledger.balance(ledger.REFUNDS_PAID, "USD") == 1500
+    assert_ledger_clean()
+
+
+def test_the_api_proposes_lists_and_answers_refunds(client, app):
+    from app.accounts.models import User
+    from tests.integration.api_support import bearer
+
+    order = paid_order("manual")
+    buyer, seller = db.session.get(User, order.buyer_id), db.session.get(User, order.seller_id)
+    made = client.post(
+        "/api/v1/refunds",
+        headers=bearer(buyer),
+        json={"kind": "order", "subject_id": order.id, "refund_cents": 1200, "note": "Dented"},
+    )
+    assert made.status_code == 201, made.json
+    own = client.post(
+        f"/api/v1/refunds/{made.json['id']}/answer", headers=bearer(buyer), json={"accept": True}
+    )
+    assert (own.status_code, own.json["error"]["code"]) == (403, "own_offer")
+    listed = client.get(
+        f"/api/v1/refunds?kind=order&subject_id={order.id}", headers=bearer(seller)
+    ).json
+    assert [o["refund_cents"] for o in listed["items"]] == [1200]
+    stranger = client.get(
+        f"/api/v1/refunds?kind=order&subject_id={order.id}", headers=bearer(UserFactory())
+    )
+    assert stranger.status_code == 404
+    accepted = client.post(
+        f"/api/v1/refunds/{made.json['id']}/answer", headers=bearer(seller), json={"accept": True}
+    )
+    assert accepted.status_code == 200 and accepted.json["status"] == "accepted"
+    again = client.post(
+        f"/api/v1/refunds/{made.json['id']}/answer", headers=bearer(seller), json={"accept": True}
+    )
+    assert (again.status_code, again.json["error"]["code"]) == (409, "offer_closed")
+    assert state(order) == "resolved" and ledger.balance(ledger.REFUNDS_PAID, "USD") == 1200
+    assert_ledger_clean()
