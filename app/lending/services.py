@@ -543,6 +543,9 @@ def resolve_claim(
     """A moderator's decision on a disputed claim, on its own (app/disputes decides through
     `decide_claim` in its own unit of work): commits, then does the provider's part.
     Raises NotFound, InvalidTransition, ValidationFailed."""
+    loan = db.session.get(Loan, loan_id)
+    if loan is not None and loan.state != states.DISPUTED:  # agreed amounts: app/disputes
+        raise InvalidTransition(states.MACHINE.refusal_message(loan.state, "resolve"))
     try:
         decide_claim(loan_id, awarded_cents, note, now or utcnow())
         db.session.commit()
