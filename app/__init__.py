@@ -28,6 +28,7 @@ BLUEPRINT_MODULES = (
     "app.notifications.views",
     "app.trust.views",
     "app.moderation.views",
+    "app.disputes.views",
 )
 
 MODEL_MODULES = (
@@ -43,6 +44,7 @@ MODEL_MODULES = (
     "app.transactions.events",
     "app.notifications.models",
     "app.moderation.models",
+    "app.disputes.models",
 )
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.db import utcnow
 from app.demo_pictures import picture
+from app.disputes import services as disputes
 from app.extensions import db
 from app.lending import services as lending
 from app.lending.models import Loan
@@ -356,13 +357,30 @@ class Lending:
             now=answered,
         )
         if plan == "resolved":
-            claim_amount = fresh.claim.amount_cents if fresh.claim else amount
-            lending.resolve_claim(
-                loan.id,
-                claim_amount // 2,
-                note="Both photos show some wear: half of the claim is upheld.",
-                now=answered + timedelta(days=3),
-            )
+            self._decide_dispute(loan.id, lender_id, borrower_id, answered)
+
+    def _decide_dispute(self, loan_id, lender_id, borrower_id, answered) -> None:
+        """The lender answers the dispute and a moderator who takes no part (one of the demo's
+        moderators, app/demo_moderation.py) upholds half of the claim."""
+        dispute = disputes.dispute_about("loan", loan_id)
+        disputes.answer_dispute(
+            dispute.id,
+            lender_id,
+            "The tent was new when I lent it; the tear is fresh.",
+            now=answered + timedelta(hours=6),
+        )
+        candidates = self.people[1:3] + self.people[3:]  # the demo's moderators first
+        moderator = next(p for p in candidates if p.id not in (lender_id, borrower_id))
+        moderator.is_moderator = True
+        db.session.commit()
+        disputes.decide_dispute(
+            dispute.id,
+            moderator.id,
+            dispute.stake_cents // 2,
+            4,
+            "Both photos show some wear: half of the claim is upheld.",
+            now=answered + timedelta(days=3),
+        )
 
     def _rate(self, loan_id, lender_id, borrower_id, at, borrower_mood="positive") -> None:
         rng = self.rng

@@ -42,6 +42,7 @@ RESOURCE_MODULES = (
     "app.api.conversations",
     "app.api.trust",
     "app.api.moderation",
+    "app.api.disputes",
 )
 
 

@@ -176,6 +176,9 @@ class LogEntryOut(ma.Schema):
         allow_none=True,
         metadata={"description": "for uphold and overturn: the action decided on appeal"},
     )
+    detail = fields.String(
+        metadata={"description": "a dispute decision: where the money went (amounts only)"}
+    )
 
     def _subject(self, action) -> str:
         return services.log_subject(action)

@@ -91,5 +91,6 @@ FEEDBACK = FeedbackRules(
         "loan.withdraw_claim",
         "loan.auto_accept",
         "loan.resolve",
+        "loan.settle_claim",
     ),
 )

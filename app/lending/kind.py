@@ -8,11 +8,11 @@ from flask import Flask
 from sqlalchemy import or_
 
 from app.extensions import db
-from app.lending import calendar, money, states, steps
+from app.lending import calendar, money, services, states, steps
 from app.lending.conversation import KIND, describe_loans, loan_had_activity
 from app.lending.feedback import FEEDBACK, SETTLED
 from app.lending.models import Loan
-from app.transactions.registry import TransactionKind, count_where, register_kind
+from app.transactions.registry import DisputeRules, TransactionKind, count_where, register_kind
 
 
 def _parties(loan: Loan) -> dict[int, str]:
@@ -43,6 +43,15 @@ LOAN_KIND = TransactionKind(
     on_message=loan_had_activity,
     feedback=FEEDBACK,
     money=money.MONEY,
+    # The borrower disputes a damage claim; a moderator divides the amount claimed.
+    disputes=DisputeRules(
+        opens={states.DAMAGE_CLAIMED: "dispute_claim"},
+        stake=services.dispute_stake,
+        carry_out=services.decide_claim,
+        follow_up=money.follow_up,
+        chargebacks=False,
+        settles=frozenset({states.DAMAGE_CLAIMED}),  # a counter-offer to the claim accepted
+    ),
     completed_count=lambda user_id: count_where(
         Loan,
         Loan.state == states.COMPLETED,

@@ -14,6 +14,8 @@ from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.db import utcnow
+from app.disputes.refunds import can_offer
+from app.disputes.services import dispute_about
 from app.extensions import db
 from app.form_drafts import refilled_form
 from app.lending import services, states
@@ -35,7 +37,9 @@ from app.transactions.registry import get_kind
 
 KIND = "loan"
 # Actions with a form of their own on the page instead of a plain button.
-OWN_FORMS = {"claim_damage", "confirm_with_code"}
+# States in which a loan may have a dispute to link to (a claim disputed, then decided).
+DISPUTE_STATES = frozenset({states.DISPUTED, states.RESOLVED})
+OWN_FORMS = {"claim_damage", "confirm_with_code", "dispute_claim"}  # their own forms
 OTHER = {"lender": "borrower", "borrower": "lender"}
 
 
@@ -612,6 +616,10 @@ def render_loan_page(loan_id: int):
             code_form_key(loan.id), lambda data: HandoverCodeForm(formdata=data)
         ),
         can_claim="claim_damage" in actions,
+        can_dispute="dispute_claim" in actions,
+        can_offer_refund=loan.state == states.DAMAGE_CLAIMED
+        and can_offer(KIND, loan, current_user.id),
+        dispute=dispute_about(KIND, loan.id) if loan.state in DISPUTE_STATES else None,
         claim_form=refilled_form(claim_form_key(loan.id), lambda data: ClaimForm(formdata=data)),
         claim_limit_cents=claimable_cents(loan),
         claim_closes_at=claim_window_closes_at(loan),

@@ -44,7 +44,7 @@ from app.payments import money as payments
 from app.transactions import machine
 from app.transactions.events import record_event
 from app.transactions.machine import advance
-from app.transactions.registry import get_kind
+from app.transactions.registry import Stake, get_kind
 
 logger = logging.getLogger(__name__)
 
@@ -401,6 +401,11 @@ def act(
         raise _invalid(
             {"amount": ["A claim needs an amount and a description: use the claim form."]}
         )
+    if action == "dispute_claim":  # a dispute, with its reason (the note) and evidence
+        from app.disputes.services import open_dispute
+
+        open_dispute(KIND, loan_id, actor_id, note or "", now=now)
+        return db.session.get(Loan, loan_id, populate_existing=True)
     if action == "approve":
         _book(loan, now)
     elif action == "confirm_with_code":
@@ -536,21 +541,44 @@ def _process_photos(
 def resolve_claim(
     loan_id: int, awarded_cents: int, *, note: str | None = None, now: datetime | None = None
 ) -> Loan:
-    """A moderator's decision on a disputed claim (the moderation issue calls this): the lender
-    is awarded `awarded_cents` of the deposit (0 up to the amount claimed), the rest goes back.
+    """A moderator's decision on a disputed claim, on its own (app/disputes decides through
+    `decide_claim` in its own unit of work): commits, then does the provider's part.
+    Raises NotFound, InvalidTransition, ValidationFailed."""
+    loan = db.session.get(Loan, loan_id)
+    if loan is not None and loan.state != states.DISPUTED:  # agreed amounts: app/disputes
+        raise InvalidTransition(states.MACHINE.refusal_message(loan.state, "resolve"))
+    try:
+        decide_claim(loan_id, awarded_cents, note, now or utcnow())
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        raise
+    money.follow_up(loan_id)
+    return db.session.get(Loan, loan_id, populate_existing=True)
+
+
+# The step that settles a claim at an amount: a moderator's decision on a disputed claim, or
+# an amount both sides agreed on (app/disputes: a refund offer accepted).
+SETTLING = {states.DISPUTED: "resolve", states.DAMAGE_CLAIMED: "settle_claim"}
+
+
+def decide_claim(loan_id: int, awarded_cents: int, note: str | None, now: datetime) -> None:
+    """Settle a claim (disputed, or agreed on) without committing: the lender is awarded
+    `awarded_cents` of the deposit (0 up to the amount claimed), the rest goes back; the step
+    settles the loan's money (ledger entries, provider operations staged for after the commit).
     Raises NotFound, InvalidTransition, ValidationFailed."""
     if isinstance(awarded_cents, bool) or not isinstance(awarded_cents, int):
         raise _invalid({"awarded": ["Enter the amount awarded to the lender."]})
     loan = lock_loan(loan_id)
     if loan is None:
         raise NotFound(get_kind(KIND).not_found)
-    if loan.state != states.DISPUTED:
+    action = SETTLING.get(loan.state)
+    if action is None:
         raise InvalidTransition(states.MACHINE.refusal_message(loan.state, "resolve"))
-    claim_loan(loan_id, in_state=states.DISPUTED)
+    claim_loan(loan_id, in_state=loan.state)
     claim = db.session.scalar(select(DamageClaim).where(DamageClaim.loan_id == loan_id))
     most = claim.amount_cents if claim is not None else 0
     if not 0 <= awarded_cents <= most:
-        db.session.rollback()
         raise _invalid(
             {
                 "awarded": [
@@ -559,13 +587,20 @@ def resolve_claim(
             }
         )
     claim.awarded_cents = awarded_cents
-    try:
-        advance(KIND, loan_id, "resolve", None, note=note, now=now)
-    except Exception:
-        db.session.rollback()
-        raise
-    money.follow_up(loan_id)
-    return db.session.get(Loan, loan_id, populate_existing=True)
+    note = (note or "").strip()[: machine.MAX_NOTE_LENGTH] or None
+    machine.step(get_kind(KIND), loan, action, None, note=note, now=now)
+
+
+def dispute_stake(loan: Loan) -> Stake:
+    """What a dispute about a loan divides: the amount the lender claimed of the deposit."""
+    claim = loan.claim
+    return Stake(
+        amount_cents=claim.amount_cents if claim is not None else 0,
+        currency=loan.currency,
+        payer_role="borrower",
+        payee_role="lender",
+        what="the damage claim on the deposit",
+    )
 
 
 def run_due_jobs(now: datetime | None = None) -> int:

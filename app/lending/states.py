@@ -80,6 +80,8 @@ MACHINE = Machine(
         # The borrower did not answer within the answer window: the claim stands.
         (DAMAGE_CLAIMED, "auto_accept"): rule(COMPLETED, SYSTEM),
         (DAMAGE_CLAIMED, "dispute_claim"): rule(DISPUTED, "borrower"),
+        # The two agree on another amount (a counter-offer accepted, app/disputes).
+        (DAMAGE_CLAIMED, "settle_claim"): rule(COMPLETED, SYSTEM),
         # A moderator's decision on the deposit (app/moderation, next issue).
         (DISPUTED, "resolve"): rule(RESOLVED, SYSTEM),
     },
@@ -116,6 +118,7 @@ MACHINE = Machine(
         "auto_accept": "Claim accepted: no answer within the answer window",
         "dispute_claim": "Claim disputed",
         "resolve": "Resolved by a moderator",
+        "settle_claim": "Claim settled at an agreed amount",
     },
     action_phrases={
         "approve": "approved",
@@ -136,6 +139,7 @@ MACHINE = Machine(
         "auto_accept": "settled automatically",
         "dispute_claim": "disputed",
         "resolve": "resolved",
+        "settle_claim": "settled at an agreed amount",
     },
     actions_with_note=frozenset({"decline", "cancel", "mark_returned", "dispute_claim"}),
     danger_actions=frozenset({"decline", "cancel"}),

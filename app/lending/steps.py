@@ -30,6 +30,7 @@ CLAIM_ANSWERS = {
     "auto_accept": "accepted",
     "dispute_claim": "disputed",
     "withdraw_claim": "withdrawn",
+    "settle_claim": "agreed",
 }
 
 
@@ -191,7 +192,8 @@ def _answer_claim(done: Step) -> None:
         claim.awarded_cents = claim.amount_cents
     elif done.action == "withdraw_claim":
         claim.awarded_cents = 0
-    # "resolve": the moderator's award was set with the decision (services.resolve_claim).
+    # "resolve", "settle_claim": the award was set with the decision or the agreement
+    # (services.decide_claim).
 
 
 def kept_cents(loan: Loan) -> int:

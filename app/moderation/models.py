@@ -23,9 +23,11 @@ from app.extensions import db
 
 TARGET_KINDS = ("listing", "member", "feedback", "message", "club", "deal")
 ACTIONS = ("warn", "hide", "remove", "suspend", "ban", "restore", "dismiss")
+# A moderator's decision on a dispute (app/disputes): no case, the dispute instead.
+DECIDE = "decide"
 # A second moderator's decision on an appeal: recorded in the same log as the action appealed.
 APPEAL_DECISIONS = ("uphold", "overturn")
-LOGGED_ACTIONS = ACTIONS + APPEAL_DECISIONS
+LOGGED_ACTIONS = ACTIONS + APPEAL_DECISIONS + (DECIDE,)
 APPEALABLE = ("warn", "hide", "remove", "suspend", "ban")  # sanctions a member may appeal
 APPEAL_STATES = ("pending", "upheld", "overturned")
 CASE_STATES = ("open", "claimed", "closed")
@@ -158,7 +160,7 @@ class ModerationAction(db.Model):
     __table_args__ = (
         CheckConstraint(
             "action IN ('warn', 'hide', 'remove', 'suspend', 'ban', 'restore', 'dismiss', "
-            "'uphold', 'overturn')",
+            "'uphold', 'overturn', 'decide')",
             name="action_known",
         ),
         CheckConstraint(
@@ -166,13 +168,19 @@ class ModerationAction(db.Model):
             name="appeal_decision_cites_action",
         ),
         CheckConstraint(
+            "(action = 'decide') = (dispute_id IS NOT NULL)", name="dispute_for_decide"
+        ),
+        CheckConstraint("case_id IS NOT NULL OR dispute_id IS NOT NULL", name="case_or_dispute"),
+        CheckConstraint(
             "(action = 'suspend') = (suspended_until IS NOT NULL)", name="until_for_suspend"
         ),
         Index("ix_moderation_actions_created", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    case_id: Mapped[int] = mapped_column(ForeignKey("moderation_cases.id"), index=True)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("moderation_cases.id"), index=True)
+    # A dispute decision: target_kind/target_id name the transaction (an order, a loan).
+    dispute_id: Mapped[int | None] = mapped_column(ForeignKey("disputes.id"), index=True)
     moderator_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     action: Mapped[str] = mapped_column(String(10))
     rule_id: Mapped[int] = mapped_column(ForeignKey("rules.id"))
@@ -183,6 +191,9 @@ class ModerationAction(db.Model):
     suspended_until: Mapped[datetime | None]
     # For an appeal's decision (uphold or overturn): the action appealed.
     appealed_action_id: Mapped[int | None] = mapped_column(ForeignKey("moderation_actions.id"))
+    # Public words on what a decision did with the money ("$12.00 to the lender, ..."): amounts
+    # only, never evidence.
+    detail: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     moderator: Mapped[User] = relationship(foreign_keys=[moderator_id])

@@ -464,6 +464,7 @@ ACTION_LABELS = {
     "dismiss": "Dismissed the reports on",
     "uphold": "Upheld, on appeal,",
     "overturn": "Overturned, on appeal,",
+    "decide": "Decided",
 }
 
 
@@ -605,6 +606,12 @@ def log_subject(action: ModerationAction) -> str:
             f"@{appealed.moderator.handle}'s action “{ACTION_LABELS[appealed.action].lower()} "
             f"{log_subject(appealed)}”"
         )
+    if action.dispute_id is not None:
+        from app.transactions.registry import find_kind
+
+        kind = find_kind(action.target_kind)
+        noun = kind.machine.noun if kind is not None else action.target_kind
+        return f"the dispute about {noun} #{action.target_id}"
     if action.target_kind == "member":
         return f"the account @{action.target_user.handle}"
     if action.target_kind == "message":

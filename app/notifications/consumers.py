@@ -199,6 +199,27 @@ def _loan_overdue(p: dict, actor: int | None, handle) -> Recipients:
 
 
 LOAN_RULES: dict[str, Rule] = {
+    "refund.proposed": lambda p, actor, handle: [
+        (user_id, "dispute",
+         f"{handle(actor)} proposes {_amount(p, 'refund_cents')} back to the "
+         f"{p['payer_role']} on {p['noun']} #{p['subject_id']}. Accept, counter or decline.")
+        for user_id in p["party_ids"] if user_id != actor
+    ],
+    "refund.accepted": lambda p, actor, handle: [
+        (p["proposer_id"], "dispute",
+         f"{handle(actor)} accepted your refund of {_amount(p, 'refund_cents')} on "
+         f"{p['noun']} #{p['subject_id']}: the money moves now.")
+    ],
+    "refund.declined": lambda p, actor, handle: [
+        (p["proposer_id"], "dispute",
+         f"{handle(actor)} declined your refund of {_amount(p, 'refund_cents')} on "
+         f"{p['noun']} #{p['subject_id']}. Make another offer, or open a dispute.")
+    ],
+    "dispute.answered": lambda p, actor, handle: [
+        (p["opened_by_id"], "dispute",
+         f"{handle(p['respondent_id'])} answered your dispute about {p['noun']} "
+         f"#{p['subject_id']}. A moderator decides next.")
+    ] if p.get("opened_by_id") else [],
     "loan.requested": lambda p, actor, handle: [
         (p["lender_id"], "loan_requested",
          f"{handle(p['borrower_id'])} asks to borrow “{p['title']}” {_days(p)}. "
@@ -327,6 +348,11 @@ def _club_requested(p: dict, actor: int | None, handle) -> Recipients:
 
 
 CLUB_RULES: dict[str, Rule] = {
+    "dispute.answered": lambda p, actor, handle: [
+        (p["opened_by_id"], "dispute",
+         f"{handle(p['respondent_id'])} answered your dispute about {p['noun']} "
+         f"#{p['subject_id']}. A moderator decides next.")
+    ] if p.get("opened_by_id") else [],
     "club.join_requested": _club_requested,
     "club.approve": lambda p, actor, handle: [
         (p["member_id"], "club_membership",
@@ -470,6 +496,11 @@ def _pledge_problem(p: dict, actor: int | None, handle) -> Recipients:
 
 
 DEAL_RULES: dict[str, Rule] = {
+    "dispute.answered": lambda p, actor, handle: [
+        (p["opened_by_id"], "dispute",
+         f"{handle(p['respondent_id'])} answered your dispute about {p['noun']} "
+         f"#{p['subject_id']}. A moderator decides next.")
+    ] if p.get("opened_by_id") else [],
     "deal.propose": lambda p, actor, handle: [
         (p["supplier_id"], "deal_terms",
          f"{handle(p['organizer_id'])} proposes a group deal with you as supplier: "
@@ -524,6 +555,11 @@ DEAL_RULES: dict[str, Rule] = {
 
 
 RULES: dict[str, Rule] = {
+    "dispute.answered": lambda p, actor, handle: [
+        (p["opened_by_id"], "dispute",
+         f"{handle(p['respondent_id'])} answered your dispute about {p['noun']} "
+         f"#{p['subject_id']}. A moderator decides next.")
+    ] if p.get("opened_by_id") else [],
     "order.placed": lambda p, actor, handle: [
         (p["seller_id"], "order_placed",
          f"{handle(p['buyer_id'])} ordered “{p['title']}” ({_amount(p)}). "
@@ -547,6 +583,18 @@ RULES: dict[str, Rule] = {
          f"{handle(p['buyer_id'])} confirmed delivery of “{p['title']}”."),
     ],
     "order.cancel": _cancelled,
+    "order.dispute": lambda p, actor, handle: [
+        (user_id, "dispute",
+         f"{handle(actor) if actor else 'The card issuer'} opened a dispute about the order of "
+         f"“{p['title']}”. The money stays held until a moderator decides; you can answer it.")
+        for user_id in (p["buyer_id"], p["seller_id"]) if user_id != actor
+    ],
+    "order.resolve": lambda p, actor, handle: [
+        (user_id, "dispute",
+         f"A moderator decided the dispute about the order of “{p['title']}”. See the decision "
+         "on the dispute's page.")
+        for user_id in (p["buyer_id"], p["seller_id"])
+    ],
     "order.refunded": lambda p, actor, handle: [
         (p["buyer_id"], "order_refunded",
          f"{handle(p['seller_id'])} refunded {_amount(p, 'amount_cents')} "

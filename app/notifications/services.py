@@ -38,6 +38,7 @@ KINDS: dict[str, str] = {
     "loan_returned": "Returns of loans",
     "loan_claim": "Damage claims",
     "loan_cancelled": "Cancelled loans",
+    "dispute": "Disputes: answers and decisions",
     "club_request": "Requests to join your clubs",
     "club_membership": "Your club memberships (answers, roles, removals)",
     "deal_terms": "Group deal terms (organizer and supplier)",

@@ -31,8 +31,13 @@ PAIRS = (
 )
 
 
+SETTLED = frozenset({states.COMPLETED, states.RESOLVED})
+
+
 def _rateable(order: Order) -> Rateable:
-    is_complete = order.state == states.COMPLETED and order.completed_at is not None
+    # Completed, or resolved by a moderator's decision on a dispute: either way it is over.
+    settled_at = order.completed_at if order.state == states.COMPLETED else order.resolved_at
+    is_complete = order.state in SETTLED and settled_at is not None
     return Rateable(
         kind=KIND,
         id=order.id,
@@ -40,7 +45,7 @@ def _rateable(order: Order) -> Rateable:
         title=order.title,
         amount_cents=order.total_cents,
         currency=order.currency,
-        opens_at=order.completed_at if is_complete else None,
+        opens_at=settled_at if is_complete else None,
         path=f"/orders/{order.id}",
         form_path=f"/orders/{order.id}/feedback",
         payload=event_payload(order),
@@ -65,5 +70,5 @@ FEEDBACK = FeedbackRules(
     noun="order",
     not_open="You can leave feedback once the order is completed.",
     not_found="Order not found.",
-    opens_on=("order.complete", "order.auto_complete"),
+    opens_on=("order.complete", "order.auto_complete", "order.resolve", "order.settle"),
 )

@@ -7,12 +7,17 @@ from flask import Flask
 from sqlalchemy import or_
 
 from app.extensions import db
-from app.orders import services, states
+from app.orders import money, services, states
 from app.orders.conversation import KIND, describe_orders, order_had_activity
-from app.orders.feedback import FEEDBACK
+from app.orders.feedback import FEEDBACK, SETTLED
 from app.orders.models import Order
 from app.orders.money import MONEY
-from app.transactions.registry import TransactionKind, count_where, register_kind
+from app.transactions.registry import (
+    DisputeRules,
+    TransactionKind,
+    count_where,
+    register_kind,
+)
 
 
 def _parties(order: Order) -> dict[int, str]:
@@ -31,7 +36,7 @@ ORDER_KIND = TransactionKind(
     parties=_parties,
     amount=lambda order: order.total_cents,
     currency=lambda order: order.currency,
-    feedback_opens=lambda order: order.state == states.COMPLETED,
+    feedback_opens=lambda order: order.state in SETTLED,
     url=lambda order: ("orders.detail", {"order_id": order.id}),
     not_found="We could not find that order.",
     event_payload=services.event_payload,
@@ -42,6 +47,14 @@ ORDER_KIND = TransactionKind(
     on_message=order_had_activity,
     feedback=FEEDBACK,
     money=MONEY,
+    # Either side disputes while the money is held; a moderator divides what escrow holds.
+    disputes=DisputeRules(
+        opens={states.PAID: "dispute", states.SHIPPED: "dispute"},
+        stake=money.dispute_stake,
+        carry_out=money.decide_dispute,
+        follow_up=money.follow_up,
+        settles=frozenset({states.PAID, states.SHIPPED}),  # a refund agreed while it is held
+    ),
     completed_count=lambda user_id: count_where(
         Order,
         Order.state == states.COMPLETED,

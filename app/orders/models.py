@@ -43,6 +43,8 @@ class Order(db.Model):
     delivered_at: Mapped[datetime | None]
     completed_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
+    disputed_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
 
     listing: Mapped[Listing] = relationship()
     buyer: Mapped[User] = relationship(foreign_keys=[buyer_id])

@@ -32,10 +32,12 @@ from app.payments.models import Payment, ProviderOperation
 from app.payments.providers import get_provider
 from app.payments.statement import Seen, register_statement_label
 from app.transactions.events import record_event
-from app.transactions.registry import MoneyRules
+from app.transactions.registry import MoneyRules, Stake
 
 KIND = "order"
 OPEN_ORDER_STATES = ("paid", "shipped", "delivered")
+# States in which escrow holds an order's money: open, or in dispute until a moderator decides.
+HELD_STATES = (*OPEN_ORDER_STATES, "disputed")
 REASON_MAX = 300
 
 
@@ -72,8 +74,8 @@ def on_order_transition(
         _fund_order(order, at=now)
     elif to_state == "cancelled":
         _cancel_order_money(order, at=now)
-    elif to_state == "completed":
-        _release_order(order, at=now)
+    elif to_state in ("completed", "resolved"):
+        _release_order(order, at=now)  # resolved: what the decision did not give back
 
 
 def _fund_order(order: Order, *, at: datetime | None = None) -> None:
@@ -264,6 +266,66 @@ def refund_order(
     return operations.run(op.id)
 
 
+# -- disputes (app/disputes, through the orders' registry entry) -------------------------------
+
+
+def held_for(order: Order) -> int:
+    """What escrow still holds for the order (0 for a free one or once it is released)."""
+    return sum(p.held_cents for p in _payments(order.id))
+
+
+def dispute_stake(order: Order) -> Stake:
+    """What a dispute about an order divides: the payment escrow holds for it."""
+    return Stake(
+        amount_cents=held_for(order) if order.state in HELD_STATES else 0,
+        currency=order.currency,
+        payer_role="buyer",
+        payee_role="seller",
+        what="the payment held for the order",
+    )
+
+
+def decide_dispute(order_id: int, awarded_cents: int, note: str | None, now: datetime) -> None:
+    """Carry out a moderator's decision (or a refund both sides agreed on) without committing:
+    what is not awarded to the seller is refunded to the buyer (refund operations staged), then
+    the settling step releases the rest to the seller (payout staged). Raises NotFound,
+    InvalidTransition, ValidationFailed."""
+    from app.orders.states import DISPUTED, MACHINE, PAID, SHIPPED
+    from app.transactions.machine import MAX_NOTE_LENGTH, step
+    from app.transactions.registry import get_kind
+
+    order = lock_order(order_id)
+    if order is None:
+        raise NotFound("We could not find that order.")
+    # A moderator's decision on a dispute, or a refund both sides agreed on while it is held.
+    action = {DISPUTED: "resolve", PAID: "settle", SHIPPED: "settle"}.get(order.state)
+    if action is None:
+        raise InvalidTransition(MACHINE.refusal_message(order.state, "resolve"))
+    claim_order(order.id, in_state=order.state)
+    held_by = [p for p in _payments(order.id) if p.held_cents > 0]
+    held = sum(p.held_cents for p in held_by)
+    if isinstance(awarded_cents, bool) or not isinstance(awarded_cents, int):
+        raise ValidationFailed(fields={"awarded": ["Enter the amount for the seller."]})
+    if not 0 <= awarded_cents <= held:
+        message = f"From nothing up to the {format_money(held, order.currency)} held."
+        raise ValidationFailed(message, fields={"awarded": [message]})
+    back = held - awarded_cents
+    for payment in held_by:
+        part = min(back, payment.held_cents)
+        if part > 0:
+            payments.decide_refund(payment, part, reason="Refund agreed or decided", at=now)
+            back -= part
+    note = (note or "").strip()[:MAX_NOTE_LENGTH] or None
+    step(get_kind(KIND), order, action, None, note=note, now=now)
+
+
+def follow_up(_order_id: int) -> None:
+    """After a decision commits: run the refunds and payouts it decided (a provider outage
+    leaves them to the due job)."""
+    while operations.run_ready():
+        pass
+
+
 def order_money(order: Order) -> dict:
     """What the order page shows about money: held, refunded, fee, payout status."""
     made = _payments(order.id, status=None)
@@ -279,9 +341,7 @@ def order_money(order: Order) -> dict:
         "payments": made,
         "paid_cents": sum(p.captured_cents for p in succeeded),
         "refunded_cents": sum(p.refunded_cents for p in succeeded),
-        "held_cents": sum(p.held_cents for p in succeeded)
-        if order.state in OPEN_ORDER_STATES
-        else 0,
+        "held_cents": sum(p.held_cents for p in succeeded) if order.state in HELD_STATES else 0,
         "fee_cents": sum(p.fee_cents for p in succeeded),
         "operations": ops,
         "provider": get_provider().name,
@@ -306,7 +366,7 @@ def open_orders_held() -> dict[int, int]:
         .where(
             Payment.subject_type == KIND,
             Payment.status == "succeeded",
-            Order.state.in_(OPEN_ORDER_STATES),
+            Order.state.in_(HELD_STATES),
         )
     ):
         expected[order_id] = expected.get(order_id, 0) + captured - refunded

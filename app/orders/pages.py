@@ -8,6 +8,8 @@ from functools import partial
 from flask import current_app, render_template
 from flask_login import current_user
 
+from app.disputes.refunds import can_offer
+from app.disputes.services import dispute_about
 from app.form_drafts import refilled_form
 from app.messaging.forms import MessageForm
 from app.messaging.services import thread
@@ -19,6 +21,8 @@ from app.orders.kind import ORDER_KIND
 from app.orders.money_views import RefundForm
 from app.orders.services import auto_complete_at, available_actions, get_order_for
 from app.payments.services import settles_in_person
+
+DISPUTE_STATES = frozenset({states.DISPUTED, states.RESOLVED})
 
 
 def action_form(action: str, formdata=None) -> OrderActionForm:
@@ -50,6 +54,8 @@ def render_order_page(order_id: int):
     role = order.role_of(current_user.id)
     buttons = []
     for action in available_actions(order, current_user.id):
+        if action == "dispute":  # its own page: a reason and photos (app/disputes)
+            continue
         form = refilled_form(action_form_key(action, order.id), partial(action_form, action))
         if action == "mark_paid":
             form.confirm.label.text = _received_label(order)
@@ -93,6 +99,9 @@ def render_order_page(order_id: int):
             refund_form_key(order.id), lambda data: RefundForm(formdata=data)
         ),
         feedback=feedback,
+        can_dispute="dispute" in available_actions(order, current_user.id),
+        can_offer_refund=can_offer(KIND, order, current_user.id),
+        dispute=dispute_about(KIND, order.id) if order.state in DISPUTE_STATES else None,
     )
     return page
 

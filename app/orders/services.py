@@ -126,6 +126,11 @@ def transition(
     """Take `action` on an order as `actor_id` (None: the system) and record it, through the
     shared engine (app/transactions/machine.py). Raises NotFound, Forbidden, InvalidTransition,
     ValidationFailed."""
+    if action == "dispute" and actor_id is not None:  # a dispute, with its reason (the note)
+        from app.disputes.services import open_dispute
+
+        open_dispute(KIND, order_id, actor_id, note or "", now=now)
+        return db.session.get(Order, order_id, populate_existing=True)
     return advance(KIND, order_id, action, actor_id, note=note, now=now)
 
 

@@ -17,6 +17,8 @@ SHIPPED = "shipped"
 DELIVERED = "delivered"
 COMPLETED = "completed"
 CANCELLED = "cancelled"
+DISPUTED = "disputed"
+RESOLVED = "resolved"
 
 MACHINE = Machine(
     noun="order",
@@ -28,6 +30,8 @@ MACHINE = Machine(
         State(DELIVERED, "Delivered", "progress", "delivered_at", "has already been delivered"),
         State(COMPLETED, "Completed", "done", "completed_at", "is already completed"),
         State(CANCELLED, "Cancelled", "stopped", "cancelled_at", "has been cancelled"),
+        State(DISPUTED, "Disputed", "waiting", "disputed_at", "is in dispute"),
+        State(RESOLVED, "Resolved", "done", "resolved_at", "was resolved by a moderator"),
     ),
     rules={
         (PENDING_PAYMENT, "mark_paid"): rule(PAID, "seller"),
@@ -42,14 +46,23 @@ MACHINE = Machine(
         (DELIVERED, "complete"): rule(COMPLETED, SYSTEM),
         (SHIPPED, "auto_complete"): rule(COMPLETED, SYSTEM),
         (DELIVERED, "auto_complete"): rule(COMPLETED, SYSTEM),
+        # While the money is held, either side can open a dispute (app/disputes: with a
+        # reason and photos); a moderator's decision resolves it and moves the money.
+        (PAID, "dispute"): rule(DISPUTED, "buyer", "seller"),
+        (SHIPPED, "dispute"): rule(DISPUTED, "buyer", "seller"),
+        (DISPUTED, "resolve"): rule(RESOLVED, SYSTEM),
+        # Or the two agree on a refund (app/disputes): carried out like a decision.
+        (PAID, "settle"): rule(RESOLVED, SYSTEM),
+        (SHIPPED, "settle"): rule(RESOLVED, SYSTEM),
     },
-    final=frozenset({COMPLETED, CANCELLED}),
+    final=frozenset({COMPLETED, CANCELLED, RESOLVED}),
     # Buttons a party can press, in the order they are shown, with their labels.
     action_labels={
         "mark_paid": "Mark as paid",
         "ship": "Mark as shipped",
         "confirm_delivery": "Confirm delivery",
         "cancel": "Cancel order",
+        "dispute": "Open a dispute",
     },
     # What the timeline says for each recorded step.
     event_labels={
@@ -61,6 +74,9 @@ MACHINE = Machine(
         "confirm_delivery": "Delivery confirmed",
         "complete": "Completed",
         "auto_complete": "Completed automatically",
+        "dispute": "Disputed",
+        "resolve": "Resolved by a moderator",
+        "settle": "Settled by an agreed refund",
     },
     action_phrases={
         "mark_paid": "marked as paid",
@@ -71,6 +87,9 @@ MACHINE = Machine(
         "confirm_delivery": "confirmed as delivered",
         "complete": "completed",
         "auto_complete": "completed automatically",
+        "dispute": "disputed",
+        "resolve": "resolved",
+        "settle": "settled by an agreed refund",
     },
     # Actions whose form offers an optional note (tracking number, reason for cancelling).
     actions_with_note=frozenset({"ship", "cancel"}),
@@ -137,6 +156,16 @@ def next_step(
         (CANCELLED, "seller"): (
             "This order was cancelled. Its quantity went back to your listing."
         ),
+        (DISPUTED, "buyer"): (
+            "This order is in dispute. A moderator decides; the money stays held until then."
+        ),
+        (DISPUTED, "seller"): (
+            "This order is in dispute. A moderator decides; the money stays held until then."
+        ),
+        (RESOLVED, "buyer"): "This order was settled (an agreed refund or a moderator's "
+        "decision); the money has moved.",
+        (RESOLVED, "seller"): "This order was settled (an agreed refund or a moderator's "
+        "decision); the money has moved.",
     }
     return lines.get((state, role), "")
 

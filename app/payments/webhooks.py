@@ -19,6 +19,7 @@ from app.payments import money as payments
 from app.payments import services
 from app.payments.models import Payment, PaymentProfile, ProviderEvent
 from app.payments.providers import get_provider
+from app.transactions.events import record_event
 
 logger = logging.getLogger(__name__)
 
@@ -97,6 +98,20 @@ def _dispatch(event_type: str, obj: dict) -> str:
         return "ignored"
     if event_type == "charge.dispute.created":
         payment.is_disputed = True
+        # The transaction's kind hears of it through the recorded event (app/disputes opens a
+        # dispute on it once per provider dispute); payments never import a kind.
+        record_event(
+            "payment.disputed",
+            subject_kind=payment.subject_type,
+            subject_id=payment.subject_id,
+            actor_id=None,
+            payload={
+                "payment_id": payment.id,
+                "dispute_ref": obj.get("id"),
+                "amount_cents": obj.get("amount") or payment.amount_cents,
+                "reason": obj.get("reason"),
+            },
+        )
         logger.warning("payment %s is disputed by the cardholder", payment.id)
         return "processed"
     services.sync_payment(payment.id)

@@ -54,6 +54,8 @@ CONSUMERS: dict[str, list[str]] = {
     "order.confirm_delivery": [NOTIFY],
     "order.cancel": [NOTIFY],
     "order.refunded": [NOTIFY],
+    "order.dispute": [NOTIFY],
+    "order.resolve": [NOTIFY],
     "loan.requested": [NOTIFY],
     "loan.approve": [NOTIFY],
     "loan.decline": [NOTIFY],
@@ -104,6 +106,12 @@ CONSUMERS: dict[str, list[str]] = {
     "message.sent": [NOTIFY],
     "feedback.due": [NOTIFY],
     "feedback.revealed": [NOTIFY],
+    "dispute.answered": [NOTIFY],
+    "refund.proposed": [NOTIFY],
+    "refund.accepted": [NOTIFY],
+    "refund.declined": [NOTIFY],
+    # A card network's dispute: app/disputes opens one on the payment's transaction.
+    "payment.disputed": ["app.disputes.services:open_chargeback"],
 }
 
 PENDING, DELIVERED = "pending", "delivered"

@@ -120,6 +120,44 @@ class MoneyRules:
 
 
 @dataclass(frozen=True)
+class Stake:
+    """What a dispute about one transaction divides: `amount_cents` the payer paid (or put up)
+    that is still held, which a decision splits between the payee (`awarded`) and the payer
+    (the rest back). `what` names it in a sentence ("the deposit")."""
+
+    amount_cents: int
+    currency: str
+    payer_role: str  # who gets back what is not awarded: buyer, borrower, member
+    payee_role: str  # who is awarded: seller, lender
+    what: str
+
+
+@dataclass(frozen=True)
+class DisputeRules:
+    """What disputes need of a kind (app/disputes).
+
+    `opens` maps a state to the machine action that puts the transaction in dispute from it:
+    who may open one is who the machine lets take that action. `stake(instance)` is the money
+    a decision divides. `carry_out(id, awarded_cents, note, now)` applies a moderator's decision
+    in the caller's unit of work, without committing: the kind's resolving step (through its
+    machine) with its ledger entries and provider operations staged; `follow_up(id)` runs the
+    provider's part once that unit of work committed (idempotent, retried by the due jobs).
+    """
+
+    opens: Mapping[str, str]
+    stake: Callable[[Any], Stake]
+    carry_out: Callable[[int, int, str | None, datetime], None]
+    follow_up: Callable[[int], None] = lambda _id: None
+    # Whether a card network's chargeback on the kind's payment opens a dispute (its stake is
+    # that payment's money). A loan's stake is a damage claim, not the fee that was charged
+    # back: its chargebacks stay flags on the payment for a person to look at.
+    chargebacks: bool = True
+    # States in which the parties may agree on a refund between themselves (app/disputes:
+    # refund offers); `carry_out` then settles it from that state, as it does a decision.
+    settles: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
 class TransactionKind:
     """One kind of transaction. `model` is its table: it has `id`, `state` and `updated_at`
     columns (the machine writes them) plus one column per timestamp the machine names."""
@@ -148,6 +186,7 @@ class TransactionKind:
     on_message: Callable[[int, datetime], None] | None = None
     feedback: FeedbackRules | None = None  # None: its parties do not rate each other
     money: MoneyRules | None = None  # None: no money moves for it
+    disputes: DisputeRules | None = None  # None: its parties cannot open a dispute
     # (user_id) -> a scalar subquery counting the user's completed instances, in any role (trust
     # levels count them, app/trust/levels.py). None: the kind does not count.
     completed_count: Callable[[int], Any] | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from app.accounts.models import User
+from app.disputes.models import Dispute
 from app.extensions import db
 from app.moderation.models import Appeal, ModerationAction, ModerationCase
 
@@ -17,7 +18,16 @@ def test_demo_has_moderators_cases_and_a_public_log(app, client):
     moderators = db.session.scalars(select(User).where(User.is_moderator)).all()
     assert len(moderators) == 2
     actions = db.session.scalars(select(ModerationAction)).all()
-    assert {a.action for a in actions} >= {"warn", "remove", "dismiss", "suspend", "uphold"}
+    assert {a.action for a in actions} >= {
+        "warn",
+        "remove",
+        "dismiss",
+        "suspend",
+        "uphold",
+        "decide",
+    }
+    decided = db.session.scalars(select(Dispute).where(Dispute.status == "decided")).all()
+    assert decided and all(d.awarded_cents + d.refunded_cents == d.stake_cents for d in decided)
     waiting = db.session.scalars(select(ModerationCase).where(ModerationCase.status != "closed"))
     assert len(waiting.all()) == 1
     assert "Counterfeit goods are not allowed here." in client.get("/moderation/log").text

@@ -81,7 +81,7 @@ class LoanMarket:
             )
             db.session.commit()
         if plan == "disputed":
-            lending.act(loan.id, "dispute_claim", loan.borrower_id, now=after)
+            lending.act(loan.id, "dispute_claim", loan.borrower_id, note="Not my doing.", now=after)
         if plan == "completed":
             lending.act(loan.id, "confirm_return", loan.lender_id, now=after)
             leave_feedback(loan.id, loan.borrower_id, "positive", "Great tent.", kind="loan")

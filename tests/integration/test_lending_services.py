@@ -428,7 +428,9 @@ def test_a_moderator_resolves_a_disputed_claim(tent, lender, borrower):
     loan = _claim(returned(ask(tent, borrower)), lender)
     with pytest.raises(InvalidTransition):
         lending.resolve_claim(loan.id, 500)
-    lending.act(loan.id, "dispute_claim", borrower.id)
+    with pytest.raises(ValidationFailed):  # a dispute states its reason
+        lending.act(loan.id, "dispute_claim", borrower.id)
+    lending.act(loan.id, "dispute_claim", borrower.id, note="It was like that before.")
     with pytest.raises(ValidationFailed):
         lending.resolve_claim(loan.id, 2001)
     lending.resolve_claim(loan.id, 800, note="Half of it was there before")

@@ -20,6 +20,11 @@ ALLOWED = {
     ("delivered", "complete"): ("completed", {"system"}),
     ("shipped", "auto_complete"): ("completed", {"system"}),
     ("delivered", "auto_complete"): ("completed", {"system"}),
+    ("paid", "dispute"): ("disputed", EITHER),  # a dispute (app/disputes) while money is held
+    ("shipped", "dispute"): ("disputed", EITHER),
+    ("disputed", "resolve"): ("resolved", {"system"}),  # a moderator's decision
+    ("paid", "settle"): ("resolved", {"system"}),  # a refund both sides agreed on
+    ("shipped", "settle"): ("resolved", {"system"}),
 }
 
 FORBIDDEN = sorted(set(itertools.product(states.STATES, states.ACTIONS)) - set(ALLOWED))
@@ -110,16 +115,16 @@ def test_actor_check(actor, role, allowed):
     [
         ("pending_payment", "seller", ["mark_paid", "cancel"]),
         ("pending_payment", "buyer", ["cancel"]),
-        ("paid", "seller", ["cancel", "ship"]),
-        ("paid", "buyer", ["cancel"]),
-        ("shipped", "buyer", ["confirm_delivery"]),
-        ("shipped", "seller", []),
+        ("paid", "seller", ["cancel", "ship", "dispute"]),
+        ("paid", "buyer", ["cancel", "dispute"]),
+        ("shipped", "buyer", ["confirm_delivery", "dispute"]),
+        ("shipped", "seller", ["dispute"]),
         ("delivered", "buyer", []),
         ("completed", "buyer", []),
         ("completed", "seller", []),
         ("cancelled", "seller", []),
         ("pending_payment", None, []),
-        ("shipped", "system", ["auto_complete"]),
+        ("shipped", "system", ["auto_complete", "settle"]),
     ],
 )
 def test_actions_for_gives_each_party_its_buttons(state, role, expected):
