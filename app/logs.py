@@ -30,7 +30,7 @@ request_logger = logging.getLogger("app.requests")
 SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
-JSON_FIELDS = "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(job)s"
+JSON_FIELDS = "%(levelname)s %(name)s %(message)s %(request_id)s %(job)s"
 
 
 def request_id_from(raw: str | None) -> str:
@@ -86,8 +86,8 @@ def make_formatter(log_format: str) -> logging.Formatter:
     if log_format == "json":
         return JsonFormatter(
             JSON_FIELDS,
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
-            timestamp=False,
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",  # ISO 8601, UTC
         )
     if log_format != "text":
         raise RuntimeError(f"LOG_FORMAT must be 'json' or 'text', not {log_format!r}")
