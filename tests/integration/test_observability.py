@@ -10,6 +10,7 @@ import logging
 
 import pytest
 from flask import current_app
+from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
 
 from app import logs
@@ -51,7 +52,14 @@ def test_a_sane_request_id_is_echoed_and_on_every_record_of_the_request(client, 
     made = [r for r in caplog.records if r.request_id != logs.NO_ID]
     assert made and all(r.request_id == "edge-42.a:b" for r in made)
     assert [r.request_id for r in request_lines(caplog)] == ["edge-42.a:b"]
-    assert logs.current_request_id() == logs.NO_ID  # nothing leaks out of the request
+
+
+def test_the_request_id_ends_with_its_request(app):
+    # A plain client runs the request in this very context, as a server thread runs one
+    # request after another: nothing of the last request may stick to what comes next.
+    plain = FlaskClient(app, app.response_class)
+    assert plain.get("/healthz", headers={"X-Request-Id": "done-1"}).status_code == 200
+    assert logs.current_request_id() == logs.NO_ID
 
 
 @pytest.mark.parametrize("sent", [None, "two words", "x" * 65, "<script>"])
