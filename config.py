@@ -162,6 +162,12 @@ class Config:
     DEMO_DATA_ON_FIRST_START = _bool("DEMO_DATA", False)
     TESTING = False
 
+    # "text" (one readable line per record) or "json" (one object per line, for a log
+    # collector); every record carries the request id, or the task id and the due job's name.
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "text").lower()
+    # /metrics answers callers on this machine; set, anyone sending it as a bearer token too.
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN", "")
+
 
 class DevelopmentConfig(Config):
     """The embedded default: SQLite under instance/, manual payments, in-process jobs, demo data."""
@@ -190,6 +196,7 @@ class TestConfig(Config):
     SERVER_NAME = None
     MAIL_BACKEND = "locmem"
     SITE_URL = "http://mutual.test"
+    LOG_FORMAT = "text"
 
 
 class ProductionConfig(Config):
@@ -199,6 +206,7 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     PREFERRED_URL_SCHEME = "https"
     HSTS_SECONDS = _int("HSTS_SECONDS", 365 * 24 * 3600)
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json").lower()
 
     @classmethod
     def validate(cls) -> None:

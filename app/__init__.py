@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import os
-import re
-import uuid
 
-from flask import Flask, g, request
+from flask import Flask
 
 from config import Config, ProductionConfig, config_from_env
 
@@ -110,8 +107,12 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     importlib.import_module("app.transactions.events").init_app(app)  # consumers after commit
     if app.config.get("REDIS_URL"):  # last: every due job registered above becomes a task
         importlib.import_module("app.jobs.celery_app").init_app(app)
-    _configure_logging(app)
     _configure_security_headers(app)
+    from app import logs, metrics
+
+    metrics.init_app(app)
+    # Last: its hooks go first before and last after every other one (app/logs.py).
+    logs.init_app(app, on_request_done=metrics.observe_request)
     return app
 
 
@@ -188,46 +189,3 @@ def _configure_sqlite(app: Flask) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
-
-
-class _RequestIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            record.request_id = g.get("request_id", "-")
-        except RuntimeError:
-            record.request_id = "-"
-        return True
-
-
-# A request id from the client (or a proxy) is kept only when it is short and plain, so it can
-# neither forge log lines (newlines, spaces) nor smuggle markup; anything else gets a fresh id.
-SAFE_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
-
-
-def _request_id(raw: str | None) -> str:
-    if raw and SAFE_REQUEST_ID.fullmatch(raw):
-        return raw
-    return uuid.uuid4().hex[:12]
-
-
-def _configure_logging(app: Flask) -> None:
-    @app.before_request
-    def _assign_request_id():
-        g.request_id = _request_id(request.headers.get("X-Request-Id"))
-
-    @app.after_request
-    def _echo_request_id(response):
-        response.headers.setdefault("X-Request-Id", g.get("request_id", ""))
-        return response
-
-    if not app.testing and not logging.getLogger().handlers:
-        # On the root logger, so migrations (alembic), the dev server's request lines (werkzeug)
-        # and the app share one format; migrations/env.py then leaves logging alone.
-        handler = logging.StreamHandler()
-        handler.addFilter(_RequestIdFilter())
-        handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s")
-        )
-        logging.getLogger().addHandler(handler)
-        for name in ("app", "alembic", "werkzeug"):
-            logging.getLogger(name).setLevel(logging.INFO)

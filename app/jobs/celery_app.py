@@ -35,6 +35,7 @@ from celery.signals import worker_process_init, worker_ready
 from flask import Flask
 from redis.exceptions import LockError
 
+from app import logs
 from app.jobs.runner import DUE_JOBS, run_job
 from app.transactions import events
 
@@ -43,6 +44,7 @@ logger = logging.getLogger(__name__)
 EXTENSION = "celery"
 JOB_TASK_PREFIX = "mutual.jobs."
 DELIVER_EVENTS_TASK = "mutual.events.deliver"
+REQUEST_ID_HEADER = "mutual_request_id"
 
 
 def job_task_name(job: str) -> str:
@@ -71,7 +73,9 @@ def init_app(app: Flask) -> Celery | None:
 
     def hand_off(event_ids: list[int]) -> None:
         if event_ids:
-            deliver_events.apply_async(args=[event_ids])
+            # The worker's log lines for these events carry the request's id.
+            origin = {REQUEST_ID_HEADER: logs.current_request_id()}
+            deliver_events.apply_async(args=[event_ids], headers=origin)
 
     app.extensions[EXTENSION] = celery
     app.extensions[events.HAND_OFF] = hand_off
@@ -87,7 +91,13 @@ def make_celery(app: Flask) -> Celery:
 
     class AppContextTask(Task):
         def __call__(self, *args: Any, **kwargs: Any) -> Any:
-            with app.app_context():
+            # Log records made by the task carry the id of the request that sent it (else the
+            # task's own id) and the due job's name (else the task's).
+            origin = getattr(self.request, REQUEST_ID_HEADER, None)
+            if not origin or origin == logs.NO_ID:
+                origin = self.request.id or logs.NO_ID
+            job = self.name.removeprefix(JOB_TASK_PREFIX)
+            with logs.log_context(request_id=origin, job=job), app.app_context():
                 return self.run(*args, **kwargs)
 
     celery = Celery(app.import_name, task_cls=AppContextTask, set_as_current=False)

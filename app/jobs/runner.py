@@ -10,11 +10,13 @@ from __future__ import annotations
 import importlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime
 
 from flask import Flask
 
+from app import logs, metrics
 from app.db import utcnow
 
 logger = logging.getLogger(__name__)
@@ -41,15 +43,20 @@ def _load(path: str) -> Callable[[datetime], int]:
 
 def run_job(name: str, now: datetime | None = None) -> int:
     """Run the due job `name` once; how many items it handled, -1 when it failed (logged and
-    rolled back: the next run tries again). Needs an app context."""
-    try:
-        return _load(DUE_JOBS[name])(now or utcnow())
-    except Exception:
-        logger.exception("job %s failed", name)
-        from app.extensions import db
+    rolled back: the next run tries again). Needs an app context. Its log records carry the
+    job's name; its run, outcome and time are counted (app/metrics.py)."""
+    started = time.perf_counter()
+    with logs.log_context(job=name):
+        try:
+            handled = _load(DUE_JOBS[name])(now or utcnow())
+        except Exception:
+            logger.exception("job %s failed", name)
+            from app.extensions import db
 
-        db.session.rollback()
-        return -1
+            db.session.rollback()
+            handled = -1
+    metrics.observe_job(name, failed=handled == -1, seconds=time.perf_counter() - started)
+    return handled
 
 
 def run_due(now: datetime | None = None) -> dict[str, int]:

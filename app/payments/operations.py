@@ -14,6 +14,7 @@ from flask import current_app
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
+from app import metrics
 from app.db import utcnow
 from app.errors import DomainError
 from app.extensions import db
@@ -103,6 +104,7 @@ def run(op_id: int) -> ProviderOperation:
         op = db.session.get(ProviderOperation, op_id)
         op.last_error = _message(error)
         db.session.commit()
+        metrics.observe_payment_operation(op.kind, "pending")
         return op
     except (PaymentDeclined, ProviderRejected, NotSupported) as error:
         db.session.rollback()
@@ -111,9 +113,11 @@ def run(op_id: int) -> ProviderOperation:
         op.last_error = _message(error)
         db.session.commit()
         logger.error("operation %s failed for good: %s", op.operation_key, op.last_error)
+        metrics.observe_payment_operation(op.kind, "failed")
         return op
     settle(op, ref)
     db.session.commit()
+    metrics.observe_payment_operation(op.kind, "succeeded")
     return op
 
 

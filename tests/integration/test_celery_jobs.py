@@ -6,6 +6,7 @@ lock names in it, so parallel runs do not collide."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -21,8 +22,10 @@ import redis
 from celery import Celery
 from celery.contrib.testing.worker import start_worker
 from flask import current_app
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from app import logs
 from app.db import utcnow
 from app.extensions import db
 from app.jobs import celery_app
@@ -41,6 +44,8 @@ TIMEOUT = 15
 
 # Who ran what, by thread: (what, thread ident).
 RAN: list[tuple[str, int]] = []
+# What the consumer saw: (event name, request id of its log records).
+SEEN_WITH: list[tuple[str, str]] = []
 
 
 def tick(now) -> int:
@@ -53,6 +58,7 @@ def tick(now) -> int:
 
 def seen(event: DomainEvent) -> None:
     RAN.append((event.name, threading.get_ident()))
+    SEEN_WITH.append((event.name, logs.current_request_id()))
 
 
 def _redis() -> redis.Redis:
@@ -68,6 +74,7 @@ def celery(app, monkeypatch) -> Iterator[Celery]:
     except redis.exceptions.ConnectionError as error:
         pytest.skip(f"Redis is not reachable at {REDIS_URL} ({error}): the Celery path needs it")
     RAN.clear()
+    SEEN_WITH.clear()
     queue = f"mutual-test-{uuid.uuid4().hex[:10]}"
     monkeypatch.setitem(DUE_JOBS, "test.tick", f"{HERE}:tick")
     for name in ("test.ticked", "order.placed"):
@@ -271,3 +278,37 @@ def test_the_documented_worker_command_starts_and_catches_up_on_due_jobs(
         output, _ = worker.communicate(timeout=TIMEOUT)
     assert "mutual.jobs.orders.auto_complete" in output
     assert "'handled': 1" in output
+
+
+def test_the_worker_logs_a_requests_events_with_its_request_id_and_a_job_with_its_name(
+    app, celery, worker, listing, buyer, make_client, caplog
+):
+    caplog.set_level(logging.INFO)
+    response = make_client(buyer).post(
+        f"/listings/{listing.id}/buy", data={"quantity": 1}, headers={"X-Request-Id": "buy-77"}
+    )
+    assert response.status_code in (302, 303)
+    _eventually(lambda: ("order.placed", "buy-77") in SEEN_WITH, "the consumer ran with the id")
+
+    assert celery.send_task("mutual.jobs.test.tick").get(timeout=TIMEOUT)["handled"] == 1
+    handled = [r for r in caplog.records if r.getMessage() == "due job test.tick handled 1"]
+    assert handled and handled[-1].job == "test.tick"
+    assert handled[-1].request_id not in ("-", "buy-77")  # the task's own id
+
+
+def test_metrics_show_the_celery_queue_depth_read_at_scrape_time(app, celery, client):
+    queue = app.config["CELERY_QUEUE"]
+
+    def depth() -> float:
+        text = client.get("/metrics").get_data(as_text=True)
+        for family in text_string_to_metric_families(text):
+            for found in family.samples:
+                if found.name == "mutual_celery_queue_length":
+                    assert found.labels == {"queue": queue}
+                    return found.value
+        raise AssertionError("no queue depth on /metrics")
+
+    assert depth() == 0
+    celery.send_task("mutual.jobs.test.tick")  # no worker runs: it waits in the queue
+    celery.send_task("mutual.jobs.test.tick", priority=9)
+    assert depth() == 2
