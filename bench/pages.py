@@ -54,6 +54,7 @@ SIGNED_IN_RATIO = 0.25
 P95_MS = 50.0
 SEARCH_P95_MS = 30.0
 SQLITE_P95_MS = 200.0
+ALONE_LOADS = 4  # one request at a time, before the load runs
 
 
 @dataclass(frozen=True)
@@ -413,29 +414,45 @@ def sign_in(port: int, email: str) -> str:
     return "; ".join(f"{k}={v}" for k, v in jar.items())
 
 
-def check_pages(
-    port: int, pages: list[Page], cookies: dict[str, str]
-) -> tuple[dict[str, int], dict[str, str]]:
-    """Load every page twice before measuring (also warms the workers): its size in bytes, and
-    why a page cannot be measured (a 5xx, or no answer before gunicorn's timeout killed the
-    worker). Any other status than 200 is a mistake of the benchmark: it stops."""
-    sizes, failures = {}, {}
+@dataclass
+class Checked:
+    """What loading each page alone showed: its size, its time, or why it cannot be measured."""
+
+    size: dict[str, int] = field(default_factory=dict)
+    alone_ms: dict[str, float] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+def check_pages(port: int, pages: list[Page], cookies: dict[str, str]) -> Checked:
+    """Load every page ALONE_LOADS times, one request at a time, before measuring (this warms
+    the workers): its size and the median time of all but the first load, or why it cannot be
+    measured (a 5xx, or no answer before gunicorn's timeout killed the worker). A status other
+    than 200 or 5xx is a mistake of the benchmark: it stops."""
+    checked = Checked()
     for page in pages:
-        for _ in range(2):
-            began = time.monotonic()
+        times = []
+        for _ in range(ALONE_LOADS):
+            began = time.perf_counter()
             try:
                 status, _, body = request(port, page.path, cookie=cookies[page.signed_in])
             except (OSError, http.client.HTTPException) as exc:
-                failures[page.label] = f"no answer ({type(exc).__name__} after "
-                failures[page.label] += f"{time.monotonic() - began:.0f} s)"
+                took = time.perf_counter() - began
+                checked.failures[page.label] = (
+                    f"no answer ({type(exc).__name__} after {took:.0f} s)"
+                )
                 break
+            took = time.perf_counter() - began
             if status >= 500:
-                failures[page.label] = f"{status} after {time.monotonic() - began:.1f} s"
+                checked.failures[page.label] = f"{status} after {took:.1f} s"
                 break
             if status != 200:
                 raise RuntimeError(f"{page.label} ({page.path}) answered {status}: {body[:200]!r}")
-            sizes[page.label] = len(body)
-    return sizes, failures
+            checked.size[page.label] = len(body)
+            times.append(took * 1000)
+        if times and page.label not in checked.failures:
+            # The first load may meet a cold worker (each of them builds its caches once).
+            checked.alone_ms[page.label] = statistics.median(times[1:])
+    return checked
 
 
 # --- load ---------------------------------------------------------------------------------
@@ -562,9 +579,13 @@ def measure(database_url: str, args: argparse.Namespace, workdir: Path) -> list[
             "seller": sign_in(app_port, ids.seller_email),
             "member": sign_in(app_port, ids.member_email),
         }
-        sizes, failures = check_pages(app_port, pages, cookies)
-        for _ in range(3):
+        checked = check_pages(app_port, pages, cookies)
+        bare_times = []
+        for _ in range(ALONE_LOADS):
+            began = time.perf_counter()
             request(bare_port, "/")
+            bare_times.append((time.perf_counter() - began) * 1000)
+        checked.alone_ms["bare page"] = statistics.median(bare_times[1:])
         use_wrk = shutil.which("wrk") is not None and not args.python_client
         script = workdir / "p95.lua"
         script.write_text(WRK_SCRIPT)
@@ -586,7 +607,7 @@ def measure(database_url: str, args: argparse.Namespace, workdir: Path) -> list[
                 return run_wrk(port, path, args, cookie, script)
             return run_python(port, path, args, cookie)
 
-        rows = [Row(page) for page in pages if page.label not in failures]
+        rows = [Row(page) for page in pages if page.label not in checked.failures]
         for round_no in range(1, args.rounds + 1):
             for row in rows:
                 row.bare.append(run(bare_port, "/"))
@@ -602,7 +623,7 @@ def measure(database_url: str, args: argparse.Namespace, workdir: Path) -> list[
                         raise RuntimeError(f"gunicorn died during the run:\n{tail(log)}")
         load = os.getloadavg()
         print(f"load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} after the run")
-        print_table(rows, backend, sizes, failures, pages)
+        print_table(rows, backend, checked, pages)
         return rows
     finally:
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C must not skip this
@@ -611,36 +632,37 @@ def measure(database_url: str, args: argparse.Namespace, workdir: Path) -> list[
         signal.signal(signal.SIGINT, previous)
 
 
-def print_table(
-    rows: list[Row],
-    backend: str,
-    sizes: dict[str, int],
-    failures: dict[str, str],
-    pages: list[Page],
-) -> None:
-    """A Markdown table: page, req/s, p95, ratio to bare, target, pass/miss."""
+def print_table(rows: list[Row], backend: str, checked: Checked, pages: list[Page]) -> None:
+    """A Markdown table: page, size, one request alone, req/s, p95, ratio to bare, target."""
     bare = [b for row in rows for b in row.bare]
-    print(f"\n| page ({backend}) | path | KB | req/s | p95 ms | ratio to bare | target | met |")
-    print("|---|---|---|---|---|---|---|---|")
+    print(
+        f"\n| page ({backend}) | path | KB | alone ms | req/s | p95 ms | ratio to bare "
+        "| target | met |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     if bare:
         bare_rps = statistics.median(b.requests_per_second for b in bare)
         bare_p95 = statistics.median(b.p95_ms for b in bare)
-        print(f"| bare page | `/` of bench/bare.py | | {bare_rps:.1f} | {bare_p95:.1f} | 1 | | |")
+        print(
+            f"| bare page | `/` of bench/bare.py | | {checked.alone_ms['bare page']:.1f} | "
+            f"{bare_rps:.1f} | {bare_p95:.1f} | 1 | | |"
+        )
     measured = {row.page.label: row for row in rows}
     for page in pages:
         who = f" (signed in: {page.signed_in})" if page.signed_in else ""
         head = f"| {page.label}{who} | `{page.path}` |"
-        if page.label in failures:
+        if page.label in checked.failures:
             goal, _ = target(page, 0.0, float("inf"), backend)
-            print(f"{head} | {failures[page.label]} | | | {goal} | miss |")
+            print(f"{head} | {checked.failures[page.label]} | | | | {goal} | miss |")
             continue
         row = measured[page.label]
         goal, met = target(page, row.ratio, row.p95, backend)
         errors = f" ({row.errors} errors)" if row.errors else ""
         p95 = f"{row.p95:.1f}" if row.p95 != float("inf") else "none done"
         print(
-            f"{head} {sizes[page.label] / 1024:.0f} | {row.rps:.1f}{errors} | {p95} | "
-            f"{row.ratio:.3f} | {goal} | {'pass' if met and not row.errors else 'miss'} |"
+            f"{head} {checked.size[page.label] / 1024:.0f} | {checked.alone_ms[page.label]:.1f} | "
+            f"{row.rps:.1f}{errors} | {p95} | {row.ratio:.3f} | {goal} | "
+            f"{'pass' if met and not row.errors else 'miss'} |"
         )
 
 
