@@ -20,6 +20,7 @@ at the end, also on Ctrl+C, `kill` or an error. Only 127.0.0.1 is contacted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import importlib.util
 import json
@@ -526,6 +527,23 @@ def run_python(port: int, page: str, args: argparse.Namespace, cookie: str) -> R
     )
 
 
+def drain(port: int, workers: int, path: str) -> None:
+    """Wait until the server has finished what the last run left queued. wrk stops at the end
+    of a run, but a sync worker still serves every request already sent (up to --connections
+    of them, seconds each on a slow page) before it sees that the client left: the next run
+    would pay for them. One request per worker, all at once, comes back only after those."""
+
+    def one() -> None:
+        with contextlib.suppress(OSError, http.client.HTTPException):
+            request(port, path, timeout=120)
+
+    threads = [threading.Thread(target=one, daemon=True) for _ in range(workers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=130)
+
+
 # --- one database -------------------------------------------------------------------------
 
 
@@ -611,7 +629,9 @@ def measure(database_url: str, args: argparse.Namespace, workdir: Path) -> list[
         for round_no in range(1, args.rounds + 1):
             for row in rows:
                 row.bare.append(run(bare_port, "/"))
+                drain(bare_port, args.workers, "/")
                 row.runs.append(run(app_port, row.page.path, cookies[row.page.signed_in]))
+                drain(app_port, args.workers, "/healthz")
                 print(
                     f"  round {round_no} {row.page.label}: "
                     f"{row.runs[-1].requests_per_second:.1f} req/s "
