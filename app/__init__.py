@@ -85,7 +85,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
         app.register_blueprint(importlib.import_module(module).bp)
     importlib.import_module("app.api.core").init_app(app)  # /api/v1, its docs and token pages
 
-    from app import cli, templating
+    from app import cli, static_files, templating
     from app.accounts import auth
     from app.clubs import conversation as club_conversation
     from app.clubs import kind as deal_kind
@@ -100,6 +100,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     club_conversation.init_app(app)  # a club's members talk in one group conversation
     deal_kind.init_app(app)  # and group deals with their pledges (app/clubs)
     templating.init_app(app)
+    static_files.init_app(app)  # hashed names, cached for a year
     importlib.import_module("app.moderation.hooks").init_app(app)  # notices, re-review
     cli.init_app(app)
     payments_cli.init_app(app)

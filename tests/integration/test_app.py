@@ -1,14 +1,48 @@
 """The application factory, health check, error pages and configuration."""
 
+import socket
+
 import pytest
 
-from config import ProductionConfig
+from app import create_app
+from config import ProductionConfig, TestConfig
 
 
-def test_healthz_answers_ok(client):
+def test_healthz_answers_ok_when_the_database_answers(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.get_json() == {"status": "ok"}
+    assert response.get_json() == {"status": "ok", "database": "ok"}  # no Redis configured
+
+
+def test_healthz_checks_redis_when_redis_url_is_set(app, client):
+    app.config["REDIS_URL"] = "redis://127.0.0.1:6379/14"
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_healthz_is_unavailable_when_redis_does_not_answer(app, client):
+    with socket.socket() as closed:  # a port nobody listens on
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    app.config["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+    response = client.get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "redis": "unreachable",
+    }
+
+
+def test_healthz_is_unavailable_when_the_database_does_not_answer(tmp_path):
+    missing = tmp_path / "no-such-folder" / "mutual.sqlite3"  # SQLite cannot open it
+    app = create_app(
+        TestConfig, SQLALCHEMY_DATABASE_URI=f"sqlite:///{missing}", UPLOAD_DIR=str(tmp_path)
+    )
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 503
+    assert response.get_json() == {"status": "unavailable", "database": "unreachable"}
 
 
 def test_unknown_page_is_a_styled_404(client):

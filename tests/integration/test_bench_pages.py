@@ -1,0 +1,94 @@
+"""The page benchmark builds without running load: the bare page answers from the app's own
+database, and every page on the benchmark's list is a real page for the ids it picks."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from app.accounts.models import User
+from app.extensions import db
+from app.listings.models import Listing
+
+BENCH = Path(__file__).resolve().parents[2] / "bench"
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while defining
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return _load("generate"), _load("pages"), _load("bare")
+
+
+@pytest.fixture
+def generated(app, bench):
+    generate, _, _ = bench
+    sizes = generate.Sizes(
+        users=40,
+        listings=150,
+        orders=240,
+        feedback=200,
+        loans=20,
+        clubs=2,
+        deals=8,
+        pledges=40,
+        busy_feedback=25,
+    )
+    db.session.remove()  # the generator writes through its own connection
+    db.engine.dispose()
+    return generate.generate(
+        app.config["SQLALCHEMY_DATABASE_URI"], sizes, seed=3, now=datetime(2026, 11, 20, tzinfo=UTC)
+    )
+
+
+def test_bare_page_shows_the_twenty_newest_active_listings(app, bench, generated):
+    _, _, bare = bench
+    newest = db.session.scalars(
+        select(Listing.title)
+        .where(Listing.status == "active")
+        .order_by(Listing.created_at.desc())
+        .limit(20)
+    ).all()
+    response = bare.create_app(app.config["SQLALCHEMY_DATABASE_URI"]).test_client().get("/")
+    assert response.status_code == 200
+    shown = re.findall(r'<a href="/listings/\d+">([^<]+)</a>', response.get_data(as_text=True))
+    assert shown == newest
+    assert len(shown) == 20
+
+
+def test_every_benchmarked_page_answers_for_the_ids_it_picks(app, bench, generated, make_client):
+    _, pages, _ = bench
+    ids = pages.pick_ids(db.engine)
+    assert ids.busy_handle == generated.busy_handle  # the member with the most feedback
+    listed = pages.page_list(ids)
+    assert len({page.path for page in listed}) == len(listed) == 17
+    clients = {"": make_client()}
+    for who, email in (("seller", ids.seller_email), ("member", ids.member_email)):
+        clients[who] = make_client(db.session.scalar(select(User).where(User.email == email)))
+    for page in listed:
+        response = clients[page.signed_in].get(page.path)
+        assert response.status_code == 200, (page.label, page.path, response.status_code)
+
+
+def test_targets_follow_the_issue(bench):
+    _, pages, _ = bench
+    anonymous, signed_in = pages.Page("a", "/"), pages.Page("b", "/orders", signed_in="seller")
+    search = pages.Page("c", "/listings?q=bike", search=True)
+    assert pages.target(anonymous, 0.5, 49.9, "postgresql")[1]
+    assert not pages.target(anonymous, 0.49, 10, "postgresql")[1]
+    assert pages.target(signed_in, 0.25, 10, "postgresql")[1]
+    assert not pages.target(search, 0.9, 30.0, "postgresql")[1]  # search: p95 under 30 ms
+    assert pages.target(search, 0.01, 199, "sqlite")[1]  # SQLite: only the 200 ms ceiling
+    assert not pages.target(anonymous, 1.0, 200, "sqlite")[1]
