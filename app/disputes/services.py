@@ -54,6 +54,14 @@ class AlreadyDisputed(Conflict):
     )
 
 
+class NothingAtStake(Conflict):
+    code, default_message = (
+        "nothing_at_stake",
+        "Nothing was paid for this, so there is no money to dispute. If someone broke a "
+        "community rule, report them instead.",
+    )
+
+
 class AlreadyAnswered(Conflict):
     code, default_message = "already_answered", "You have already answered this dispute."
 
@@ -272,7 +280,7 @@ def open_dispute(
     """A party opens a dispute about a transaction with a reason and up to PHOTOS_MAX photos;
     the kind's machine moves it into dispute (its own event tells the other side). Raises
     NotFound (no such transaction, or not a party), InvalidTransition (not now), Forbidden
-    (a role that cannot), AlreadyDisputed, ValidationFailed."""
+    (a role that cannot), AlreadyDisputed, NothingAtStake (a free order), ValidationFailed."""
     now = now or utcnow()
     registered, rules = _rules(kind)
     instance = registered.load(subject_id, False)
@@ -283,6 +291,8 @@ def open_dispute(
         raise AlreadyDisputed()
     action = _opening_action(registered, rules, instance.state)
     machine.decide(registered, instance.state, action, role)
+    if rules.stake(instance).amount_cents <= 0:
+        raise NothingAtStake()
     text, errors = _clean(reason, "reason", REASON_MAX, "Say what went wrong.")
     processed, photo_errors = _photos(photos)
     if errors or photo_errors:

@@ -247,6 +247,8 @@ def available_actions(order: Order, user_id: int | None) -> list[str]:
         # payment still waits for it): the seller moves it on.
         if not settles_in_person() and not order.is_free:
             actions.remove("mark_paid")
+    if "dispute" in actions and order.is_free:
+        actions.remove("dispute")  # nothing was paid: nothing to divide (report a member instead)
     return actions
 
 

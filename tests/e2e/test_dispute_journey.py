@@ -90,7 +90,7 @@ def test_a_claim_disputed_by_the_borrower_is_split_by_a_moderator(
 
     # The moderator finds it in the dispute queue and splits the claim.
     mod.goto(f"{live_server}/moderation")
-    mod.get_by_role("link", name="Disputes →").click()
+    mod.get_by_role("navigation", name="Moderation").get_by_role("link", name="Disputes").click()
     mod.get_by_role("link", name=re.compile(f"Loan #{loan_id}")).click()
     expect(mod).to_have_url(dispute_url)
     expect(mod.get_by_text("The tear was there when I picked it up.")).to_be_visible()

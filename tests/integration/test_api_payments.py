@@ -111,7 +111,7 @@ def test_paying_by_card_marks_the_order_paid_for_both_parties(stripe_app, client
 
     seen = client.get(f"/api/v1/orders/{order.id}", headers=_headers(order, "seller")).json
     assert seen["state"] == "paid"
-    assert seen["actions"] == ["cancel", "ship"]
+    assert seen["actions"] == ["cancel", "ship", "dispute"]
     assert ledger.balance(ledger.ESCROW, "USD") == 2500
 
 

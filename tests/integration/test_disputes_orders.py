@@ -110,6 +110,16 @@ def test_an_order_cannot_be_disputed_before_payment_or_after_completion(app):
         disputes.open_dispute("order", order.id, order.buyer_id, "Where is it?")
 
 
+def test_a_free_order_offers_no_dispute_and_refuses_one(app):
+    listing = ListingFactory(price_cents=0, quantity=1)
+    order = orders.place_order(UserFactory().id, listing.id, 1)
+    assert state(order) == "paid"  # nothing to pay: straight past payment
+    assert "dispute" not in orders.available_actions(order, order.buyer_id)
+    with pytest.raises(disputes.NothingAtStake):
+        disputes.open_dispute("order", order.id, order.buyer_id, "Never came.")
+    assert state(order) == "paid" and disputes.dispute_about("order", order.id) is None
+
+
 def test_the_order_api_action_opens_a_real_dispute(app):
     order = paid_order("manual")
     orders.transition(order.id, "dispute", order.buyer_id, note="Never arrived.")
