@@ -40,9 +40,9 @@ ERRORS = {
     "moderator cannot decide a dispute about their own transaction; `own_offer`: the other "
     "side answers your refund offer",
     404: "`not_found`: no such dispute or transaction, or you take no part in it",
-    409: "`already_disputed`, `nothing_at_stake`, `already_answered`, `dispute_decided`, `offer_closed`, "
-    "`conflict` (a dispute is open: no more offers), `invalid_transition`: not possible in the "
-    "transaction's state",
+    409: "`already_disputed`, `nothing_at_stake`, `already_answered`, `dispute_decided`, "
+    "`offer_closed`, `conflict` (a dispute is open: no more offers), `invalid_transition`: "
+    "not possible in the transaction's state",
     422: "`validation_failed`: a field is wrong (`fields` says which)",
 }
 
