@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import flash, request, session
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
+
+from app.errors import DomainError, ValidationFailed
 
 SESSION_KEY = "form_draft"
 # The session is a cookie, which browsers drop above 4 kB (signing the person out): keep one
@@ -81,3 +83,23 @@ def form_refused(form: FlaskForm, key: str) -> bool:
     else:
         keep_failed_form(key, form)
     return True
+
+
+REFUSED = object()  # what `carry_out` answers when the service refused
+
+
+def carry_out(key: str, form: FlaskForm, call: Callable[[], Any], *, say_why: bool = False):
+    """Run the service call behind a validated form: its result, or REFUSED. Field errors
+    (ValidationFailed) are kept with what was posted under `key` (and flashed with `say_why`);
+    any other refusal is flashed, but a 404 goes on up (the page answers not found)."""
+    try:
+        return call()
+    except ValidationFailed as error:
+        keep_failed_form(key, form, error.fields)
+        if say_why:
+            flash(error.message, "error")
+    except DomainError as error:
+        if error.status == 404:
+            raise
+        flash(error.message, "error")
+    return REFUSED

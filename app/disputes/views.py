@@ -28,7 +28,7 @@ from app.disputes.forms import (
 )
 from app.errors import DomainError, NotFound, ValidationFailed
 from app.extensions import db
-from app.form_drafts import form_refused, keep_failed_form, refilled_form
+from app.form_drafts import REFUSED, carry_out, form_refused, keep_failed_form, refilled_form
 from app.moderation import rules as rulebook
 from app.money import parse_money
 from app.pagination import page_number
@@ -157,15 +157,11 @@ def answer(dispute_id: int):
     if form_refused(form, key):
         return back
     photos = [photo for photo in request.files.getlist(form.photos.name) if photo.filename]
-    try:
-        services.answer_dispute(dispute_id, current_user.id, form.answer.data or "", photos)
-    except ValidationFailed as error:
-        keep_failed_form(key, form, error.fields)
-        return back
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
+    answer = form.answer.data or ""
+    done = carry_out(
+        key, form, lambda: services.answer_dispute(dispute_id, current_user.id, answer, photos)
+    )
+    if done is REFUSED:
         return back
     flash("Your answer is with the dispute. A moderator decides next.", "success")
     return back
@@ -181,23 +177,17 @@ def decide(dispute_id: int):
     back = redirect(url_for("disputes.detail", dispute_id=dispute_id), 303)
     if form_refused(form, key):
         return back
-    try:
-        awarded = parse_money(form.awarded.data, dispute.currency)
-    except ValueError as error:
-        message = str(error).replace("a price", "an amount").replace("price", "amount")
-        keep_failed_form(key, form, {"awarded": [message]})
+    awarded = _amount(key, form, "awarded", dispute.currency)
+    if awarded is None:
         return back
-    try:
-        services.decide_dispute(
+    done = carry_out(
+        key,
+        form,
+        lambda: services.decide_dispute(
             dispute_id, current_user.id, awarded, form.rule.data or 0, form.reason.data or ""
-        )
-    except ValidationFailed as error:
-        keep_failed_form(key, form, error.fields)
-        return back
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
+        ),
+    )
+    if done is REFUSED:
         return back
     flash("Decided: the money moves as decided, and the decision is in the public log.", "success")
     return back
@@ -288,21 +278,14 @@ def propose_refund(kind: str, subject_id: int):
     if form_refused(form, key):
         return back
     currency = registered.disputes.stake(instance).currency
-    try:
-        amount = parse_money(form.amount.data, currency)
-    except ValueError as error:
-        message = str(error).replace("a price", "an amount").replace("price", "amount")
-        keep_failed_form(key, form, {"amount": [message]})
+    amount = _amount(key, form, "amount", currency)
+    if amount is None:
         return back
-    try:
-        refunds.propose_refund(kind, subject_id, current_user.id, amount, form.note.data or "")
-    except ValidationFailed as error:
-        keep_failed_form(key, form, error.fields)
-        return back
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
+    note = form.note.data or ""
+    done = carry_out(
+        key, form, lambda: refunds.propose_refund(kind, subject_id, current_user.id, amount, note)
+    )
+    if done is REFUSED:
         return back
     flash("Offer sent. The other side can accept it, counter or decline.", "success")
     return back
@@ -315,14 +298,15 @@ def respond_to_refund(offer_id: int, answer: str):
     back = redirect(
         url_for("disputes.refund", kind=offer.subject_kind, subject_id=offer.subject_id), 303
     )
-    if form_refused(RespondRefundForm(), f"refund-answer:{offer_id}"):
+    form = RespondRefundForm()
+    key = f"refund-answer:{offer_id}"
+    if form_refused(form, key):
         return back
-    try:
-        refunds.respond_to_refund(offer_id, current_user.id, answer == "accept")
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
+    accepted = answer == "accept"
+    done = carry_out(
+        key, form, lambda: refunds.respond_to_refund(offer_id, current_user.id, accepted)
+    )
+    if done is REFUSED:
         return back
     if answer == "accept":
         flash("Agreed: the refund is carried out now.", "success")
@@ -331,3 +315,13 @@ def respond_to_refund(offer_id: int, answer: str):
             "Offer declined. Make another, or open a dispute for a moderator to decide.", "success"
         )
     return back
+
+
+def _amount(key: str, form, field: str, currency: str) -> int | None:
+    """The money typed in `form[field]` in cents, or None with the error kept for the page."""
+    try:
+        return parse_money(form[field].data, currency)
+    except ValueError as error:
+        message = str(error).replace("a price", "an amount").replace("price", "amount")
+        keep_failed_form(key, form, {field: [message]})
+        return None

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from app.errors import DomainError, ValidationFailed
-from app.form_drafts import form_refused, keep_failed_form, refilled_form
+from app.form_drafts import REFUSED, carry_out, form_refused, keep_failed_form, refilled_form
 from app.moderation import appeals, services
 from app.moderation import rules as rulebook
 from app.moderation.forms import (
@@ -216,23 +216,20 @@ def act(case_id: int):
         keep_failed_form(f"act:{case_id}", form)
         return redirect(back, 303)
     until = form.suspended_until.data
-    try:
-        services.act(
+    done = carry_out(
+        f"act:{case_id}",
+        form,
+        lambda: services.act(
             case_id,
             current_user.id,
             form.action.data,
             form.rule.data or 0,
             form.reason.data or "",
             suspended_until=datetime.combine(until, time(0), UTC) if until else None,
-        )
-    except ValidationFailed as error:
-        keep_failed_form(f"act:{case_id}", form, error.fields)
-        flash(error.message, "error")
-        return redirect(back, 303)
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
+        ),
+        say_why=True,
+    )
+    if done is REFUSED:
         return redirect(back, 303)
     flash("Done: the action is in the moderation log.", "success")
     return redirect(url_for("moderation.queue"), 303)
@@ -287,16 +284,13 @@ def appeal(action_id: int):
     back = url_for("moderation.my_sanctions") + f"#action-{action_id}"
     if form_refused(form, _appeal_key(action_id)):
         return redirect(back, 303)
-    try:
-        appeals.create_appeal(current_user.id, action_id, form.statement.data or "")
-    except ValidationFailed as error:
-        keep_failed_form(_appeal_key(action_id), form, error.fields)
-        flash(error.message, "error")
-        return redirect(back, 303)
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
+    done = carry_out(
+        _appeal_key(action_id),
+        form,
+        lambda: appeals.create_appeal(current_user.id, action_id, form.statement.data or ""),
+        say_why=True,
+    )
+    if done is REFUSED:
         return redirect(back, 303)
     flash("Your appeal is sent. Another moderator will decide; you will be told.", "success")
     return redirect(back, 303)
@@ -361,22 +355,19 @@ def decide_appeal(appeal_id: int):
     key = f"decide:{appeal_id}"
     if form_refused(form, key):
         return redirect(back, 303)
-    try:
-        appeals.decide_appeal(
+    done = carry_out(
+        key,
+        form,
+        lambda: appeals.decide_appeal(
             appeal_id,
             current_user.id,
             form.decision.data,
             form.rule.data or 0,
             form.reason.data or "",
-        )
-    except ValidationFailed as error:
-        keep_failed_form(key, form, error.fields)
-        flash(error.message, "error")
-        return redirect(back, 303)
-    except DomainError as error:
-        if error.status == 404:
-            raise
-        flash(error.message, "error")
+        ),
+        say_why=True,
+    )
+    if done is REFUSED:
         return redirect(back, 303)
     flash("Decided: the decision is in the moderation log.", "success")
     return redirect(url_for("moderation.appeal_queue"), 303)

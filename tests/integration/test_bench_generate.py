@@ -4,11 +4,6 @@ rules (totals, pledged sums, feedback between parties, the ledger's invariants).
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from datetime import UTC, datetime
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select, text
 
@@ -21,38 +16,17 @@ from app.listings.services import search_listings
 from app.orders.models import Order
 from app.payments import ledger
 from app.reviews.models import Feedback
-
-GENERATOR = Path(__file__).resolve().parents[2] / "bench" / "generate.py"
+from tests.integration.bench_support import generate_small, load_bench
 
 
 @pytest.fixture(scope="module")
 def bench_generate():
-    spec = importlib.util.spec_from_file_location("bench_generate", GENERATOR)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while defining
-    spec.loader.exec_module(module)
-    return module
+    return load_bench("generate")
 
 
 @pytest.fixture
 def generated(app, bench_generate):
-    sizes = bench_generate.Sizes(
-        users=40,
-        listings=150,
-        orders=240,
-        feedback=200,
-        loans=20,
-        clubs=2,
-        deals=8,
-        pledges=40,
-        busy_feedback=25,
-    )
-    db.session.remove()  # the generator writes through its own connection
-    db.engine.dispose()
-    result = bench_generate.generate(
-        app.config["SQLALCHEMY_DATABASE_URI"], sizes, seed=3, now=datetime(2026, 11, 20, tzinfo=UTC)
-    )
-    return sizes, result
+    return generate_small(app, bench_generate)
 
 
 def test_generate_writes_the_sizes_asked_for(generated):

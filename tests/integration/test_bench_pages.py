@@ -3,11 +3,7 @@ database, and every page on the benchmark's list is a real page for the ids it p
 
 from __future__ import annotations
 
-import importlib.util
 import re
-import sys
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -15,42 +11,18 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.extensions import db
 from app.listings.models import Listing
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load(name: str):
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while defining
-    spec.loader.exec_module(module)
-    return module
+from tests.integration.bench_support import generate_small, load_bench
 
 
 @pytest.fixture(scope="module")
 def bench():
-    return _load("generate"), _load("pages"), _load("bare")
+    return load_bench("generate"), load_bench("pages"), load_bench("bare")
 
 
 @pytest.fixture
 def generated(app, bench):
-    generate, _, _ = bench
-    sizes = generate.Sizes(
-        users=40,
-        listings=150,
-        orders=240,
-        feedback=200,
-        loans=20,
-        clubs=2,
-        deals=8,
-        pledges=40,
-        busy_feedback=25,
-    )
-    db.session.remove()  # the generator writes through its own connection
-    db.engine.dispose()
-    return generate.generate(
-        app.config["SQLALCHEMY_DATABASE_URI"], sizes, seed=3, now=datetime(2026, 11, 20, tzinfo=UTC)
-    )
+    _sizes, result = generate_small(app, bench[0])
+    return result
 
 
 def test_bare_page_shows_the_twenty_newest_active_listings(app, bench, generated):
