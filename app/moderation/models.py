@@ -199,6 +199,7 @@ class ModerationAction(db.Model):
     moderator: Mapped[User] = relationship(foreign_keys=[moderator_id])
     target_user: Mapped[User] = relationship(foreign_keys=[target_user_id])
     rule: Mapped[Rule] = relationship()
+    case: Mapped[ModerationCase | None] = relationship(foreign_keys=[case_id])
     appealed_action: Mapped[ModerationAction | None] = relationship(
         remote_side=[id], foreign_keys=[appealed_action_id]
     )

@@ -586,8 +586,11 @@ def public_log(page: int = 1, per_page: int = 50) -> Page[ModerationAction]:
                 selectinload(ModerationAction.rule),
                 selectinload(ModerationAction.target_user),
                 selectinload(ModerationAction.moderator),
-                selectinload(ModerationAction.appealed_action).selectinload(
-                    ModerationAction.moderator
+                selectinload(ModerationAction.case),
+                selectinload(ModerationAction.appealed_action).options(
+                    selectinload(ModerationAction.moderator),
+                    selectinload(ModerationAction.target_user),
+                    selectinload(ModerationAction.case),
                 ),
             )
             .order_by(ModerationAction.created_at.desc(), ModerationAction.id.desc())
@@ -618,11 +621,10 @@ def log_subject(action: ModerationAction) -> str:
         return f"a message by @{action.target_user.handle}"
     if action.target_kind == "feedback":
         return f"feedback by @{action.target_user.handle}"
-    case = db.session.get(ModerationCase, action.case_id)
     noun = {"listing": "the listing", "club": "the club", "deal": "the group deal"}[
         action.target_kind
     ]
-    return f"{noun} “{case.title}” of @{action.target_user.handle}"
+    return f"{noun} “{action.case.title}” of @{action.target_user.handle}"
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 
 from app.accounts.suspension import AccountSuspended
 from app.db import utcnow
@@ -275,3 +275,33 @@ def test_admins_publish_new_versions_and_every_version_is_kept(app, make_client)
     assert client.get("/rules").get_data(as_text=True).count('id="rule-') == 2
     versions = client.get("/rules/versions").get_data(as_text=True)
     assert "Version 2" in versions and "Version 1" in versions and "No harassment" in versions
+
+
+def _hidden_listings(count: int, mod) -> None:
+    for _ in range(count):
+        report = _report(trusted(), ListingFactory())
+        services.act(report.case_id, mod.id, "hide", 1, "Photos of another item.")
+
+
+def _log_statements(client) -> int:
+    """How many SQL statements one GET of the public log runs."""
+    ran: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        ran.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        assert client.get("/moderation/log").status_code == 200
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return len(ran)
+
+
+def test_the_public_log_reads_the_same_statements_for_three_or_nine_actions(app, client):
+    mod = moderator()
+    _hidden_listings(3, mod)
+    client.get("/moderation/log")  # the first request of a session writes; not counted
+    few = _log_statements(client)
+    _hidden_listings(6, mod)
+    assert _log_statements(client) == few
