@@ -49,6 +49,12 @@ class CommunityRuleOut(ma.Schema):
     number = fields.Integer()
     title = fields.String()
     body = fields.String()
+    feedback_grounds = fields.String(
+        metadata={
+            "description": "what feedback may be hidden for under this rule "
+            '("abuse, harassment"); empty when feedback may not be hidden under it'
+        }
+    )
 
 
 class RuleSetOut(ma.Schema):
@@ -60,6 +66,30 @@ class RuleSetOut(ma.Schema):
 
 class RuleVersionList(ma.Schema):
     items = fields.List(fields.Nested(RuleSetOut), required=True)
+
+
+class RuleIn(ma.Schema):
+    title = Text(
+        required=True,
+        validate=validate.Length(max=rulebook.TITLE_MAX),
+        **stated(minLength=1, maxLength=rulebook.TITLE_MAX),
+    )
+    body = Text(load_default="", validate=validate.Length(max=rulebook.BODY_MAX))
+    feedback_grounds = Text(
+        load_default="",
+        validate=validate.Length(max=rulebook.GROUNDS_MAX),
+        metadata={"description": "what feedback may be hidden for under it; empty: none"},
+    )
+
+
+class PublishRulesIn(ma.Schema):
+    rules = fields.List(
+        fields.Nested(RuleIn),
+        required=True,
+        validate=validate.Length(min=1, max=rulebook.MAX_RULES),
+        metadata={"description": "the whole list, in order: they are numbered from 1"},
+    )
+    note = Text(load_default="", validate=validate.Length(max=rulebook.NOTE_MAX))
 
 
 class ReportIn(ma.Schema):
@@ -176,6 +206,14 @@ class LogEntryOut(ma.Schema):
         allow_none=True,
         metadata={"description": "for uphold and overturn: the action decided on appeal"},
     )
+    appeal_status = fields.String(
+        validate=validate.OneOf(("none", *APPEAL_STATES)),
+        metadata={"description": "whether the member appealed this action, and the outcome"},
+    )
+    appeal_decision_id = fields.Integer(
+        allow_none=True,
+        metadata={"description": "the log entry that decided the appeal (uphold or overturn)"},
+    )
     detail = fields.String(
         metadata={"description": "a dispute decision: where the money went (amounts only)"}
     )
@@ -245,6 +283,19 @@ class DecideAppealIn(ma.Schema):
 def rules():
     """The community rules in force: their version and numbered rules."""
     return rulebook.current_rules()
+
+
+@bp.route("/rules", methods=["POST"])
+@bp.doc(operationId="publishRules", **links(201, Versions=link("listRuleVersions")))
+@token_required("write")
+@write_limit()
+@bp.arguments(PublishRulesIn)
+@bp.response(201, RuleSetOut)
+def publish_rules(data):
+    """Publish a new version of the rules (admins only: 403 forbidden). The old versions stay
+    readable; reports and actions keep citing the words they were made under."""
+    rows = [(r["title"], r["body"], r["feedback_grounds"]) for r in data["rules"]]
+    return rulebook.publish_rules(api_user_id(), rows, data["note"])
 
 
 @bp.route("/rules/versions", methods=["GET"])
@@ -352,7 +403,13 @@ def act(data, case_id: int):
 
 
 @bp.route("/moderation/log", methods=["GET"])
-@bp.doc(operationId="listModerationLog")
+@bp.doc(
+    operationId="listModerationLog",
+    **links(
+        200,
+        Entry=link("getModerationLogEntry", action_id="$response.body#/items/0/id"),
+    ),
+)
 @token_optional
 @bp.arguments(PageArgs, location="query")
 @bp.response(200, LogList)
@@ -361,6 +418,27 @@ def log(args):
     without reporters or message text."""
     page = services.public_log(args["page"], args["per_page"])
     return page_of(page.items, page.page, page.per_page, page.total)
+
+
+@bp.route("/moderation/log/<int:action_id>", methods=["GET"])
+@bp.doc(
+    operationId="getModerationLogEntry",
+    **links(
+        200,
+        AppealedAction=link(
+            "getModerationLogEntry", action_id="$response.body#/appealed_action_id"
+        ),
+        AppealDecision=link(
+            "getModerationLogEntry", action_id="$response.body#/appeal_decision_id"
+        ),
+    ),
+)
+@token_optional
+@bp.response(200, LogEntryOut)
+def log_entry(action_id: int):
+    """One entry of the public moderation log (404 not_found): for an appealed action its
+    appeal's status and decision, for an appeal's decision the action appealed."""
+    return services.log_entry(action_id)
 
 
 # -- appeals -------------------------------------------------------------------------------

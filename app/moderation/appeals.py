@@ -84,7 +84,9 @@ class Sanction:
 
 def _sanction_actions():
     return select(ModerationAction).options(
-        selectinload(ModerationAction.rule), selectinload(ModerationAction.target_user)
+        selectinload(ModerationAction.rule),
+        selectinload(ModerationAction.target_user),
+        selectinload(ModerationAction.appeal),
     )
 
 
@@ -119,6 +121,7 @@ def appeals_of(user_id: int) -> list[Appeal]:
             .where(Appeal.appellant_id == user_id)
             .options(
                 selectinload(Appeal.action).selectinload(ModerationAction.rule),
+                selectinload(Appeal.action).selectinload(ModerationAction.appeal),
                 selectinload(Appeal.decision).selectinload(ModerationAction.rule),
             )
             .order_by(Appeal.created_at.desc(), Appeal.id.desc())
@@ -182,6 +185,7 @@ def appeals_queue(
                 selectinload(Appeal.action).selectinload(ModerationAction.rule),
                 selectinload(Appeal.action).selectinload(ModerationAction.moderator),
                 selectinload(Appeal.action).selectinload(ModerationAction.target_user),
+                selectinload(Appeal.action).selectinload(ModerationAction.appeal),
                 selectinload(Appeal.appellant),
                 selectinload(Appeal.decision).selectinload(ModerationAction.moderator),
             )

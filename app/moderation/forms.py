@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import (
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from app.moderation.appeals import STATEMENT_MAX
 from app.moderation.models import ACTIONS, APPEALABLE, TARGET_KINDS
+from app.moderation.rules import BODY_MAX, GROUNDS_MAX, MAX_RULES, NOTE_MAX, TITLE_MAX
 from app.moderation.services import DETAILS_MAX, REASON_MAX
 
 
@@ -66,12 +77,22 @@ class QueueFilterForm(FlaskForm):
     )  # fmt: skip
 
 
-class RulesForm(FlaskForm):
-    text = TextAreaField(
-        "The rules, one per line: a title, a colon, then what it means",
-        validators=[DataRequired(), Length(max=20000)],
+class RuleRowForm(Form):
+    """One numbered rule in the editor (a row left empty is dropped)."""
+
+    title = StringField("Title", validators=[Length(max=TITLE_MAX)])
+    body = TextAreaField("What it means", validators=[Length(max=BODY_MAX)])
+    feedback_grounds = StringField(
+        "Feedback may be hidden under this rule for",
+        validators=[Length(max=GROUNDS_MAX)],
+        description="Leave empty unless moderators may hide feedback under this rule; then say "
+        "for what, in a few words.",
     )
-    note = StringField("What changed", validators=[Length(max=200)])
+
+
+class RulesForm(FlaskForm):
+    rules = FieldList(FormField(RuleRowForm), min_entries=1, max_entries=MAX_RULES)
+    note = StringField("What changed", validators=[Length(max=NOTE_MAX)])
 
 
 class AppealForm(FlaskForm):

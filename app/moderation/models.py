@@ -66,6 +66,8 @@ class Rule(db.Model):
     number: Mapped[int]
     title: Mapped[str] = mapped_column(String(80))
     body: Mapped[str] = mapped_column(Text, default="")
+    # What feedback may be hidden for under this rule ("abuse, harassment"); "" when none.
+    feedback_grounds: Mapped[str] = mapped_column(String(120), default="", server_default="")
 
     rule_set: Mapped[RuleSet] = relationship(back_populates="rules")
 
@@ -203,6 +205,26 @@ class ModerationAction(db.Model):
     appealed_action: Mapped[ModerationAction | None] = relationship(
         remote_side=[id], foreign_keys=[appealed_action_id]
     )
+    # The member's appeal against this action, if any (read-only: appeals own the row).
+    appeal: Mapped[Appeal | None] = relationship(
+        primaryjoin="Appeal.action_id == ModerationAction.id",
+        foreign_keys="Appeal.action_id",
+        viewonly=True,
+        uselist=False,
+    )
+
+    @property
+    def appeal_status(self) -> str:
+        """ "none", or the appeal's status: "pending", "upheld", "overturned"."""
+        if self.action not in APPEALABLE or self.appeal is None:
+            return "none"
+        return self.appeal.status
+
+    @property
+    def appeal_decision_id(self) -> int | None:
+        if self.action not in APPEALABLE or self.appeal is None:
+            return None
+        return self.appeal.decision_id
 
 
 class Appeal(db.Model):

@@ -13,24 +13,28 @@ from app.errors import Forbidden, NotFound, ValidationFailed
 from app.extensions import db
 from app.moderation.models import Rule, RuleSet
 
-# The rules as first published (migration 0012 seeds the same words).
-DEFAULT_RULES: list[tuple[str, str]] = [
+# The rules as first published (migration 0012 seeds the same words; 0018 their feedback
+# grounds): (title, body, feedback grounds: "" when feedback may not be hidden under the rule).
+DEFAULT_RULES: list[tuple[str, str, str]] = [
     ("Be honest", "Describe things as they are: condition, faults, photos of the real item. "
-     "No fake listings, no bait prices."),
-    ("Deliver what you promise", "Ship or hand over what was sold, on time and as described."),
-    ("Pay what you pledge", "An order or a pledge to a group deal is a promise to pay for it."),
+     "No fake listings, no bait prices.", ""),
+    ("Deliver what you promise", "Ship or hand over what was sold, on time and as described.",
+     ""),
+    ("Pay what you pledge", "An order or a pledge to a group deal is a promise to pay for it.",
+     ""),
     ("Return what you borrow", "Give borrowed things back on time and in the state you got "
-     "them."),
+     "them.", ""),
     ("Feedback is about the transaction", "Rate the trade, not the person. No threats of bad "
-     "feedback, no feedback for favours."),
+     "feedback, no feedback for favours.", "off-topic, extortion, personal data"),
     ("One person, one account", "No second accounts to rate yourself, dodge a sanction or start "
-     "over."),
-    ("No prohibited items", "Nothing illegal, stolen, dangerous or counterfeit."),
-    ("No harassment", "Be civil in messages, listings, clubs and replies."),
+     "over.", ""),
+    ("No prohibited items", "Nothing illegal, stolen, dangerous or counterfeit.", ""),
+    ("No harassment", "Be civil in messages, listings, clubs and replies.",
+     "abuse, harassment"),
 ]  # fmt: skip
 
 MAX_RULES = 20
-TITLE_MAX, BODY_MAX, NOTE_MAX = 80, 1000, 200
+TITLE_MAX, BODY_MAX, NOTE_MAX, GROUNDS_MAX = 80, 1000, 200, 120
 
 
 def _latest() -> RuleSet | None:
@@ -47,8 +51,8 @@ def current_rules() -> RuleSet:
         return latest
     first = RuleSet(version=1, note="The first rules.")
     first.rules = [
-        Rule(number=number, title=title, body=body)
-        for number, (title, body) in enumerate(DEFAULT_RULES, start=1)
+        Rule(number=number, title=title, body=body, feedback_grounds=grounds)
+        for number, (title, body, grounds) in enumerate(DEFAULT_RULES, start=1)
     ]
     db.session.add(first)
     try:
@@ -78,38 +82,27 @@ def current_rule(number: int) -> Rule:
     raise ValidationFailed(fields={"rule": ["Choose one of the community rules."]})
 
 
-# A feedback rule is one whose words speak of feedback or harassment (in the first rules: 5,
-# "Feedback is about the transaction", and 8, "No harassment"): found by words rather than
-# numbers, so it survives a new version that renumbers the rules.
-FEEDBACK_RULE_WORDS = ("feedback", "harass")
-# What each kind of feedback rule covers, said next to it where a moderator chooses.
-FEEDBACK_GROUNDS = {
-    "feedback": "off-topic, extortion, personal data",
-    "harass": "abuse, harassment",
-}
-
-
 def feedback_rules() -> list[Rule]:
-    """The rules in force under which feedback may be hidden or removed."""
-    return [rule for rule in current_rules().rules if feedback_grounds(rule)]
+    """The rules in force under which feedback may be hidden or removed: those an admin gave
+    feedback grounds (abuse, off-topic, extortion, personal data...)."""
+    return [rule for rule in current_rules().rules if rule.feedback_grounds]
 
 
-def feedback_grounds(rule: Rule) -> str:
-    """What this rule covers as a feedback rule ("" when it is not one)."""
-    words = f"{rule.title} {rule.body}".lower()
-    return "; ".join(grounds for word, grounds in FEEDBACK_GROUNDS.items() if word in words)
-
-
-def publish_rules(admin_id: int, rules: list[tuple[str, str]], note: str = "") -> RuleSet:
-    """Publish a new version of the rules (admins only): [(title, body)] numbered in order.
-    Raises Forbidden, ValidationFailed."""
+def publish_rules(admin_id: int, rules: list[tuple[str, str, str]], note: str = "") -> RuleSet:
+    """Publish a new version of the rules (admins only): [(title, body, feedback grounds)]
+    numbered in order; rows with neither title nor body are skipped. A rule with feedback
+    grounds is one under which moderators may hide feedback (say for what: "abuse,
+    harassment"). Raises Forbidden, ValidationFailed."""
     admin = db.session.get(User, admin_id)
     if admin is None or not admin.is_admin:
         raise Forbidden("Only admins change the community rules.")
     cleaned, errors = [], {}
-    for index, (title, body) in enumerate(rules, start=1):
+    for index, (title, body, grounds) in enumerate(rules, start=1):
         title, body = (title or "").strip(), (body or "").strip()
+        grounds = " ".join((grounds or "").split())
         if not title and not body:
+            if grounds:
+                errors[f"rules.{index}.title"] = ["Give the rule a title, or clear its grounds."]
             continue
         if not title or len(title) > TITLE_MAX:
             errors[f"rules.{index}.title"] = [
@@ -117,7 +110,9 @@ def publish_rules(admin_id: int, rules: list[tuple[str, str]], note: str = "") -
             ]
         if len(body) > BODY_MAX:
             errors[f"rules.{index}.body"] = [f"At most {BODY_MAX} characters."]
-        cleaned.append((title, body))
+        if len(grounds) > GROUNDS_MAX:
+            errors[f"rules.{index}.feedback_grounds"] = [f"At most {GROUNDS_MAX} characters."]
+        cleaned.append((title, body, grounds))
     note = (note or "").strip()
     if len(note) > NOTE_MAX:
         errors["note"] = [f"At most {NOTE_MAX} characters."]
@@ -131,8 +126,8 @@ def publish_rules(admin_id: int, rules: list[tuple[str, str]], note: str = "") -
     version = (db.session.scalar(select(func.max(RuleSet.version))) or 0) + 1
     published = RuleSet(version=version, note=note or f"Version {version}.", created_by_id=admin_id)
     published.rules = [
-        Rule(number=number, title=title, body=body)
-        for number, (title, body) in enumerate(cleaned, start=1)
+        Rule(number=number, title=title, body=body, feedback_grounds=grounds)
+        for number, (title, body, grounds) in enumerate(cleaned, start=1)
     ]
     db.session.add(published)
     db.session.commit()

@@ -576,29 +576,46 @@ def set_content_state(case: ModerationCase, state: str) -> int | None:
     return None
 
 
+def _log_loading():
+    """What a public log entry shows, loaded with it: rule, people, case, the appeal against it
+    and, for an appeal's decision, the action appealed."""
+    return (
+        selectinload(ModerationAction.rule),
+        selectinload(ModerationAction.target_user),
+        selectinload(ModerationAction.moderator),
+        selectinload(ModerationAction.case),
+        selectinload(ModerationAction.appeal),
+        selectinload(ModerationAction.appealed_action).options(
+            selectinload(ModerationAction.moderator),
+            selectinload(ModerationAction.target_user),
+            selectinload(ModerationAction.case),
+        ),
+    )
+
+
 def public_log(page: int = 1, per_page: int = 50) -> Page[ModerationAction]:
     """Every action, newest first: for the public log (shown without reporters or bodies)."""
     total = db.session.scalar(select(func.count()).select_from(ModerationAction))
     items = list(
         db.session.scalars(
             select(ModerationAction)
-            .options(
-                selectinload(ModerationAction.rule),
-                selectinload(ModerationAction.target_user),
-                selectinload(ModerationAction.moderator),
-                selectinload(ModerationAction.case),
-                selectinload(ModerationAction.appealed_action).options(
-                    selectinload(ModerationAction.moderator),
-                    selectinload(ModerationAction.target_user),
-                    selectinload(ModerationAction.case),
-                ),
-            )
+            .options(*_log_loading())
             .order_by(ModerationAction.created_at.desc(), ModerationAction.id.desc())
             .limit(per_page)
             .offset((page - 1) * per_page)
         )
     )
     return Page(items=items, page=page, per_page=per_page, total=total)
+
+
+def log_entry(action_id: int) -> ModerationAction:
+    """One entry of the public log. Raises NotFound."""
+    action = db.session.scalar(
+        select(ModerationAction).where(ModerationAction.id == action_id).options(*_log_loading())
+    )
+    if action is None:
+        raise NotFound("There is no such entry in the moderation log.")
+    return action
 
 
 def log_subject(action: ModerationAction) -> str:

@@ -38,7 +38,7 @@ def _act_rule_choices(kind: str) -> list[tuple[int, str]]:
     if kind != "feedback":
         return _rule_choices()
     return [
-        (r.number, f"{r.number}. {r.title} ({rulebook.feedback_grounds(r)})")
+        (r.number, f"{r.number}. {r.title} ({r.feedback_grounds})")
         for r in rulebook.feedback_rules()
     ]
 
@@ -48,25 +48,51 @@ def rule_versions():
     return render_template("moderation/versions.html", versions=rulebook.rule_versions())
 
 
+# Empty rows the editor offers below the rules in force, for new rules.
+NEW_RULE_ROWS = 2
+
+
 @bp.route("/rules/edit", methods=["GET", "POST"])
 @login_required
 def edit_rules():
     if not current_user.is_admin:
         abort(403)
-    form = RulesForm()
     if request.method == "GET":
-        form.text.data = "\n".join(f"{r.title}: {r.body}" for r in rulebook.current_rules().rules)
+        rules = rulebook.current_rules().rules
+        rows = [
+            {"title": r.title, "body": r.body, "feedback_grounds": r.feedback_grounds}
+            for r in rules
+        ]
+        rows += [{}] * min(NEW_RULE_ROWS, rulebook.MAX_RULES - len(rules))
+        form = RulesForm(data={"rules": rows})
+    else:
+        form = RulesForm()
     if form.validate_on_submit():
-        parsed = [line.partition(":")[::2] for line in form.text.data.splitlines() if line.strip()]
+        rows = [(r.title.data, r.body.data, r.feedback_grounds.data) for r in form.rules]
         try:
-            published = rulebook.publish_rules(current_user.id, parsed, form.note.data or "")
+            published = rulebook.publish_rules(current_user.id, rows, form.note.data or "")
         except ValidationFailed as error:
-            form.text.errors = [m for messages in error.fields.values() for m in messages]
+            _show_rule_errors(form, error.fields)
         else:
             flash(f"Version {published.version} of the rules is published.", "success")
             return redirect(url_for("main.rules"), 303)
     status = 422 if request.method == "POST" else 200
     return render_template("moderation/edit_rules.html", form=form), status
+
+
+def _show_rule_errors(form: RulesForm, fields: dict[str, list[str]]) -> None:
+    """Put the service's errors ("rules.3.title", "rules", "note") on the editor's fields."""
+    for name, messages in fields.items():
+        parts = name.split(".")
+        if len(parts) == 3 and parts[0] == "rules" and parts[1].isdigit():
+            index = int(parts[1]) - 1
+            if 0 <= index < len(form.rules.entries) and parts[2] in form.rules[index].form:
+                form.rules[index].form[parts[2]].errors = list(messages)
+                continue
+        if name == "note":
+            form.note.errors = list(messages)
+        else:
+            form.form_errors.extend(messages)
 
 
 def _report_key(kind: str, target_id: int) -> str:
@@ -241,6 +267,20 @@ def log():
     return render_template(
         "moderation/log.html",
         page=page,
+        subject=services.log_subject,
+        labels=services.ACTION_LABELS,
+    )
+
+
+@bp.get("/moderation/log/<int:action_id>")
+def log_entry(action_id: int):
+    try:
+        action = services.log_entry(action_id)
+    except DomainError:
+        abort(404)
+    return render_template(
+        "moderation/log_entry.html",
+        a=action,
         subject=services.log_subject,
         labels=services.ACTION_LABELS,
     )

@@ -125,3 +125,27 @@ def test_the_public_log_has_no_reporters_or_details(client):
     text = log.get_data(as_text=True)
     assert "Replace the photos." in text and listing.title in text
     assert "whistleblower" not in text and DETAILS not in text
+
+
+def test_admins_publish_rules_with_their_feedback_grounds(client):
+    body = {
+        "rules": [
+            {"title": "Be honest", "body": "Describe things as they are."},
+            {"title": "Be civil", "feedback_grounds": "abuse, insults"},
+        ],
+        "note": "Two rules.",
+    }
+    refused = client.post("/api/v1/rules", headers=bearer(UserFactory()), json=body)
+    assert refused.status_code == 403 and refused.json["error"]["code"] == "forbidden"
+    admin = bearer(UserFactory(is_admin=True))
+    published = client.post("/api/v1/rules", headers=admin, json=body)
+    assert published.status_code == 201 and published.json["version"] == 2
+    assert [r["feedback_grounds"] for r in published.json["rules"]] == ["", "abuse, insults"]
+    assert client.get("/api/v1/rules").json["version"] == 2
+    empty = client.post("/api/v1/rules", headers=admin, json={"rules": []})
+    assert empty.status_code == 422 and "rules" in empty.json["error"]["fields"]
+    untitled = client.post(
+        "/api/v1/rules", headers=admin, json={"rules": [{"title": " ", "body": "Why"}]}
+    )
+    assert untitled.status_code == 422 and "rules.1.title" in untitled.json["error"]["fields"]
+    assert client.get("/api/v1/rules/versions").json["items"][0]["version"] == 2

@@ -228,8 +228,8 @@ def test_the_decision_is_in_the_public_log_without_the_statement(make_client):
     page = make_client().get("/moderation/log").get_data(as_text=True)
     author = db.session.get(User, feedback.author_id).handle
     assert (
-        f"@{second.handle} overturned, on appeal, @{mod.handle}&#39;s action "
-        f"“hid feedback by @{author}”" in page
+        f'@{second.handle} overturned, on appeal, <a href="/moderation/log/{action.id}">'
+        f"@{mod.handle}&#39;s action “hid feedback by @{author}”</a>" in page
     )
     assert "Harsh but about the sale." in page and STATEMENT not in page
 
@@ -384,3 +384,35 @@ def test_the_api_refuses_hiding_feedback_under_another_rule(client):
     )
     assert response.status_code == 422 and "rule" in response.json["error"]["fields"]
     assert db.session.scalars(select(ModerationAction)).all() == []
+
+
+def test_the_public_log_marks_an_appealed_action_and_links_its_decision(make_client):
+    _seller, feedback, action, _mod = _hidden_feedback()
+    client = make_client()
+    assert "Appealed" not in client.get("/moderation/log").get_data(as_text=True)
+    appeal = appeals.create_appeal(feedback.author_id, action.id, STATEMENT)
+    entry = client.get(f"/moderation/log/{action.id}").get_data(as_text=True)
+    assert "Appealed</span> waiting for a decision" in entry and STATEMENT not in entry
+    decision = appeals.decide_appeal(appeal.id, moderator().id, "uphold", 8, "Insults stay out.")
+    log = client.get("/moderation/log").get_data(as_text=True)
+    assert "Upheld on appeal</span>" in log
+    assert f'href="/moderation/log/{decision.id}">the decision</a>' in log
+    assert f'<a href="/moderation/log/{action.id}">@' in log  # the decision names the action
+    assert client.get("/moderation/log/999999").status_code == 404
+
+
+def test_the_api_log_entry_says_whether_the_action_was_appealed(client):
+    _seller, feedback, action, _mod = _hidden_feedback()
+    url = f"/api/v1/moderation/log/{action.id}"
+    assert client.get(url).json["appeal_status"] == "none"
+    appeal = appeals.create_appeal(feedback.author_id, action.id, STATEMENT)
+    assert client.get(url).json["appeal_status"] == "pending"
+    decision = appeals.decide_appeal(appeal.id, moderator().id, "overturn", 5, "About the sale.")
+    entry = client.get(url).json
+    assert (entry["appeal_status"], entry["appeal_decision_id"]) == ("overturned", decision.id)
+    decided = client.get(f"/api/v1/moderation/log/{decision.id}").json
+    assert decided["appealed_action_id"] == action.id and decided["appeal_status"] == "none"
+    listed = client.get("/api/v1/moderation/log").json["items"]
+    assert [e["appeal_status"] for e in listed] == ["none", "overturned"]
+    missing = client.get("/api/v1/moderation/log/999999")
+    assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"

@@ -520,3 +520,11 @@ def test_migration_0012_seeds_the_rules_and_keeps_the_log_append_only(migrated_a
         conn.execute(text("UPDATE moderation_actions SET reason = 'Rewritten.'"))
     with pytest.raises(Exception, match="append-only"), db.engine.begin() as conn:
         conn.execute(text("DELETE FROM moderation_actions"))
+
+
+def test_migration_0018_gives_the_seeded_feedback_rules_their_grounds(migrated_app):
+    with db.engine.begin() as conn:
+        grounds = dict(conn.execute(text("SELECT number, feedback_grounds FROM rules")).all())
+    assert grounds[5] == "off-topic, extortion, personal data"
+    assert grounds[8] == "abuse, harassment"
+    assert [n for n, g in grounds.items() if g] == [5, 8]

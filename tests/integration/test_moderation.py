@@ -3,6 +3,7 @@ append-only log, the public log, and who may act on what."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -266,10 +267,20 @@ def test_admins_publish_new_versions_and_every_version_is_kept(app, make_client)
     first = rulebook.current_rules()
     assert [r.number for r in first.rules] == list(range(1, 9))
     with pytest.raises(Forbidden):
-        rulebook.publish_rules(UserFactory().id, [("Be kind", "")])
+        rulebook.publish_rules(UserFactory().id, [("Be kind", "", "")])
     client = make_client(admin)
     response = client.post(
-        "/rules/edit", data={"text": "Be honest: always\nBe kind: to everyone", "note": "Shorter"}
+        "/rules/edit",
+        data={
+            "rules-0-title": "Be honest",
+            "rules-0-body": "always",
+            "rules-1-title": "Be kind",
+            "rules-1-body": "to everyone",
+            "rules-1-feedback_grounds": "insults",
+            "rules-2-title": "",
+            "rules-2-body": "",
+            "note": "Shorter",
+        },
     )
     assert response.status_code == 303
     assert client.get("/rules").get_data(as_text=True).count('id="rule-') == 2
@@ -305,3 +316,52 @@ def test_the_public_log_reads_the_same_statements_for_three_or_nine_actions(app,
     few = _log_statements(client)
     _hidden_listings(6, mod)
     assert _log_statements(client) == few
+
+
+def test_the_rules_editor_shows_each_rule_with_its_feedback_grounds(make_client):
+    page = make_client(UserFactory(is_admin=True)).get("/rules/edit").get_data(as_text=True)
+    assert 'name="rules-7-title" type="text" value="No harassment"' in page
+    assert re.search(r'name="rules-7-feedback_grounds"[^>]*value="abuse, harassment"', page)
+    assert re.search(r'name="rules-0-feedback_grounds"[^>]*value=""', page)
+    assert 'name="rules-9-title"' in page and 'name="rules-10-title"' not in page  # 2 new rows
+
+
+def test_the_rules_editor_puts_each_error_on_its_row(make_client):
+    client = make_client(UserFactory(is_admin=True))
+    response = client.post(
+        "/rules/edit",
+        data={
+            "rules-0-title": "Be honest",
+            "rules-1-title": "",
+            "rules-1-body": "",
+            "rules-1-feedback_grounds": "abuse",
+            "note": "",
+        },
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'id="rules-1-title-error">Give the rule a title, or clear its grounds.' in page
+    assert 'value="abuse"' in page  # what was typed stays
+    assert rulebook.current_rules().version == 1
+
+
+def test_feedback_rules_are_those_given_grounds_whatever_their_words(app):
+    admin = UserFactory(is_admin=True)
+    rulebook.publish_rules(
+        admin.id,
+        [
+            ("Feedback is about the transaction", "Rate the trade.", ""),
+            ("Be civil", "No insults anywhere.", "abuse, insults"),
+        ],
+    )
+    [rule] = rulebook.feedback_rules()
+    assert (rule.number, rule.feedback_grounds) == (2, "abuse, insults")
+    with pytest.raises(ValidationFailed) as refused:
+        rulebook.publish_rules(admin.id, [("Be kind", "", "x" * 121)])
+    assert "rules.1.feedback_grounds" in refused.value.fields
+
+
+def test_the_rules_page_says_which_rules_cover_feedback(client):
+    page = client.get("/rules").get_data(as_text=True)
+    assert "Feedback that breaks this rule (abuse, harassment) may be hidden" in page
+    assert page.count("Feedback that breaks this rule") == 2
