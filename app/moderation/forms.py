@@ -83,10 +83,7 @@ class RuleRowForm(Form):
     title = StringField("Title", validators=[Length(max=TITLE_MAX)])
     body = TextAreaField("What it means", validators=[Length(max=BODY_MAX)])
     feedback_grounds = StringField(
-        "Feedback may be hidden under this rule for",
-        validators=[Length(max=GROUNDS_MAX)],
-        description="Leave empty unless moderators may hide feedback under this rule; then say "
-        "for what, in a few words.",
+        "Feedback may be hidden for", validators=[Length(max=GROUNDS_MAX)]
     )
 
 
