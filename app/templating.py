@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from flask import Flask, current_app, g, url_for
 from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy import select
 
 from app.money import format_money, format_price
 from app.pagination import page_window
@@ -84,14 +85,29 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _site_context():
-        from app.messaging.services import unread_count
-
-        unread = 0
+        unread_messages = unread_notifications = 0
         if current_user.is_authenticated:
-            unread = unread_count(current_user.id)
+            unread_messages, unread_notifications = header_counts(current_user.id)
         return {
             "site_name": current_app.config["SITE_NAME"],
             "site_currency": current_app.config["SITE_CURRENCY"],
-            "unread_messages": unread,
+            "unread_messages": unread_messages,
+            "unread_notifications": unread_notifications,  # the bell
             "now_utc": datetime.now(UTC),
         }
+
+
+def header_counts(user_id: int) -> tuple[int, int]:
+    """(unread messages, unread notifications) for the header, in one statement. Counted when
+    the page renders, after what the view itself marked read."""
+    from app.extensions import db
+    from app.messaging.services import unread_count_query as unread_messages
+    from app.notifications.services import unread_count_query as unread_notifications
+
+    messages, notifications = db.session.execute(
+        select(
+            unread_messages(user_id).scalar_subquery(),
+            unread_notifications(user_id).scalar_subquery(),
+        )
+    ).one()
+    return messages or 0, notifications or 0

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.suspension import ensure_not_suspended
@@ -268,30 +268,39 @@ def orders_for(
     per_page: int = 20,
     *,
     with_events: bool = False,
+    total: int | None = None,
 ):
     """One page of the user's purchases (role 'buyer'), sales ('seller') or both (None), latest
     activity first, optionally in one state, parties loaded (and the history, with_events).
+    `total`: how many there are, when the caller counted them already (order_counts).
     Returns app.pagination.Page."""
     from app.pagination import Page, page_number
 
     if role is None:
-        query = select(Order).where(or_(Order.buyer_id == user_id, Order.seller_id == user_id))
+        where = or_(Order.buyer_id == user_id, Order.seller_id == user_id)
     else:
-        column = Order.seller_id if role == "seller" else Order.buyer_id
-        query = select(Order).where(column == user_id)
+        where = (Order.seller_id if role == "seller" else Order.buyer_id) == user_id
     if state in states.STATES:
-        query = query.where(Order.state == state)
-    total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        where = and_(where, Order.state == state)
+    if total is None:
+        total = db.session.scalar(select(func.count(Order.id)).where(where)) or 0
     page = page_number(page)
+    newest_first = (Order.updated_at.desc(), Order.id.desc())
+    # The page's ids are sorted on two narrow columns, then only those rows are read whole: a
+    # seller with 10,000 sales sorts 20-byte rows, not whole orders with their parties.
+    page_ids = (
+        select(Order.id)
+        .where(where)
+        .order_by(*newest_first)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
     loads = [joinedload(Order.buyer), joinedload(Order.seller)]
     if with_events:
         loads.append(selectinload(Order.events).selectinload(OrderEvent.actor))
     items = list(
         db.session.scalars(
-            query.options(*loads)
-            .order_by(Order.updated_at.desc(), Order.id.desc())
-            .limit(per_page)
-            .offset((page - 1) * per_page)
+            select(Order).where(Order.id.in_(page_ids)).options(*loads).order_by(*newest_first)
         )
     )
     return Page(items=items, page=page, per_page=per_page, total=total)
