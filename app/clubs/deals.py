@@ -716,14 +716,31 @@ class DealView:
     rules: list[str] = field(default_factory=list)
 
 
-def deal_view(deal: GroupDeal, viewer_id: int | None, now: datetime | None = None) -> DealView:
-    """The deal's progress and the viewer's place in it (see DealView)."""
+def viewer_pledges(deal_ids: list[int], viewer_id: int | None) -> dict[int, Pledge]:
+    """{deal id: the viewer's pledge} among these deals, whatever its state (one statement)."""
+    if viewer_id is None or not deal_ids:
+        return {}
+    return {
+        pledge.deal_id: pledge
+        for pledge in db.session.scalars(
+            select(Pledge).where(Pledge.deal_id.in_(deal_ids), Pledge.member_id == viewer_id)
+        )
+    }
+
+
+def deal_view(
+    deal: GroupDeal, viewer_id: int | None, now: datetime | None = None, *, pledges=None
+) -> DealView:
+    """The deal's progress and the viewer's place in it (see DealView). `pledges`: the
+    viewer's pledges already read for a list of deals ({deal id: pledge}; viewer_pledges)."""
     now = now or utcnow()
     total = deal.pledged_quantity
     current = tiers.current_tier(deal.tiers, total)
     upcoming = tiers.next_tier(deal.tiers, total)
     mine = None
-    if viewer_id is not None:
+    if pledges is not None:
+        mine = pledges.get(deal.id)
+    elif viewer_id is not None:
         mine = db.session.scalar(
             select(Pledge).where(Pledge.deal_id == deal.id, Pledge.member_id == viewer_id)
         )
