@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 from flask import Flask, current_app, g, url_for
@@ -70,6 +71,25 @@ def id_url(endpoint: str, name: str, value: int, **fixed: str) -> str:
     return f"{pattern[0]}{int(value)}{pattern[1]}"
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.~-]+")  # what a URL carries as it is, unquoted
+_WORD_MARK = "zq9markq9z"
+
+
+def handle_url(endpoint: str, name: str, value: str, **fixed: str) -> str:
+    """url_for(endpoint, name=value, **fixed) for a plain word such as a handle, cheaply in a
+    loop (see id_url); a value that would need quoting is built the usual way."""
+    if not _PLAIN.fullmatch(value or ""):
+        return url_for(endpoint, **{name: value}, **fixed)
+    patterns = g.setdefault("handle_url_patterns", {})
+    key = (endpoint, name, tuple(sorted(fixed.items())))
+    pattern = patterns.get(key)
+    if pattern is None:
+        pattern = patterns[key] = url_for(endpoint, **{name: _WORD_MARK}, **fixed).split(_WORD_MARK)
+    if len(pattern) != 2:
+        return url_for(endpoint, **{name: value}, **fixed)
+    return f"{pattern[0]}{value}{pattern[1]}"
+
+
 def init_app(app: Flask) -> None:
     """Register filters and the context processor."""
     app.jinja_env.filters["money"] = format_money
@@ -80,6 +100,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["nl2br"] = _nl2br
     app.jinja_env.globals["page_window"] = page_window
     app.jinja_env.globals["id_url"] = id_url
+    app.jinja_env.globals["handle_url"] = handle_url
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True
 

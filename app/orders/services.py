@@ -252,9 +252,21 @@ def available_actions(order: Order, user_id: int | None) -> list[str]:
     return actions
 
 
-def get_order_for(order_id: int, user_id: int) -> Order:
-    """The order, if this user is its buyer or seller; NotFound otherwise (never a hint)."""
-    order = db.session.get(Order, order_id)
+def get_order_for(order_id: int, user_id: int, *, for_page: bool = False) -> Order:
+    """The order, if this user is its buyer or seller; NotFound otherwise (never a hint).
+    `for_page`: with what the order page shows (the parties, the listing and its photos, the
+    history), in three statements rather than one each."""
+    options = (
+        [
+            joinedload(Order.buyer),
+            joinedload(Order.seller),
+            joinedload(Order.listing).selectinload(Listing.photos),
+            selectinload(Order.events),
+        ]
+        if for_page
+        else []
+    )
+    order = db.session.get(Order, order_id, options=options)
     if order is None or order.role_of(user_id) is None:
         raise NotFound("We could not find that order.")
     return order
