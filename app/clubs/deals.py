@@ -684,10 +684,20 @@ def _may_see(deal: GroupDeal, viewer_id: int | None) -> bool:
     )
 
 
-def get_deal(deal_id: int, viewer_id: int | None) -> GroupDeal:
+def get_deal(deal_id: int, viewer_id: int | None, *, for_page: bool = False) -> GroupDeal:
     """The deal, if the viewer may see it: anyone who sees its club once the supplier accepted
-    it; a draft only its organizers and supplier. NotFound otherwise (never a hint)."""
-    deal = db.session.get(GroupDeal, deal_id)
+    it; a draft only its organizers and supplier. NotFound otherwise (never a hint).
+    `for_page`: with its club, organizer and supplier in the same statement."""
+    options = (
+        [
+            joinedload(GroupDeal.club),
+            joinedload(GroupDeal.organizer),
+            joinedload(GroupDeal.supplier),
+        ]
+        if for_page
+        else []
+    )
+    deal = db.session.get(GroupDeal, deal_id, options=options)
     if deal is None or not _may_see(deal, viewer_id):
         raise NotFound(NOT_FOUND)
     return deal

@@ -212,6 +212,9 @@ PAGES = [
     ("order detail", "alice", lambda m: f"/orders/{m.first_order_id}", "batch 2", 14),
     # One statement lists the hidden messages (a hidden latest message is not quoted).
     ("inbox", "alice", lambda m: "/messages", NEW, 6),
+    # The page's ids are chosen on listings alone, then read with photos, categories and loan
+    # offers; the capped count; which are hidden.
+    ("my listings", "alice", lambda m: "/my/listings", NEW, 7),
     ("statement", "alice", lambda m: "/me/statement", None, 11),
     ("notifications", "alice", lambda m: "/notifications", NEW, 7),
 ]
