@@ -584,6 +584,8 @@ def deal_events(deal_id: int) -> list[EventLine]:
 
 def deals_events(deal_ids: list[int]) -> dict[int, list[EventLine]]:
     """deal_events of each of these deals ({deal id: lines}), in two statements for all."""
+    if not deal_ids:
+        return {}
     found = list(
         db.session.scalars(
             select(DealEvent)
