@@ -23,6 +23,7 @@ ID_ENDPOINTS = [
     ("listings.pause", "listing_id", {}),
     ("listings.photo", "photo_id", {"size": "thumb"}),
     ("order_payments.refund", "order_id", {}),
+    ("moderation.report_form", "target_id", {"kind": "feedback"}),
 ]
 
 
