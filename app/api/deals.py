@@ -116,10 +116,16 @@ class DealView:
         return getattr(self.deal, name)
 
 
-def deal_view(deal: GroupDeal, user_id: int) -> DealView:
+def deal_view(
+    deal: GroupDeal, user_id: int, *, pledges: dict | None = None, events: dict | None = None
+) -> DealView:
+    """The deal as the caller sees it. A list passes what it read for all its deals at once:
+    the caller's `pledges` and the deals' `events` ({deal id: ...})."""
     bar = pages.progress(deal)
-    seen = services.deal_view(deal, user_id)
-    mine = pages.pledge_of(deal.id, user_id)
+    if pledges is None:
+        pledges = services.viewer_pledges([deal.id], user_id)
+    seen = services.deal_view(deal, user_id, pledges=pledges)
+    mine = pledges.get(deal.id)
     return DealView(
         deal=deal,
         role=pages.role_in(deal, user_id),
@@ -139,7 +145,7 @@ def deal_view(deal: GroupDeal, user_id: int) -> DealView:
         why_not=seen.why_not or "",
         my_pledge=pledge_view(mine, user_id) if mine is not None else None,
         rules=[{"title": title, "text": text} for title, text in pages.rules(deal)],
-        events=pages.deal_events(deal.id),
+        events=events[deal.id] if events is not None else pages.deal_events(deal.id),
     )
 
 
@@ -231,9 +237,10 @@ def index(args):
     ordered = sorted(found.values(), key=lambda deal: (deal.deadline, deal.id), reverse=True)
     start = (args["page"] - 1) * args["per_page"]
     items = ordered[start : start + args["per_page"]]
-    return page_of(
-        [deal_view(deal, user_id) for deal in items], args["page"], args["per_page"], len(ordered)
-    )
+    ids = [deal.id for deal in items]
+    pledges, events = services.viewer_pledges(ids, user_id), pages.deals_events(ids)
+    views = [deal_view(deal, user_id, pledges=pledges, events=events) for deal in items]
+    return page_of(views, args["page"], args["per_page"], len(ordered))
 
 
 @bp.route("/deals/<id:deal_id>", methods=["GET"])

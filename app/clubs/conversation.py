@@ -8,7 +8,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from app.clubs.models import ACTIVE, Club, ClubMember
 from app.extensions import db
@@ -21,25 +21,29 @@ NOT_FOUND = "We could not find that club."
 def describe_clubs(ids: Sequence[int], viewer_id: int) -> dict[int, Subject]:
     """The clubs among `ids` the viewer is an active member of, each with its active members
     as the conversation's people (two queries for any number of clubs)."""
-    mine = set(
+    clubs = list(
         db.session.scalars(
-            select(ClubMember.club_id).where(
-                ClubMember.club_id.in_(ids),
-                ClubMember.user_id == viewer_id,
-                ClubMember.status == ACTIVE,
+            select(Club)
+            .join(
+                ClubMember,
+                and_(
+                    ClubMember.club_id == Club.id,
+                    ClubMember.user_id == viewer_id,
+                    ClubMember.status == ACTIVE,
+                ),
             )
+            .where(Club.id.in_(ids))
         )
     )
-    if not mine:
+    if not clubs:
         return {}
     people: dict[int, list[int]] = defaultdict(list)
     for club_id, user_id in db.session.execute(
         select(ClubMember.club_id, ClubMember.user_id)
-        .where(ClubMember.club_id.in_(mine), ClubMember.status == ACTIVE)
+        .where(ClubMember.club_id.in_([club.id for club in clubs]), ClubMember.status == ACTIVE)
         .order_by(ClubMember.user_id)
     ):
         people[club_id].append(user_id)
-    clubs = db.session.scalars(select(Club).where(Club.id.in_(mine)))
     return {
         club.id: Subject(
             kind=KIND,

@@ -579,19 +579,29 @@ def _lines(events: list[DealEvent]) -> list[EventLine]:
 
 def deal_events(deal_id: int) -> list[EventLine]:
     """The deal's own history (not its pledges'), oldest first, with the people."""
-    return _lines(
-        list(
-            db.session.scalars(
-                select(DealEvent)
-                .where(
-                    DealEvent.deal_id == deal_id,
-                    DealEvent.pledge_id.is_(None),
-                    DealEvent.action != "create",  # the timeline opens with it already
-                )
-                .order_by(DealEvent.id)
+    return deals_events([deal_id])[deal_id]
+
+
+def deals_events(deal_ids: list[int]) -> dict[int, list[EventLine]]:
+    """deal_events of each of these deals ({deal id: lines}), in two statements for all."""
+    if not deal_ids:
+        return {}
+    found = list(
+        db.session.scalars(
+            select(DealEvent)
+            .where(
+                DealEvent.deal_id.in_(deal_ids),
+                DealEvent.pledge_id.is_(None),
+                DealEvent.action != "create",  # the timeline opens with it already
             )
+            .order_by(DealEvent.id)
         )
     )
+    lines = dict(zip([event.id for event in found], _lines(found), strict=True))
+    per_deal: dict[int, list[EventLine]] = {deal_id: [] for deal_id in deal_ids}
+    for event in found:
+        per_deal[event.deal_id].append(lines[event.id])
+    return per_deal
 
 
 def pledge_events(pledge_id: int) -> list[EventLine]:

@@ -188,14 +188,17 @@ def _runs(deal: GroupDeal) -> bool:
 @bp.get("/deals/<int:deal_id>")
 @login_required
 def detail(deal_id: int):
-    deal = services.get_deal(deal_id, current_user.id)  # 404 for whoever may not see it
+    # 404 for whoever may not see it; with its club and people, which the page shows
+    deal = services.get_deal(deal_id, current_user.id, for_page=True)
     role = pages.role_in(deal, current_user.id)
     pledge = pages.pledge_of(deal.id, current_user.id)
     # Reading the thread marks it read, a commit that expires every loaded row: do it before
     # the pledges table is loaded, or each of its pledges would be fetched again one by one.
     conversation = _conversation(deal, role, pledge)
     bar = pages.progress(deal)
-    view = services.deal_view(deal, current_user.id)
+    view = services.deal_view(
+        deal, current_user.id, pledges={deal.id: pledge} if pledge is not None else {}
+    )
     quantity = pledge.quantity if pledge is not None else 1
     feedback_panels = _feedback_panels(deal, role, pledge)
     return render_template(

@@ -684,10 +684,20 @@ def _may_see(deal: GroupDeal, viewer_id: int | None) -> bool:
     )
 
 
-def get_deal(deal_id: int, viewer_id: int | None) -> GroupDeal:
+def get_deal(deal_id: int, viewer_id: int | None, *, for_page: bool = False) -> GroupDeal:
     """The deal, if the viewer may see it: anyone who sees its club once the supplier accepted
-    it; a draft only its organizers and supplier. NotFound otherwise (never a hint)."""
-    deal = db.session.get(GroupDeal, deal_id)
+    it; a draft only its organizers and supplier. NotFound otherwise (never a hint).
+    `for_page`: with its club, organizer and supplier in the same statement."""
+    options = (
+        [
+            joinedload(GroupDeal.club),
+            joinedload(GroupDeal.organizer),
+            joinedload(GroupDeal.supplier),
+        ]
+        if for_page
+        else []
+    )
+    deal = db.session.get(GroupDeal, deal_id, options=options)
     if deal is None or not _may_see(deal, viewer_id):
         raise NotFound(NOT_FOUND)
     return deal
@@ -716,14 +726,31 @@ class DealView:
     rules: list[str] = field(default_factory=list)
 
 
-def deal_view(deal: GroupDeal, viewer_id: int | None, now: datetime | None = None) -> DealView:
-    """The deal's progress and the viewer's place in it (see DealView)."""
+def viewer_pledges(deal_ids: list[int], viewer_id: int | None) -> dict[int, Pledge]:
+    """{deal id: the viewer's pledge} among these deals, whatever its state (one statement)."""
+    if viewer_id is None or not deal_ids:
+        return {}
+    return {
+        pledge.deal_id: pledge
+        for pledge in db.session.scalars(
+            select(Pledge).where(Pledge.deal_id.in_(deal_ids), Pledge.member_id == viewer_id)
+        )
+    }
+
+
+def deal_view(
+    deal: GroupDeal, viewer_id: int | None, now: datetime | None = None, *, pledges=None
+) -> DealView:
+    """The deal's progress and the viewer's place in it (see DealView). `pledges`: the
+    viewer's pledges already read for a list of deals ({deal id: pledge}; viewer_pledges)."""
     now = now or utcnow()
     total = deal.pledged_quantity
     current = tiers.current_tier(deal.tiers, total)
     upcoming = tiers.next_tier(deal.tiers, total)
     mine = None
-    if viewer_id is not None:
+    if pledges is not None:
+        mine = pledges.get(deal.id)
+    elif viewer_id is not None:
         mine = db.session.scalar(
             select(Pledge).where(Pledge.deal_id == deal.id, Pledge.member_id == viewer_id)
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask import has_request_context, request
 from sqlalchemy import select
 
 from app import visibility
@@ -31,12 +32,33 @@ def get_club(club_id: int) -> Club:
 
 
 def membership(club_id: int, user_id: int | None) -> ClubMember | None:
-    """The person's row in the club, whatever its status (None: never asked or joined)."""
+    """The person's row in the club, whatever its status (None: never asked or joined).
+
+    A page asks it several times (the club, its deals, its thread): a GET request, which
+    changes no membership, reads it once."""
     if user_id is None:
         return None
-    return db.session.scalar(
+    known = _read_this_request()
+    if known is not None and (club_id, user_id) in known:
+        return known[(club_id, user_id)]
+    place = db.session.scalar(
         select(ClubMember).where(ClubMember.club_id == club_id, ClubMember.user_id == user_id)
     )
+    if known is not None:
+        known[(club_id, user_id)] = place
+    return place
+
+
+def _read_this_request() -> dict | None:
+    """The memberships this GET request read ({(club id, user id): row or None}), kept on the
+    request itself so nothing outlives it; None outside a request or in one that may write."""
+    if not has_request_context() or request.method not in ("GET", "HEAD"):
+        return None
+    known = getattr(request, "_club_places", None)
+    if known is None:
+        known = {}
+        setattr(request, "_club_places", known)  # noqa: B010
+    return known
 
 
 def is_member(club_id: int, user_id: int | None) -> bool:

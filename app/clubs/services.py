@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
 
@@ -472,6 +472,45 @@ def members_of(club_id: int, viewer_id: int | None, status: str = ACTIVE) -> lis
     if key is not None:
         return sorted(people, key=key)
     return sorted(people, key=lambda m: (ROLE_ORDER[m.role], m.joined_at or m.updated_at, m.id))
+
+
+def members_shown(club: Club, limit: int) -> tuple[list[ClubMember], int]:
+    """The first `limit` active members of a club the viewer may see (club_for), in the order
+    of members_of, with their accounts, and how many active members it has: one statement
+    however many there are."""
+    role_order = case(
+        *((ClubMember.role == role, rank) for role, rank in ROLE_ORDER.items()), else_=99
+    )
+    order = (role_order, func.coalesce(ClubMember.joined_at, ClubMember.updated_at), ClubMember.id)
+    # The few shown are chosen on club_members alone, then joined to their accounts: joining
+    # first read every member's account (a club of 3,700: 100 ms).
+    first = (
+        select(ClubMember.id, func.count().over().label("total"))
+        .where(ClubMember.club_id == club.id, ClubMember.status == ACTIVE)
+        .order_by(*order)
+        .limit(limit)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(ClubMember, first.c.total)
+        .join(first, first.c.id == ClubMember.id)
+        .options(joinedload(ClubMember.user))
+        .order_by(*order)
+    ).all()
+    return [row[0] for row in rows], (rows[0][1] if rows else 0)
+
+
+def pending_count(club_id: int, organizer_id: int) -> int:
+    """How many ask to join, for the club's organizers (Forbidden for anyone else)."""
+    require_organizer(club_id, organizer_id)
+    return (
+        db.session.scalar(
+            select(func.count(ClubMember.id)).where(
+                ClubMember.club_id == club_id, ClubMember.status == PENDING
+            )
+        )
+        or 0
+    )
 
 
 def organizer_ids(club_id: int) -> list[int]:

@@ -104,17 +104,17 @@ def _club_page(club, place):
     user_id = _viewer_id()
     is_member = place is not None and place.status == ACTIVE
     runs = is_member and place.role in ("organizer", "co_organizer")
-    members = services.members_of(club.id, user_id)
+    members, member_total = services.members_shown(club, MEMBERS_SHOWN)
     return {
         "club": club,
         "place": place,
         "is_member": is_member,
         "runs_club": runs,
         "actions": services.my_actions(club, place, user_id),
-        "members": members[:MEMBERS_SHOWN],
-        "member_total": len(members),
+        "members": members,
+        "member_total": member_total,
         "organizer_rep": services.organizer_reputation(club.organizer_id),
-        "pending_count": len(services.members_of(club.id, user_id, PENDING)) if runs else 0,
+        "pending_count": services.pending_count(club.id, user_id) if runs else 0,
         "invite_url": url_for(
             "clubs.invite", club_id=club.id, token=club.invite_token, _external=True
         )

@@ -590,7 +590,7 @@ def loan_counts(user_id: int) -> dict[str, int]:
 def render_loan_page(loan_id: int):
     """The loan page for the signed-in party (NotFound for anyone else), its forms refilled
     with what a failed post kept."""
-    loan = services.get_loan_for(loan_id, current_user.id)
+    loan = services.get_loan_for(loan_id, current_user.id, for_page=True)
     role = loan.role_of(current_user.id)
     actions = services.available_actions(loan, current_user.id)
     money = loan_money(loan)

@@ -21,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
 from app import media
@@ -258,9 +258,21 @@ def _invalid(errors: dict[str, list[str]]) -> ValidationFailed:
 # -- reading ----------------------------------------------------------------------------------
 
 
-def get_loan_for(loan_id: int, user_id: int) -> Loan:
-    """The loan, if this user is its lender or borrower; NotFound otherwise (never a hint)."""
-    loan = db.session.get(Loan, loan_id)
+def get_loan_for(loan_id: int, user_id: int, *, for_page: bool = False) -> Loan:
+    """The loan, if this user is its lender or borrower; NotFound otherwise (never a hint).
+    `for_page`: with what the loan page shows (the parties, the listing and its photos, the
+    history) in three statements rather than one each."""
+    options = (
+        [
+            joinedload(Loan.lender),
+            joinedload(Loan.borrower),
+            joinedload(Loan.listing).selectinload(Listing.photos),
+            selectinload(Loan.events),
+        ]
+        if for_page
+        else []
+    )
+    loan = db.session.get(Loan, loan_id, options=options)
     if loan is None or loan.role_of(user_id) is None:
         raise NotFound(get_kind(KIND).not_found)
     return loan

@@ -223,15 +223,24 @@ def listings_of_seller(
     elif status == "paused":
         stmt = stmt.where(Listing.status == ListingStatus.PAUSED)
     total, exact = capped_count(stmt.with_only_columns(Listing.id), page, per_page)
+    newest_first = (Listing.created_at.desc(), Listing.id.desc())
+    # The page's ids are chosen on the listings alone, then those rows are read with their
+    # loan offers: joining first joined every listing of a seller with 3,000 (130 ms).
+    page_ids = (
+        stmt.with_only_columns(Listing.id)
+        .order_by(*newest_first)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    )
     items = db.session.scalars(
-        stmt.options(
+        select(Listing)
+        .where(Listing.id.in_(page_ids))
+        .options(
             selectinload(Listing.photos),
             selectinload(Listing.category),
             joinedload(Listing.loan_offer),
         )
-        .order_by(Listing.created_at.desc(), Listing.id.desc())
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        .order_by(*newest_first)
     )
     return Page(items=list(items), page=page, per_page=per_page, total=total, total_is_exact=exact)
 

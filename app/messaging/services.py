@@ -16,6 +16,7 @@ from functools import partial
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, contains_eager, joinedload
+from sqlalchemy.sql import Select
 
 from app.accounts.models import User
 from app.accounts.suspension import ensure_not_suspended
@@ -362,14 +363,14 @@ def _unread_in(conversation_id: int, user_id: int) -> int:
     )
 
 
+def unread_count_query(user_id: int) -> Select:
+    """The count of unread_count, to run alone or beside other counts in one statement."""
+    return select(func.count(Message.id)).join(ConversationParticipant, _unread_condition(user_id))
+
+
 def unread_count(user_id: int) -> int:
     """How many messages in all of this user's conversations they have not read yet."""
-    return (
-        db.session.scalar(
-            select(func.count(Message.id)).join(ConversationParticipant, _unread_condition(user_id))
-        )
-        or 0
-    )
+    return db.session.scalar(unread_count_query(user_id)) or 0
 
 
 def unread_by_subject(user_id: int, subject_kind: str, subject_ids: list[int]) -> dict[int, int]:

@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.sql import Select
 
 from app.accounts.models import User
 from app.db import utcnow
@@ -61,16 +62,16 @@ TEXT_MAX = 300
 MAX_PAGE = 100_000
 
 
+def unread_count_query(user_id: int) -> Select:
+    """The count of unread_count, to run alone or beside other counts in one statement."""
+    return select(func.count(Notification.id)).where(
+        Notification.user_id == user_id, Notification.read_at.is_(None)
+    )
+
+
 def unread_count(user_id: int) -> int:
     """How many of this person's notifications are unread (one indexed count)."""
-    return (
-        db.session.scalar(
-            select(func.count(Notification.id)).where(
-                Notification.user_id == user_id, Notification.read_at.is_(None)
-            )
-        )
-        or 0
-    )
+    return db.session.scalar(unread_count_query(user_id)) or 0
 
 
 def notifications_for(

@@ -14,14 +14,6 @@ bp = Blueprint("notifications", __name__)
 PER_PAGE = 20
 
 
-@bp.app_context_processor
-def _bell():
-    """The unread count for the bell in the header: one indexed count per signed-in page."""
-    if not current_user.is_authenticated:
-        return {"unread_notifications": 0}
-    return {"unread_notifications": services.unread_count(current_user.id)}
-
-
 @bp.get("/notifications")
 @login_required
 def index():

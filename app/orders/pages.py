@@ -50,7 +50,7 @@ def refund_form_key(order_id: int) -> str:
 def render_order_page(order_id: int):
     """The order detail page for the signed-in party (NotFound for anyone else), its forms
     refilled with what a failed post kept."""
-    order = get_order_for(order_id, current_user.id)
+    order = get_order_for(order_id, current_user.id, for_page=True)
     role = order.role_of(current_user.id)
     buttons = []
     for action in available_actions(order, current_user.id):

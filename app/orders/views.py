@@ -78,15 +78,20 @@ def index():
     state = request.args.get("state") or None
     if state not in states.STATES:
         state = None
+    counts = order_counts(current_user.id)
     page = orders_for(
-        current_user.id, TABS[tab], state=state, page=page_number(request.args.get("page"))
+        current_user.id,
+        TABS[tab],
+        state=state,
+        page=page_number(request.args.get("page")),
+        total=None if state else counts[TABS[tab]],  # the tab's count is the page's total
     )
     return render_template(
         "orders/index.html",
         tab=tab,
         state=state,
         page=page,
-        counts=order_counts(current_user.id),
+        counts=counts,
         unread=unread_by_subject(current_user.id, KIND, [o.id for o in page.items]),
         state_labels=states.STATE_LABELS,
     )

@@ -67,11 +67,11 @@ def count_queries(app):
 # Each page and answer reads once which things a moderator hid or removed (app/visibility.py:
 # a hidden club is only for its members, a hidden deal leaves the lists).
 PAGES = [
-    ("browse", "/clubs", 8),
+    ("browse", "/clubs", 7),
     # The club page with its deals section (app/clubs/deal_pages.py club_deals): the deals with
     # their tiers and people, whatever their number.
-    ("club page", "/clubs/{home}", 18),
-    ("members page", "/clubs/{home}/members", 9),
+    ("club page", "/clubs/{home}", 13),
+    ("members page", "/clubs/{home}/members", 7),
     ("api clubs", "/api/v1/clubs", 7),
     ("api my clubs", "/api/v1/clubs?mine=true", 6),
     ("api members", "/api/v1/clubs/{home}/members", 6),
