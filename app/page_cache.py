@@ -38,7 +38,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 
 from flask import Flask, Response, current_app, g, request, session
-from sqlalchemy import BigInteger, String, event, text
+from sqlalchemy import BigInteger, String, create_engine, event, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -316,12 +316,30 @@ def _anonymous() -> bool:
     return not ("_user_id" in session or "_flashes" in session)
 
 
+GENERATIONS_QUERY = "SELECT name, value FROM cache_generations"
+
+
+def generations_engine(app: Flask):
+    """The engine the generations are read with: autocommit, no ping, so a read is one round
+    trip (no BEGIN, ROLLBACK or ping of a pooled session connection). Created in each process
+    on its first request (after gunicorn forks). Reading on another connection than the view's
+    is still safe: the view's reads start after it and see at least what it saw committed."""
+    engine = app.extensions.get("page_cache_engine")
+    if engine is None:
+        engine = app.extensions["page_cache_engine"] = create_engine(
+            app.config["SQLALCHEMY_DATABASE_URI"],
+            isolation_level="AUTOCOMMIT",
+            pool_reset_on_return=None,
+        )
+    return engine
+
+
 def read_generations() -> dict[str, int] | None:
     """The current generations (one statement), None when they are not all there."""
     try:
-        rows = dict(db.session.execute(text("SELECT name, value FROM cache_generations")).all())
-    except SQLAlchemyError:  # not migrated yet: no cache
-        db.session.rollback()
+        with generations_engine(current_app).connect() as conn:
+            rows = dict(conn.exec_driver_sql(GENERATIONS_QUERY).all())
+    except SQLAlchemyError:  # not migrated yet, or the database is away: no cache
         return None
     if not all(name in rows for name in GENERATIONS):
         return None

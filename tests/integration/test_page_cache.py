@@ -251,24 +251,34 @@ def test_an_etag_answers_304(cached, client):
     assert third.status_code == 200 and "Walnut lamp" in third.get_data(as_text=True)
 
 
-def test_a_hit_runs_only_the_generations_statement(cached, client):
+def test_a_hit_runs_only_the_generations_statement(cached, app, client):
     listing = ListingFactory()
     paths = ("/", "/listings?q=item", f"/listings/{listing.id}", f"/u/{listing.seller.handle}",
              "/api/v1/listings")  # fmt: skip
     for path in paths:
         _get(client, path)
-    statements: list[str] = []
+    statements: dict[str, list[str]] = {"app": [], "generations": []}
 
-    def record(_conn, _cursor, statement, *_args):
-        statements.append(statement)
+    def recorder(name):
+        def record(_conn, _cursor, statement, *_args):
+            statements[name].append(statement)
 
-    event.listen(db.engine, "before_cursor_execute", record)
+        return record
+
+    engines = {"app": db.engine, "generations": page_cache.generations_engine(app)}
+    listeners = {name: recorder(name) for name in engines}
+    for name, engine in engines.items():
+        event.listen(engine, "before_cursor_execute", listeners[name])
     try:
         for path in paths:
             assert _get(client, path).headers["X-Page-Cache"] == "hit"
     finally:
-        event.remove(db.engine, "before_cursor_execute", record)
-    assert statements == ["SELECT name, value FROM cache_generations"] * len(paths)
+        for name, engine in engines.items():
+            event.remove(engine, "before_cursor_execute", listeners[name])
+    assert statements == {
+        "app": [],  # no session, no user, no ORM
+        "generations": [page_cache.GENERATIONS_QUERY] * len(paths),
+    }
 
 
 def test_no_generations_no_cache(cached, client):
@@ -312,3 +322,15 @@ def test_the_in_process_store_is_bounded():
 )  # fmt: skip
 def test_what_a_statement_moves(statement, moved):
     assert page_cache.generations_written(statement) == moved
+
+
+def test_a_bench_load_moves_every_generation(app):
+    from tests.integration.bench_support import generate_small, load_bench
+
+    page_cache.bump()  # the rows the migration makes
+    before = dict(db.session.execute(text("SELECT name, value FROM cache_generations")).all())
+    db.session.commit()
+    generate_small(app, load_bench("generate"))  # its own connection, COPY on PostgreSQL
+    db.session.expire_all()
+    after = dict(db.session.execute(text("SELECT name, value FROM cache_generations")).all())
+    assert all(after[name] > before[name] for name in page_cache.GENERATIONS)
