@@ -334,3 +334,18 @@ def test_a_bench_load_moves_every_generation(app):
     db.session.expire_all()
     after = dict(db.session.execute(text("SELECT name, value FROM cache_generations")).all())
     assert all(after[name] > before[name] for name in page_cache.GENERATIONS)
+
+
+def test_flask_cache_bump_moves_every_generation(app):
+    page_cache.bump()
+    db.session.commit()
+    before = dict(db.session.execute(text("SELECT name, value FROM cache_generations")).all())
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["cache", "bump"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    after = dict(db.session.execute(text("SELECT name, value FROM cache_generations")).all())
+    assert {name: after[name] - before[name] for name in page_cache.GENERATIONS} == {
+        "catalogue": 1,
+        "people": 1,
+    }
