@@ -77,6 +77,17 @@ class Config:
     # On Celery: a worker that starts runs every due job once (what fell due while none ran).
     JOBS_CATCH_UP_ON_WORKER_START = _bool("JOBS_CATCH_UP_ON_WORKER_START", True)
 
+    # The page cache (app/page_cache.py): anonymous pages and API reads, never stale (every
+    # write moves a generation the key holds). auto: Redis when REDIS_URL is set (or
+    # PAGE_CACHE_REDIS_URL), else an LRU in each process; memory; redis; off.
+    PAGE_CACHE = os.environ.get("PAGE_CACHE", "auto")
+    PAGE_CACHE_REDIS_URL = os.environ.get("PAGE_CACHE_REDIS_URL", "")
+    # How long a page is kept at most: its relative times ("5 minutes ago") lag by that much.
+    PAGE_CACHE_SECONDS = _int("PAGE_CACHE_SECONDS", 60)
+    # The in-process LRU's bounds, per process.
+    PAGE_CACHE_MAX_ENTRIES = _int("PAGE_CACHE_MAX_ENTRIES", 5000)
+    PAGE_CACHE_MAX_BYTES = _int("PAGE_CACHE_MAX_BYTES", 64 * 1024 * 1024)
+
     UPLOAD_DIR = os.environ.get("UPLOAD_DIR", str(INSTANCE_DIR / "uploads"))
     MAX_PHOTO_BYTES = _int("MAX_PHOTO_BYTES", 8 * 1024 * 1024)
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 8 * 8 * 1024 * 1024 + 1024 * 1024)
@@ -186,6 +197,7 @@ class TestConfig(Config):
     TRUST_GATES_ENABLED = False  # the trust tests turn the gates on
     JOBS_MODE = "external"
     REDIS_URL = ""  # in-process delivery; the Celery tests turn it on themselves
+    PAGE_CACHE = "off"  # the page cache tests turn it on (tests/integration/test_page_cache.py)
     # Cheap hashes keep the suite fast; production uses the defaults above.
     PASSWORD_HASH_TIME_COST = 1
     PASSWORD_HASH_MEMORY_KIB = 1024

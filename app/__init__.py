@@ -42,6 +42,7 @@ MODEL_MODULES = (
     "app.notifications.models",
     "app.moderation.models",
     "app.disputes.models",
+    "app.page_cache",
 )
 
 
@@ -109,9 +110,11 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
     if app.config.get("REDIS_URL"):  # last: every due job registered above becomes a task
         importlib.import_module("app.jobs.celery_app").init_app(app)
     _configure_security_headers(app)
-    from app import logs, metrics
+    from app import logs, metrics, page_cache
 
     metrics.init_app(app)
+    # Before logs: a page served from the cache is still logged and counted (app/page_cache.py).
+    page_cache.init_app(app)
     # Last: its hooks go first before and last after every other one (app/logs.py).
     logs.init_app(app, on_request_done=metrics.observe_request)
     return app

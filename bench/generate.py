@@ -1391,6 +1391,15 @@ class Marketplace:
                     f"coalesce((SELECT max(id) FROM {table}), 0) + 1, false)"
                 )
             self.w.execute("ANALYZE")
+        # The rows went in without the app's engine, so no page cache generation moved: move
+        # them all, or a running app could serve pages cached before the load.
+        found = (
+            "SELECT count(*) FROM sqlite_master WHERE name = 'cache_generations'"
+            if self.w.sqlite
+            else "SELECT count(*) FROM pg_class WHERE relname = 'cache_generations'"
+        )
+        if self.w.scalar(found):
+            self.w.execute("UPDATE cache_generations SET value = value + 1")
 
     def prepare(self) -> None:
         """Refuse a database with members; drop what slows a bulk load (rebuilt in finish)."""
