@@ -89,6 +89,16 @@ TABLE_GENERATIONS: dict[str, tuple[str, ...]] = {
 }
 # users, orders, moderation cases and actions, reports, disputes, clubs, deals...: both.
 
+# Columns of a table no cached page shows: an UPDATE that sets only these moves nothing (every
+# sign-in sets users.last_login_at; it must not empty the cache).
+PRIVATE_COLUMNS: dict[str, frozenset[str]] = {
+    "users": frozenset({"last_login_at", "password_hash", "email", "email_confirmed_at"}),
+}
+_UPDATE_SET = re.compile(
+    r"^\s*UPDATE\s+\"?(\w+)\"?\s+SET\s+(.*?)\s+WHERE\s", re.IGNORECASE | re.DOTALL
+)
+_SET_COLUMN = re.compile(r"^\s*\"?(\w+)\"?\s*=")
+
 # endpoint -> the generations its page depends on
 CACHED_ENDPOINTS: dict[str, tuple[str, ...]] = {
     "main.index": (CATALOGUE,),
@@ -141,10 +151,25 @@ def generations_written(statement: str) -> set[str]:
         return set()
     if first in _DDL:
         return set(GENERATIONS)
+    if first == "UPDATE" and _sets_only_private_columns(statement):
+        return set()
     moved: set[str] = set()
     for match in _WRITE.finditer(statement):
         moved.update(TABLE_GENERATIONS.get(match.group(1).lower(), GENERATIONS))
     return moved
+
+
+def _sets_only_private_columns(statement: str) -> bool:
+    """An UPDATE of one table that sets only columns no cached page shows. Anything it cannot
+    read plainly (a function call with commas, a subquery) counts as public."""
+    found = _UPDATE_SET.match(statement)
+    if found is None:
+        return False
+    private = PRIVATE_COLUMNS.get(found.group(1).lower())
+    if not private:
+        return False
+    columns = [_SET_COLUMN.match(part) for part in found.group(2).split(",")]
+    return all(c is not None and c.group(1).lower() in private for c in columns)
 
 
 def _note_writes(conn, _cursor, statement, _parameters, _context, _executemany) -> None:

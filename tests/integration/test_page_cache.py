@@ -21,7 +21,7 @@ from app.orders.services import place_order
 from app.page_cache import CacheGeneration, MemoryStore, RedisStore
 from app.reviews.services import leave_feedback
 from tests.conftest import login
-from tests.factories import ListingFactory, OrderFactory, UserFactory
+from tests.factories import PASSWORD, ListingFactory, OrderFactory, UserFactory
 from tests.integration.moderation_support import trusted
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/12")
@@ -318,10 +318,28 @@ def test_the_in_process_store_is_bounded():
         ("COPY listings (id) FROM STDIN", {"catalogue"}),
         ("ALTER TABLE listings ADD COLUMN x int", {"catalogue", "people"}),
         ("INSERT INTO something_new (id) VALUES (1)", {"catalogue", "people"}),
+        ("UPDATE users SET last_login_at=%(last_login_at)s WHERE users.id = %(users_id)s",
+         set()),
+        ("UPDATE users SET password_hash=?, last_login_at=? WHERE users.id = ?", set()),
+        ("UPDATE users SET last_login_at=?, display_name=? WHERE users.id = ?",
+         {"catalogue", "people"}),
+        ("UPDATE users SET last_login_at=coalesce(?, bio) WHERE users.id = ?",
+         {"catalogue", "people"}),
+        ("UPDATE listings SET last_login_at=? WHERE id = ?", {"catalogue"}),
     ],
 )  # fmt: skip
 def test_what_a_statement_moves(statement, moved):
     assert page_cache.generations_written(statement) == moved
+
+
+def test_signing_in_keeps_the_cached_pages(cached, app, client):
+    from app.accounts.services import authenticate
+
+    user = UserFactory()
+    assert client.get("/").headers["X-Page-Cache"] == "miss"
+    assert client.get("/").headers["X-Page-Cache"] == "hit"
+    assert authenticate(user.email, PASSWORD, address="127.0.0.1") is not None
+    assert client.get("/").headers["X-Page-Cache"] == "hit"
 
 
 def test_a_bench_load_moves_every_generation(app):
