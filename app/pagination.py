@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, func, literal, or_, select
@@ -78,7 +78,8 @@ def decode_cursor(raw: str, kinds: dict[str, Sequence[type]], field_name: str) -
 
 def _key_value(value: Any, wanted: type) -> Any:
     if wanted is datetime and isinstance(value, str):
-        return datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value)  # times are UTC: one without a zone is too
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
     if wanted is float and type(value) in (int, float):
         return float(value)
     if type(value) is wanted and (wanted is not int or abs(value) <= 2**63 - 1):
