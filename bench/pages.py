@@ -45,8 +45,6 @@ from urllib.parse import urlencode
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from app.pagination import encode_cursor
-
 REPO = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 GUNICORN_CONF = REPO / "gunicorn.conf.py"
@@ -214,11 +212,13 @@ def pick_ids(engine: Engine) -> Ids:
             "ORDER BY l.id DESC LIMIT 1"
         )
         # Page 500, newest first: after the 11,976th newest listing (a cursor, as "Next" has).
+        # A smaller marketplace: the page after its newest listing.
+        deep_rows = min(DEEP_PAGE_ROWS, one("SELECT count(*) FROM listings")[0] // 2 or 1)
         deep_at, deep_id = one(
             "SELECT created_at, id FROM listings WHERE status = 'active' "
             "ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET :n",
-            n=DEEP_PAGE_ROWS - 1,
-        ) or one("SELECT created_at, id FROM listings ORDER BY created_at, id LIMIT 1")
+            n=deep_rows - 1,
+        )
         busy_handle, quiet_handle = handle(busy_id), handle(quiet[0])
         seller_email, member_email = email(seller_id), email(member_id)
     narrow = {
@@ -240,11 +240,21 @@ def pick_ids(engine: Engine) -> Ids:
         club_id=club_id,
         deal_id=deal_id,
         narrow_query=narrow,
-        deep_cursor=encode_cursor("newest", (_as_datetime(deep_at), deep_id), DEEP_PAGE_ROWS),
+        deep_cursor=encode_cursor("newest", (_as_datetime(deep_at), deep_id), deep_rows),
     )
 
 
 DEEP_PAGE_ROWS = 499 * 24  # the rows before page 500 of browse
+
+
+def encode_cursor(kind: str, key: tuple, position: int) -> str:
+    """A cursor as the app makes it (app/pagination.py: the app imports `config` from the
+    repository's root, which this script, run from bench/, does not have on its path)."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from app.pagination import encode_cursor as app_encode_cursor
+
+    return app_encode_cursor(kind, key, position)
 
 
 def _as_datetime(value) -> datetime:
