@@ -28,10 +28,10 @@ from app.api.schemas import (
     BlockoutOut,
     CategoryList,
     ListingIn,
-    ListingList,
     ListingOut,
     ListingPatchIn,
     ListingSearchArgs,
+    ListingSearchList,
     LoanQuoteArgs,
     LoanQuoteOut,
     PhotosIn,
@@ -121,7 +121,7 @@ NEXT_PAGE = link(
 )
 @token_optional
 @bp.arguments(ListingSearchArgs, location="query")
-@bp.response(200, ListingList)
+@bp.response(200, ListingSearchList)
 def search(args):
     """Search listings that can be bought or borrowed now (`offer`: any, buy, borrow; sort:
     relevance, newest, price_asc, price_desc; with borrow the price is the fee per day;

@@ -1061,7 +1061,9 @@ class ConversationArgs(ma.Schema):
     )
 
 
-ListingList = list_schema(ListingOut, "ListingList", capped=True, keyset=True)
+ListingList = list_schema(ListingOut, "ListingList", capped=True)
+# Search pages on by cursor (`next_cursor`); a member's lists page by number.
+ListingSearchList = list_schema(ListingOut, "ListingSearchList", capped=True, keyset=True)
 OrderList = list_schema(OrderOut, "OrderList")
 LoanList = list_schema(LoanOut, "LoanList")
 FeedbackList = list_schema(FeedbackOut, "FeedbackList")

@@ -148,7 +148,7 @@ def test_openapi_documents_the_cursor_and_links_the_next_page(client):
     assert link["operationId"] == "listListings"
     assert link["parameters"]["cursor"] == "$response.body#/next_cursor"
     assert link["parameters"]["q"] == "$request.query.q"
-    listed = document["components"]["schemas"]["ListingList"]
+    listed = document["components"]["schemas"]["ListingSearchList"]
     assert {"next", "next_cursor", "total_is_exact"} <= set(listed["properties"])
     assert "invalid_cursor" in json.dumps(operation["responses"]["422"])
 
