@@ -11,7 +11,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import select
 
 from app.money import format_money, format_price
-from app.pagination import page_window
+from app.pagination import last_numbered_page, page_window
 
 
 def _datetime(value: datetime | None, fmt: str = "%b %-d, %Y %H:%M") -> str:
@@ -99,6 +99,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["timeago"] = _timeago
     app.jinja_env.filters["nl2br"] = _nl2br
     app.jinja_env.globals["page_window"] = page_window
+    app.jinja_env.globals["last_numbered_page"] = last_numbered_page
     app.jinja_env.globals["id_url"] = id_url
     app.jinja_env.globals["handle_url"] = handle_url
     app.jinja_env.trim_blocks = True

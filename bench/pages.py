@@ -37,6 +37,7 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from urllib.parse import urlencode
@@ -83,6 +84,7 @@ class Ids:
     club_id: int
     deal_id: int
     narrow_query: dict[str, str]
+    deep_cursor: str  # the cursor of browse page 500 (what its "Next" links carry)
 
 
 @dataclass
@@ -129,7 +131,8 @@ def page_list(ids: Ids) -> list[Page]:
     return [
         Page("home", "/"),
         Page("browse", "/listings"),
-        Page("browse page 500", "/listings?page=500"),
+        # Page 500 as "Next" reaches it: numbered pages end at the first 1,000 listings.
+        Page("browse page 500", f"/listings?after={ids.deep_cursor}"),
         Page("search broad", "/listings?q=bike", search=True),
         Page("search narrow + filters", f"/listings?{narrow}", search=True),
         Page("a listing", f"/listings/{ids.listing_id}"),
@@ -137,6 +140,7 @@ def page_list(ids: Ids) -> list[Page]:
         Page("quiet profile", f"/u/{ids.quiet_handle}"),
         Page("API list", "/api/v1/listings"),
         Page("API search", "/api/v1/listings?q=bike", search=True),
+        Page("API page 500", f"/api/v1/listings?cursor={ids.deep_cursor}"),
         Page("sales list", "/orders?tab=sales", signed_in="seller"),
         Page("an order", f"/orders/{ids.order_id}", signed_in="seller"),
         Page("a loan", f"/loans/{ids.loan_id}", signed_in="member"),
@@ -207,6 +211,14 @@ def pick_ids(engine: Engine) -> Ids:
             "WHERE l.status = 'active' AND l.for_sale AND l.title LIKE '% %' "
             "ORDER BY l.id DESC LIMIT 1"
         )
+        # Page 500, newest first: after the 11,976th newest listing (a cursor, as "Next" has).
+        # A smaller marketplace: the page after its newest listing.
+        deep_rows = min(DEEP_PAGE_ROWS, one("SELECT count(*) FROM listings")[0] // 2 or 1)
+        deep_at, deep_id = one(
+            "SELECT created_at, id FROM listings WHERE status = 'active' "
+            "ORDER BY created_at DESC, id DESC LIMIT 1 OFFSET :n",
+            n=deep_rows - 1,
+        )
         busy_handle, quiet_handle = handle(busy_id), handle(quiet[0])
         seller_email, member_email = email(seller_id), email(member_id)
     narrow = {
@@ -228,7 +240,26 @@ def pick_ids(engine: Engine) -> Ids:
         club_id=club_id,
         deal_id=deal_id,
         narrow_query=narrow,
+        deep_cursor=encode_cursor("newest", (_as_datetime(deep_at), deep_id), deep_rows),
     )
+
+
+DEEP_PAGE_ROWS = 499 * 24  # the rows before page 500 of browse
+
+
+def encode_cursor(kind: str, key: tuple, position: int) -> str:
+    """A cursor as the app makes it (app/pagination.py: the app imports `config` from the
+    repository's root, which this script, run from bench/, does not have on its path)."""
+    if str(REPO) not in sys.path:
+        sys.path.insert(0, str(REPO))
+    from app.pagination import encode_cursor as app_encode_cursor
+
+    return app_encode_cursor(kind, key, position)
+
+
+def _as_datetime(value) -> datetime:
+    """A timestamp as the database gave it (SQLite: text) as a datetime."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
 
 
 def target(page: Page, row_rps_ratio: float, p95: float, backend: str) -> tuple[str, bool]:

@@ -355,9 +355,12 @@ class PageArgs(ma.Schema):
     per_page = ma.fields.Integer(load_default=24, validate=ma.validate.Range(1, MAX_PER_PAGE))
 
 
-def list_schema(item_schema: type[ma.Schema], name: str, capped: bool = False) -> type[ma.Schema]:
+def list_schema(
+    item_schema: type[ma.Schema], name: str, capped: bool = False, keyset: bool = False
+) -> type[ma.Schema]:
     """{"items": [...], "page", "per_page", "total"} around item_schema; a `capped` list's
-    total stops at a cap (app/pagination.py capped_count) and says so in total_is_exact."""
+    total stops at a cap (app/pagination.py capped_count) and says so in total_is_exact; a
+    `keyset` list's `next` carries a cursor (`next_cursor`) instead of a page number."""
     fields = {
         "items": ma.fields.List(ma.fields.Nested(item_schema), required=True),
         "page": ma.fields.Integer(required=True),
@@ -380,6 +383,26 @@ def list_schema(item_schema: type[ma.Schema], name: str, capped: bool = False) -
                 "null on the last page"
             },
         )
+    if keyset:
+        fields["page"] = ma.fields.Integer(
+            required=True,
+            metadata={
+                "description": "the page number of this page (on a page read from a "
+                "cursor: its position divided by per_page, plus 1)"
+            },
+        )
+        fields["next"].metadata["description"] = (
+            "the URL of the next page: the same query with `cursor` set to `next_cursor` "
+            "(no `page`), or null on the last page"
+        )
+        fields["next_cursor"] = ma.fields.String(
+            required=True,
+            allow_none=True,
+            metadata={
+                "description": "opaque: pass it as `cursor` (with the same query) for the "
+                "page after this one; null on the last page"
+            },
+        )
     return ma.Schema.from_dict(fields, name=name)
 
 
@@ -387,7 +410,13 @@ def capped_page_of(found: Page) -> dict:
     """A page of a capped list (app/pagination.py Page) with its total_is_exact and next."""
     body = page_of(found.items, found.page, found.per_page, found.total, found.total_is_exact)
     body["next"] = None
-    if found.has_next and found.page < MAX_PAGE:
+    if found.keyset:
+        body["next_cursor"] = found.next_cursor
+        if found.next_cursor is not None:
+            args = {k: v for k, v in request.args.to_dict(flat=False).items() if k != "page"}
+            args["cursor"] = [found.next_cursor]
+            body["next"] = url_for(request.endpoint, **request.view_args, **args)
+    elif found.has_next and found.page < MAX_PAGE:
         args = request.args.to_dict(flat=False)
         args["page"] = [str(found.page + 1)]
         body["next"] = url_for(request.endpoint, **request.view_args, **args)

@@ -28,10 +28,10 @@ from app.api.schemas import (
     BlockoutOut,
     CategoryList,
     ListingIn,
-    ListingList,
     ListingOut,
     ListingPatchIn,
     ListingSearchArgs,
+    ListingSearchList,
     LoanQuoteArgs,
     LoanQuoteOut,
     PhotosIn,
@@ -90,16 +90,43 @@ def categories():
     return page_of(items, 1, max(1, len(items)), len(items))
 
 
+SEARCH_PARAMETERS = (
+    "q",
+    "offer",
+    "available_from",
+    "available_to",
+    "category",
+    "min_price_cents",
+    "max_price_cents",
+    "condition",
+    "sort",
+    "per_page",
+)
+NEXT_PAGE = link(
+    "listListings",
+    cursor="$response.body#/next_cursor",
+    **{name: f"$request.query.{name}" for name in SEARCH_PARAMETERS},
+)
+
+
 @bp.route("/listings", methods=["GET"])
-@bp.doc(operationId="listListings")
-@errors((422, "`validation_failed`: unusable dates (past, in the wrong order, too far ahead)"))
+@bp.doc(operationId="listListings", **links(200, NextPage=NEXT_PAGE))
+@errors(
+    (
+        422,
+        "`validation_failed`: unusable dates (past, in the wrong order, too far ahead), or "
+        "a `page` past the numbered ones; `invalid_cursor`: a `cursor` this list did not make "
+        "(edited, cut short, or from another `sort`)",
+    )
+)
 @token_optional
 @bp.arguments(ListingSearchArgs, location="query")
-@bp.response(200, ListingList)
+@bp.response(200, ListingSearchList)
 def search(args):
     """Search listings that can be bought or borrowed now (`offer`: any, buy, borrow; sort:
     relevance, newest, price_asc, price_desc; with borrow the price is the fee per day;
-    available_from/available_to: things to borrow free on all those days)."""
+    available_from/available_to: things to borrow free on all those days). Page with `next`
+    (or `cursor` = `next_cursor` and the same query): numbered pages end at the first 1,000."""
     found = listings.search_listings(**args)
     return capped_page_of(found)
 

@@ -30,6 +30,7 @@ from app.money import MAX_CENTS
 from app.orders import states
 from app.orders.conversation import KIND as ORDER
 from app.orders.services import MAX_NOTE_LENGTH
+from app.pagination import MAX_PAGE, last_numbered_page
 from app.reviews.services import COMMENT_MAX, REPLY_MAX
 
 MAX_WINDOW_DAYS = 366  # the widest availability window one call answers
@@ -412,6 +413,22 @@ CURRENCY = validate.Regexp(r"^[A-Z]{3}$", error="Use a three-letter currency cod
 
 
 class ListingSearchArgs(PageArgs):
+    page = fields.Integer(
+        load_default=1,
+        validate=validate.Range(1, MAX_PAGE),
+        metadata={
+            "description": "numbered pages reach the first 1,000 results (page * per_page "
+            "within 1,000 + per_page); past them follow `next` (a `cursor`)"
+        },
+    )
+    cursor = Text(
+        validate=validate.Length(max=500),
+        metadata={
+            "description": "`next_cursor` of the page before (with the same query): the page "
+            "after it, as deep as you go, at the cost of the first. Wins over `page`. One "
+            "this list did not make answers 422 `invalid_cursor`"
+        },
+    )
     q = Text(validate=validate.Length(max=SHORT_TEXT))
     offer = fields.String(
         load_default="any",
@@ -426,7 +443,23 @@ class ListingSearchArgs(PageArgs):
     min_price_cents = fields.Integer(validate=validate.Range(min=0, max=2**53))
     max_price_cents = fields.Integer(validate=validate.Range(min=0, max=2**53))
     condition = fields.String(validate=validate.OneOf(CONDITIONS))
-    sort = fields.String(load_default="relevance", validate=validate.OneOf(SORTS))
+    sort = fields.String(
+        load_default="relevance",
+        validate=validate.OneOf(SORTS),
+        metadata={
+            "description": "relevance: best match first, when `q` matches at most 1,000 "
+            "listings; a broader `q` comes newest first (narrow it to rank it)"
+        },
+    )
+
+    @ma.validates_schema
+    def _numbered_pages_end(self, data, **_kwargs):
+        last = last_numbered_page(data.get("per_page", 24))
+        if not data.get("cursor") and data.get("page", 1) > last:
+            raise ma.ValidationError(
+                f"Pages past {last} (at this per_page) are reached with `cursor`: follow `next`.",
+                field_name="page",
+            )
 
 
 class ListingIn(ma.Schema):
@@ -1029,6 +1062,8 @@ class ConversationArgs(ma.Schema):
 
 
 ListingList = list_schema(ListingOut, "ListingList", capped=True)
+# Search pages on by cursor (`next_cursor`); a member's lists page by number.
+ListingSearchList = list_schema(ListingOut, "ListingSearchList", capped=True, keyset=True)
 OrderList = list_schema(OrderOut, "OrderList")
 LoanList = list_schema(LoanOut, "LoanList")
 FeedbackList = list_schema(FeedbackOut, "FeedbackList")

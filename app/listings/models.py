@@ -110,6 +110,26 @@ class Listing(db.Model):
         return CONDITION_LABELS.get(Condition(self.condition), self.condition)
 
 
+# Browse by price (things for sale first, newest first among equal prices): a page from the
+# index, not a sort of every listing (migration 0017).
+Index(
+    "ix_listings_price_low_first",
+    Listing.status,
+    Listing.for_sale.desc(),
+    Listing.price_cents,
+    Listing.created_at.desc(),
+    Listing.id.desc(),
+)
+Index(
+    "ix_listings_price_high_first",
+    Listing.status,
+    Listing.for_sale.desc(),
+    Listing.price_cents.desc(),
+    Listing.created_at.desc(),
+    Listing.id.desc(),
+)
+
+
 class ListingPhoto(db.Model):
     __tablename__ = "listing_photos"
 

@@ -11,7 +11,19 @@ from functools import partial
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import Float, Integer, and_, func, literal_column, or_, select, text
+from sqlalchemy import (
+    Boolean,
+    Double,
+    Float,
+    Integer,
+    and_,
+    cast,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 from werkzeug.datastructures import FileStorage
 
@@ -30,7 +42,17 @@ from app.listings.models import (
 )
 from app.listings.search import PG_TSVECTOR
 from app.money import MAX_CENTS
-from app.pagination import Page, capped_count, page_number, per_page_count
+from app.pagination import (
+    Cursor,
+    Page,
+    after_key,
+    capped_count,
+    decode_cursor,
+    encode_cursor,
+    last_numbered_page,
+    page_number,
+    per_page_count,
+)
 from app.trust import levels as trust
 
 logger = logging.getLogger(__name__)
@@ -257,8 +279,13 @@ def search_listings(
     offer: str = "any",
     available_from: date | None = None,
     available_to: date | None = None,
+    cursor: str | None = None,
 ) -> Page[Listing]:
     """Find listings on offer by words, category, price and condition; one page of them.
+
+    Pages by number up to last_numbered_page (the first COUNT_CAP rows; deeper numbers read
+    that page), and from there, or from any page, by `cursor`: the page's next_cursor. Raises
+    BadCursor (code invalid_cursor) for a cursor this search did not make.
 
     offer: "any" (to buy or to borrow), "buy" or "borrow". With "borrow" the price range and the
     price sorts are the fee per day; otherwise the sale price (so only things for sale match a
@@ -278,7 +305,7 @@ def search_listings(
     page = page_number(page)
     per_page = per_page_count(per_page, 24)
 
-    stmt = _on_offer(_with_offer(select(Listing)), offer)
+    stmt = _with_offer(select(Listing))
     if category:
         category_id = category_id_of(category)
         if category_id is None:
@@ -288,11 +315,11 @@ def search_listings(
         stmt = stmt.where(Listing.condition == condition)
     price = LoanOffer.fee_per_day_cents if offer == "borrow" else Listing.price_cents
     if offer == "any" and (min_price_cents is not None or max_price_cents is not None):
-        stmt = stmt.where(Listing.for_sale.is_(True), Listing.quantity > 0)
+        stmt = stmt.where(_buyable())
     if min_price_cents is not None:
-        stmt = stmt.where(price >= min_price_cents)
+        stmt = stmt.where(_unindexed(price) >= min_price_cents)
     if max_price_cents is not None:
-        stmt = stmt.where(price <= max_price_cents)
+        stmt = stmt.where(_unindexed(price) <= max_price_cents)
     if dates is not None:
         start, end = dates
         days = (end - start).days + 1
@@ -305,47 +332,177 @@ def search_listings(
     words = _clean_query(q)
     if words:
         stmt = stmt.where(_matches(words))
+    # What the count reads: on SQLite a search's matches, or the loan offers, come first.
+    counting = _on_offer(stmt, offer, narrower=bool(words) or offer == "borrow")
+    stmt = _on_offer(stmt, offer)
 
-    total, exact = capped_count(stmt.with_only_columns(Listing.id), page, per_page)
-    newest = (Listing.created_at.desc(), Listing.id.desc())
+    newest = [(Listing.created_at, True, datetime), (Listing.id, True, int)]
     # Things not for sale have no price: they come after the priced ones either way.
-    priced_first = () if offer == "borrow" else (Listing.for_sale.desc(),)
-    scores = None
+    priced_first = [] if offer == "borrow" else [(Listing.for_sale, True, bool)]
+    kind = sort if sort in ("price_asc", "price_desc") else "newest"
     if sort == "price_asc":
-        order: tuple[Any, ...] = (*priced_first, price.asc(), *newest)
+        keys = [*priced_first, (price, False, int), *newest]
     elif sort == "price_desc":
-        order = (*priced_first, price.desc(), *newest)
-    elif sort == "relevance" and words:
-        rank, scores = _rank(words)
-        order = (rank, *newest)
+        keys = [*priced_first, (price, True, int), *newest]
     else:
-        order = newest
-    # The page's ids first, from the index alone where it can (a deep page skips index entries,
-    # not rows: page 500 of 300,000 listings read 12,000 rows with every column), then the
-    # rows of those ids with what the cards show.
-    columns = [Listing.id]
-    if scores is not None:
-        stmt = stmt.join(scores, scores.c.listing_id == Listing.id)
-        columns.append(scores.c.score)
+        keys = newest
+    if kind != "newest" and offer == "borrow":
+        kind += ".borrow"  # another key (no for_sale): a cursor of one is refused by the other
+    kinds = {kind: [wanted for _column, _descending, wanted in keys]}
+    if sort == "relevance" and words:
+        kinds[RANKED] = [float, datetime, int]
+    at = decode_cursor(cursor, kinds, "cursor") if cursor else None
+    page = min(page, last_numbered_page(per_page)) if at is None else at.position // per_page + 1
+    if sort == "relevance" and words and (at is None or at.kind == RANKED):
+        return _ranked_page(stmt, counting, words, at, page, per_page)
+    return _keyset_page(stmt, keys, kind, at, page, per_page, counting=counting)
+
+
+# The cursor kind of a search by relevance (rank, created_at, id); a broad one that came
+# newest first pages on with "newest" cursors.
+RANKED = "relevance"
+
+
+def _keyset_page(
+    stmt, keys, kind: str, at: Cursor | None, page: int, per_page: int, counted=None, counting=None
+) -> Page:
+    """One page of `stmt` in the order of `keys` ((column, descending, type)): by page number
+    (an OFFSET of at most COUNT_CAP rows) or after a cursor (an index range, however deep).
+
+    The count is capped (COUNT_CAP): from the start on a numbered page, from the cursor on."""
+    order_columns = [(column, descending) for column, descending, _type in keys]
+    order = [column.desc() if descending else column.asc() for column, descending in order_columns]
+    skipped = 0
+    counting = stmt if counting is None else counting
+    if at is not None:
+        stmt = stmt.where(after_key(order_columns, at.key))
+        counting = counting.where(after_key(order_columns, at.key))
+        skipped = at.position
+    if counted is None:
+        counted = capped_count(counting.with_only_columns(Listing.id), 1 if at else page, per_page)
+    counted, exact = counted
+    # The page's ids first, from the index alone where it can, then the rows of those ids.
+    ids = stmt.with_only_columns(Listing.id).order_by(*order).limit(per_page + 1)
+    if at is None:
+        ids = ids.offset((page - 1) * per_page)
+    page_ids = ids.subquery("page_ids")
+    rows = _with_offer(select(Listing).join(page_ids, page_ids.c.id == Listing.id))
+    items = list(db.session.scalars(_card_options(rows).order_by(*order)))
+    position = skipped if at is not None else (page - 1) * per_page
+    next_cursor = None
+    if len(items) > per_page:
+        items = items[:per_page]
+        last = items[-1]
+        key = [_key_of(last, column) for column, _descending in order_columns]
+        next_cursor = encode_cursor(kind, key, position + per_page)
+    return Page(
+        items=items,
+        page=page,
+        per_page=per_page,
+        total=skipped + counted,
+        total_is_exact=exact,
+        next_cursor=next_cursor,
+        start=skipped if at is not None else None,
+        keyset=True,
+    )
+
+
+def _key_of(listing: Listing, column) -> Any:
+    """The value of a sort column for a loaded listing (the fee per day from its loan offer)."""
+    if column is LoanOffer.fee_per_day_cents:
+        return listing.loan_offer.fee_per_day_cents if listing.loan_offer else 0
+    return getattr(listing, column.key)
+
+
+def _card_options(stmt):
+    """What a listing card shows, loaded with the page's rows."""
+    return stmt.options(
+        contains_eager(Listing.loan_offer),
+        joinedload(Listing.category),
+        selectinload(Listing.seller),
+        selectinload(Listing.photos),
+    )
+
+
+def _ranked_page(stmt, counting, words: str, at: Cursor | None, page: int, per_page: int) -> Page:
+    """A page of a search by relevance: the matches by rank when there are at most COUNT_CAP of
+    them; a broader search ("bike": 11,600 of 300,000 listings) comes newest first.
+
+    Ranking reads every match from the table (the GIN index says which rows match, not how
+    new they are or whether they are on offer): 11,600 rows were 60-70 ms on PostgreSQL for
+    every page of "bike". Newest first, the newest-listings index finds a page of a broad
+    search after reading about per_page / (share of listings matching) rows: ~600 for "bike".
+    The count (capped, read anyway) tells which one a search is.
+    """
+    total, exact = capped_count(counting.with_only_columns(Listing.id), page, per_page)
+    if at is None and not exact:
+        newest = [(Listing.created_at, True, datetime), (Listing.id, True, int)]
+        found = _keyset_page(stmt, newest, "newest", None, page, per_page, (total, exact))
+        found.order = "newest"
+        return found
+    ranked = _ranked(stmt.with_only_columns(Listing.id, Listing.created_at), words)
+    order_columns = [(ranked.c.score, True), (ranked.c.created_at, True), (ranked.c.id, True)]
+    ids = select(ranked.c.id, ranked.c.score)
+    if at is not None:
+        ids = ids.where(after_key(order_columns, at.key))
     page_ids = (
-        stmt.with_only_columns(*columns)
-        .order_by(*order)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
+        ids.order_by(*(column.desc() for column, _descending in order_columns))
+        .limit(per_page + 1)
+        .offset(0 if at else (page - 1) * per_page)
         .subquery("page_ids")
     )
-    if scores is not None:  # the page's rows keep their score: no second look at every match
-        order = (page_ids.c.score.asc(), *newest)
-    rows = _with_offer(select(Listing).join(page_ids, page_ids.c.id == Listing.id))
-    items = db.session.scalars(
-        rows.options(
-            contains_eager(Listing.loan_offer),
-            joinedload(Listing.category),
-            selectinload(Listing.seller),
-            selectinload(Listing.photos),
-        ).order_by(*order)
+    rows = (
+        select(Listing, page_ids.c.score)
+        .join(page_ids, page_ids.c.id == Listing.id)
+        .outerjoin(LoanOffer, LoanOffer.listing_id == Listing.id)
     )
-    return Page(items=list(items), page=page, per_page=per_page, total=total, total_is_exact=exact)
+    newest_last = (Listing.created_at.desc(), Listing.id.desc())
+    found = db.session.execute(
+        _card_options(rows).order_by(page_ids.c.score.desc(), *newest_last)
+    ).all()
+    position = at.position if at is not None else (page - 1) * per_page
+    items = [row[0] for row in found[:per_page]]
+    next_cursor = None
+    if len(found) > per_page:
+        last = found[per_page - 1]
+        next_cursor = encode_cursor(
+            RANKED, (last.score, last[0].created_at, last[0].id), position + per_page
+        )
+    return Page(
+        items=items,
+        page=page,
+        per_page=per_page,
+        total=max(total, position + len(items)) if at is not None else total,
+        total_is_exact=exact,
+        next_cursor=next_cursor,
+        start=at.position if at is not None else None,
+        keyset=True,
+    )
+
+
+def _ranked(matches, words: str):
+    """The matches (id, created_at) with their score, higher is better.
+
+    PostgreSQL ranks from the stored tsvector (nothing parsed again), SQLite by bm25 from FTS5.
+    The score is double precision on both, so a cursor carries it exactly.
+    """
+    if db.session.get_bind().dialect.name == "postgresql":
+        score = func.ts_rank(literal_column(PG_TSVECTOR), _tsquery(words))
+        return matches.add_columns(cast(score, Double).label("score")).subquery("ranked")
+    scores = (
+        text(
+            "SELECT rowid AS listing_id, bm25(listings_fts, 4.0, 1.0) AS score "
+            "FROM listings_fts WHERE listings_fts MATCH :match"
+        )
+        .bindparams(match=fts5_query(words))
+        .columns(listing_id=Integer, score=Float)
+        .cte("fts_scores")
+        .prefix_with("MATERIALIZED")
+    )
+    ranked = matches.add_columns((-scores.c.score).label("score")).join(
+        scores, scores.c.listing_id == Listing.id
+    )
+    return ranked.subquery("ranked")
 
 
 def availability_window(start: date | None, end: date | None) -> tuple[date, date] | None:
@@ -379,15 +536,50 @@ def _with_offer(stmt):
     return stmt.outerjoin(LoanOffer, LoanOffer.listing_id == Listing.id)
 
 
-def _on_offer(stmt, offer: str):
+def _on_offer(stmt, offer: str, narrower: bool = False):
     """Active listings that can be bought now ("buy"), borrowed ("borrow"), or either, that no
-    moderator hid or removed (every public list of listings starts here)."""
-    buyable = and_(Listing.for_sale.is_(True), Listing.quantity > 0)
+    moderator hid or removed (every public list of listings starts here).
+
+    narrower: something narrower than "active" finds the rows (a search's words, a loan offer),
+    and no order matters (a count): SQLite then reads those first, not every active listing in
+    an index's order looking for them ("bike": 55 -> 16 ms to count to 1,001; see _unindexed).
+    """
+    buyable = _buyable()
     lendable = LoanOffer.active.is_(True)
     wanted = {"buy": buyable, "borrow": lendable}.get(offer, or_(buyable, lendable))
+    status = _unindexed_text(Listing.status) if narrower else Listing.status
     return stmt.where(
-        Listing.status == ListingStatus.ACTIVE, wanted, visibility.shown("listing", Listing.id)
+        status == ListingStatus.ACTIVE, wanted, visibility.shown("listing", Listing.id)
     )
+
+
+def _buyable():
+    """For sale with some left. On SQLite no index serves the for_sale test (see _unindexed)."""
+    for_sale = Listing.for_sale
+    if db.session.get_bind().dialect.name == "sqlite":
+        for_sale = literal_column("+listings.for_sale", Boolean)
+    return and_(for_sale.is_(True), Listing.quantity > 0)
+
+
+def _unindexed(column):
+    """The column, as a filter SQLite must not answer from an index (a unary +).
+
+    SQLite has no statistics here (no ANALYZE: bench/README.md), so it takes any index whose
+    leading columns a query names: with the price-order indexes (migration 0017), a search
+    with a price range walked every listing under that price instead of the few matches of
+    its words (66 -> 408 ms), and "to buy" sorted every buyable listing. PostgreSQL weighs
+    the indexes by their statistics and keeps the plain column.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        return column + 0
+    return column
+
+
+def _unindexed_text(column):
+    """A text column SQLite must not answer from an index (a unary +, see _unindexed)."""
+    if db.session.get_bind().dialect.name == "sqlite":
+        return literal_column(f"+{column.table.name}.{column.key}", column.type)
+    return column
 
 
 def _clean_query(q: str | None) -> str:
@@ -426,25 +618,6 @@ def _matches(words: str):
 
 def _tsquery(words: str):
     return func.websearch_to_tsquery(literal_column("'english'"), words)
-
-
-def _rank(words: str):
-    """What relevance orders by, and on SQLite the scores to join it from: (rank, scores)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        # From the stored tsvector: ranking parses nothing again.
-        return func.ts_rank(literal_column(PG_TSVECTOR), _tsquery(words)).desc(), None
-    # The scores of every match, computed once (MATERIALIZED), joined by rowid.
-    scores = (
-        text(
-            "SELECT rowid AS listing_id, bm25(listings_fts, 4.0, 1.0) AS score "
-            "FROM listings_fts WHERE listings_fts MATCH :match"
-        )
-        .bindparams(match=fts5_query(words))
-        .columns(listing_id=Integer, score=Float)
-        .cte("fts_scores")
-        .prefix_with("MATERIALIZED")
-    )
-    return scores.c.score.asc(), scores  # bm25: lower is better
 
 
 # --- changing -----------------------------------------------------------------------------------

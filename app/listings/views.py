@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from flask import (
     Blueprint,
     abort,
@@ -16,6 +18,7 @@ from flask import (
 from flask_login import current_user, login_required
 
 from app.errors import Conflict, ValidationFailed
+from app.inputs import url_with_args
 from app.listings import availability, calendar, services
 from app.listings.forms import (
     BlockoutForm,
@@ -27,7 +30,7 @@ from app.listings.forms import (
     listing_form_data,
 )
 from app.listings.models import ListingStatus
-from app.pagination import page_number
+from app.pagination import BadCursor, last_numbered_page, page_number
 from app.reviews.services import reputation_summary
 
 bp = Blueprint("listings", __name__)
@@ -38,15 +41,31 @@ MY_TABS = (("all", "All"), ("active", "Active"), ("sold_out", "Sold out"), ("pau
 
 @bp.get("/listings")
 def browse():
+    """Browse and search. Pages are numbered as far as the list counts (last_numbered_page);
+    "Next" carries a cursor (?after=), so a deep page reads only its rows. An old link to a
+    deeper page number lands on the last numbered one."""
     form = BrowseForm(formdata=request.args)
     form.validate()
-    results = services.search_listings(
-        **form.filters(),
-        page=page_number(request.args.get("page")),
-        per_page=current_app.config["LISTINGS_PER_PAGE"],
-    )
+    per_page = current_app.config["LISTINGS_PER_PAGE"]
+    cursor = request.args.get("after") or None
+    last_numbered = last_numbered_page(per_page)
+    if cursor is None and page_number(request.args.get("page")) > last_numbered:
+        return redirect(url_with_args("listings.browse", page=last_numbered))
     problems = [error for field in form for error in field.errors]
-    return render_template("listings/browse.html", form=form, results=results, problems=problems)
+    link_problem = None
+    search = partial(services.search_listings, **form.filters(), per_page=per_page)
+    try:
+        results = search(page=page_number(request.args.get("page")), cursor=cursor)
+    except BadCursor as error:
+        link_problem = f"{error.message} Here are the first results again."
+        results = search(page=1)
+    return render_template(
+        "listings/browse.html",
+        form=form,
+        results=results,
+        problems=problems,
+        link_problem=link_problem,
+    )
 
 
 @bp.get("/listings/<int:listing_id>")

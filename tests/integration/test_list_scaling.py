@@ -23,11 +23,15 @@ LIST_PAGES = [
     ("browse search by price", "/listings?q=lamp&sort=price_asc"),
     ("browse to borrow", "/listings?offer=borrow"),
     ("browse a deep page", "/listings?page=3"),
+    ("browse by price", "/listings?sort=price_asc"),
+    ("browse by price, high first", "/listings?sort=price_desc"),
     ("my listings", "/my/listings"),
     ("my listings page 2", "/my/listings?page=2"),
     ("api listings", "/api/v1/listings"),
     ("api listings search", "/api/v1/listings?q=lamp"),
+    ("api listings by price", "/api/v1/listings?sort=price_desc"),
 ]
+# Pages reached by "Next" (a cursor): tests/integration/test_keyset_pages.py GROWTH_PAGES.
 
 
 class Shelf:
