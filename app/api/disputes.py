@@ -298,7 +298,7 @@ class RefundOfferList(ma.Schema):
 
 
 class RefundOfferIn(ma.Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(("order", "loan")))
+    kind = fields.String(required=True, validate=validate.OneOf(("order", "loan", "pledge")))
     subject_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_ID))
     refund_cents = fields.Integer(
         required=True,
@@ -314,7 +314,7 @@ class RefundOfferAnswerIn(ma.Schema):
 
 
 class RefundOfferListArgs(ma.Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(("order", "loan")))
+    kind = fields.String(required=True, validate=validate.OneOf(("order", "loan", "pledge")))
     subject_id = fields.Integer(required=True, validate=validate.Range(1, MAX_ID))
 
 

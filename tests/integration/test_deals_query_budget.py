@@ -79,12 +79,13 @@ def count_queries(app):
 
 # (name, viewer, path, ceiling, lists the pledges): viewer "member" is the deal's first member.
 # The ceilings are the most any stage needs; a page marks the thread it shows read first, and
-# reads once which of its messages a moderator hid (app/moderation).
+# reads once which of its messages a moderator hid (app/moderation), and once the disputes about
+# its pledges once the deal's money moved (app/disputes).
 VIEWS = [
-    ("page as organizer", "organizer", "/deals/{deal}", 33, True),
-    ("page as organizer, a pledge", "organizer", "/deals/{deal}?pledge={pledge}", 35, True),
-    ("page as supplier", "supplier", "/deals/{deal}", 33, True),
-    ("page as member", "member", "/deals/{deal}", 30, False),
+    ("page as organizer", "organizer", "/deals/{deal}", 34, True),
+    ("page as organizer, a pledge", "organizer", "/deals/{deal}?pledge={pledge}", 36, True),
+    ("page as supplier", "supplier", "/deals/{deal}", 34, True),
+    ("page as member", "member", "/deals/{deal}", 31, False),
     ("printable roster", "organizer", "/deals/{deal}/roster", 8, True),
     # One statement more than before: which things a moderator hid (a hidden deal's members
     # see its `moderation`; app/visibility.py).
