@@ -144,3 +144,25 @@ def test_the_organizer_cannot_open_one_and_the_api_opens_and_lists_it(world, cli
     mod = moderator()
     queue = client.get("/api/v1/disputes?status=waiting", headers=bearer(mod)).json
     assert [d["id"] for d in queue["items"]] == [made.json["id"]]
+
+
+def test_the_deal_page_links_the_member_and_the_organizer(world, make_client):
+    from app.accounts.models import User
+
+    organizer, members, _supplier, pledges = world
+    pledge = pledges[0]
+    member_page = make_client(db.session.get(User, members[0].id))
+    page = member_page.get(f"/deals/{pledge.deal_id}").get_data(as_text=True)
+    assert f"/refunds/pledge/{pledge.id}" in page and f"/disputes/new/pledge/{pledge.id}" in page
+    organizer_page = make_client(db.session.get(User, organizer.id))
+    table = organizer_page.get(f"/deals/{pledge.deal_id}").get_data(as_text=True)
+    assert all(f"/refunds/pledge/{p.id}" in table for p in pledges)
+    opened = member_page.post(
+        f"/disputes/new/pledge/{pledge.id}", data={"reason": "The bags never came."}
+    )
+    assert opened.status_code == 303
+    dispute = disputes.dispute_about("pledge", pledge.id)
+    table = organizer_page.get(f"/deals/{pledge.deal_id}").get_data(as_text=True)
+    assert f"/disputes/{dispute.id}" in table and f"/refunds/pledge/{pledge.id}" not in table
+    mod = make_client(moderator())
+    assert f"/disputes/{dispute.id}" in mod.get("/moderation/disputes").get_data(as_text=True)
