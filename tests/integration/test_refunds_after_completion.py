@@ -101,7 +101,7 @@ def test_an_agreed_refund_after_an_in_person_sale_is_handed_back_once(app):
     assert len(ops("refund")) == 1
 
 
-def test_a_refund_before_the_payout_was_sent_comes_out_of_the_seller_payable(connect):
+def test_a_refund_before_the_payout_was_sent_comes_out_of_the_seller_payable(connect, make_client):
     order = card_order_completed(connect, paid_out=False)
     payable = ledger.balance(ledger.PAYABLE, "USD", user_id=order.seller_id)
     assert payable == PRICE - FEE
@@ -117,6 +117,9 @@ def test_a_refund_before_the_payout_was_sent_comes_out_of_the_seller_payable(con
     assert refunded_at_stripe() == [1000]
     assert ledger.balance(ledger.REFUNDS_PAID, "USD") == 1000
     assert_ledger_clean()
+    statement = make_client(db.session.get(User, order.seller_id)).get("/me/statement")
+    assert statement.status_code == 200
+    assert "Refund after completion" in statement.get_data(as_text=True)
 
     onboard(order.seller_id, connect)  # the seller is paid what is left, once
     payment_services.run_pending_operations()
