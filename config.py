@@ -121,6 +121,9 @@ class Config:
     DEAL_REMINDER_HOURS_BEFORE = _int("DEAL_REMINDER_HOURS_BEFORE", 24)
     DEAL_RECEIPT_DAYS = _int("DEAL_RECEIPT_DAYS", 7)
     FEEDBACK_WINDOW_DAYS = _int("FEEDBACK_WINDOW_DAYS", 30)
+    # After an order completes (its money released to the seller) the buyer may still open a
+    # dispute, and either side propose a refund, for this many days (app/disputes).
+    REFUND_WINDOW_DAYS = _int("REFUND_WINDOW_DAYS", 60)
     # Reputation: a full pass at least this often; up to this many revealed ratings, a reveal
     # recomputes everything at once (above it only counts update, trust waits for the job).
     REPUTATION_RECOMPUTE_MINUTES = _int("REPUTATION_RECOMPUTE_MINUTES", 60)

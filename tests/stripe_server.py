@@ -143,14 +143,16 @@ def faulty(stripe_app):
 
 
 class ConnectStandIn:
-    """Wraps the real Stripe provider and plays the Connect part (accounts, links, transfers)
-    that localstripe does not implement, in memory; every other call goes to localstripe. Our
-    own adapter's Connect calls are tested apart against recorded Stripe responses."""
+    """Wraps the real Stripe provider and plays the Connect part (accounts, links, transfers,
+    transfer reversals) that localstripe does not implement, in memory; every other call goes
+    to localstripe. Our own adapter's Connect calls are tested apart against recorded Stripe
+    responses."""
 
     def __init__(self, inner) -> None:
         self.inner = inner
         self.accounts: dict[str, dict] = {}
         self.transfers: list[dict] = []
+        self.reversals: list[dict] = []
 
     def __getattr__(self, name):
         return getattr(self.inner, name)
@@ -199,6 +201,43 @@ class ConnectStandIn:
             if made["key"] == operation_key:
                 return made["transfer"]
         return None
+
+    def reverse_transfer(self, transfer_ref, *, amount_cents, idempotency_key, metadata):
+        """Like Stripe: the same key answers the first reversal; never more than was sent."""
+        from app.payments.providers.base import ProviderRejected, ProviderReversal
+
+        for made in self.reversals:
+            if made["key"] == idempotency_key:
+                return made["reversal"]
+        sent = next(
+            (m["transfer"] for m in self.transfers if m["transfer"].ref == transfer_ref), None
+        )
+        if sent is None:
+            raise ProviderRejected(f"No such transfer: {transfer_ref}")
+        if amount_cents > sent.amount_cents - self.reversed(transfer_ref):
+            raise ProviderRejected("Reversal exceeds the transfer's remaining amount")
+        reversal = ProviderReversal(
+            ref=f"trr_{len(self.reversals) + 1:04d}",
+            transfer_ref=transfer_ref,
+            amount_cents=amount_cents,
+            metadata={**metadata, "operation_key": idempotency_key},
+        )
+        self.reversals.append({"key": idempotency_key, "reversal": reversal})
+        return reversal
+
+    def find_reversal(self, transfer_ref, *, operation_key):
+        for made in self.reversals:
+            if made["key"] == operation_key and made["reversal"].transfer_ref == transfer_ref:
+                return made["reversal"]
+        return None
+
+    def reversed(self, transfer_ref) -> int:
+        """What was taken back from one transfer."""
+        return sum(
+            m["reversal"].amount_cents
+            for m in self.reversals
+            if m["reversal"].transfer_ref == transfer_ref
+        )
 
 
 @pytest.fixture

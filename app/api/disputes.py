@@ -41,8 +41,9 @@ ERRORS = {
     "side answers your refund offer",
     404: "`not_found`: no such dispute or transaction, or you take no part in it",
     409: "`already_disputed`, `nothing_at_stake`, `already_answered`, `dispute_decided`, "
-    "`offer_closed`, `conflict` (a dispute is open: no more offers), `invalid_transition`: "
-    "not possible in the transaction's state",
+    "`offer_closed`, `conflict` (a dispute is open: no more offers), `refund_window_closed`: "
+    "too long after completion (`REFUND_WINDOW_DAYS`), `invalid_transition`: not possible in "
+    "the transaction's state",
     422: "`validation_failed`: a field is wrong (`fields` says which)",
 }
 
@@ -297,7 +298,7 @@ class RefundOfferList(ma.Schema):
 
 
 class RefundOfferIn(ma.Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(("order", "loan")))
+    kind = fields.String(required=True, validate=validate.OneOf(("order", "loan", "pledge")))
     subject_id = fields.Integer(required=True, strict=True, validate=validate.Range(1, MAX_ID))
     refund_cents = fields.Integer(
         required=True,
@@ -313,7 +314,7 @@ class RefundOfferAnswerIn(ma.Schema):
 
 
 class RefundOfferListArgs(ma.Schema):
-    kind = fields.String(required=True, validate=validate.OneOf(("order", "loan")))
+    kind = fields.String(required=True, validate=validate.OneOf(("order", "loan", "pledge")))
     subject_id = fields.Integer(required=True, validate=validate.Range(1, MAX_ID))
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlalchemy import select
 from werkzeug.routing import BuildError
 
 from app.accounts.services import get_user_by_handle
@@ -231,8 +232,35 @@ def detail(deal_id: int):
         pledge_events=pages.pledge_events(pledge.id) if pledge else [],
         in_person=settles_in_person(),
         feedback_panels=feedback_panels,
+        **_disputes_context(deal, role, pledge),
         **conversation,
     )
+
+
+def _disputes_context(deal: GroupDeal, role: str | None, pledge) -> dict:
+    """Disputes and agreed refunds between a member and the organizer (app/disputes): the
+    disputes about the deal's pledges (one query), whether the member may propose a refund on
+    their own pledge, and the pledge states in which the organizer may."""
+    from app.clubs.money import RELEASED_DEALS
+    from app.disputes.models import Dispute
+    from app.disputes.refunds import can_offer
+
+    if deal.state not in RELEASED_DEALS:  # nothing paid out to dispute yet
+        return {"pledge_disputes": {}, "pledge_refundable": False, "refund_states": ()}
+    found = db.session.execute(
+        select(Dispute.subject_id, Dispute.id)
+        .join(Pledge, Pledge.id == Dispute.subject_id)
+        .where(Dispute.subject_kind == pages.PLEDGE, Pledge.deal_id == deal.id)
+    ).all()
+    return {
+        "pledge_disputes": dict(found),
+        "pledge_refundable": bool(
+            pledge is not None
+            and pledge.state in (states.PAID, states.DELIVERED)
+            and can_offer(pages.PLEDGE, pledge, current_user.id)
+        ),
+        "refund_states": (states.PAID, states.DELIVERED) if role == "organizer" else (),
+    }
 
 
 def _conversation(deal: GroupDeal, role: str | None, pledge) -> dict:

@@ -581,6 +581,11 @@ def pledge_action(
     now = now or utcnow()
     if action == "withdraw":
         return withdraw_pledge(pledge_id, actor_id, note, now=now)
+    if action == "report_problem":  # a dispute with its reason (the note): app/disputes
+        from app.disputes.services import open_dispute
+
+        open_dispute(PLEDGE, pledge_id, actor_id, note or "", now=now)
+        return db.session.get(Pledge, pledge_id, populate_existing=True)
     found = db.session.get(Pledge, pledge_id)
     registered = get_kind(PLEDGE)
     if action not in PLEDGE_ACTIONS:

@@ -105,6 +105,7 @@ PLEDGE_FEEDBACK = FeedbackRules(
         f"{PLEDGE}.confirm_receipt",
         f"{PLEDGE}.auto_confirm",
         f"{PLEDGE}.resolve",
+        f"{PLEDGE}.settle",
         f"{PLEDGE}.drop",
         f"{PLEDGE}.mark_no_show",
     ),

@@ -23,7 +23,7 @@ from app.clubs.deal_conversation import (
 from app.clubs.feedback import DEAL_FEEDBACK, PLEDGE_FEEDBACK
 from app.clubs.models import GroupDeal, Pledge
 from app.extensions import db
-from app.transactions.registry import TransactionKind, count_where, register_kind
+from app.transactions.registry import DisputeRules, TransactionKind, count_where, register_kind
 
 
 def _deal_parties(deal: GroupDeal) -> dict[int, str]:
@@ -95,6 +95,15 @@ PLEDGE_KIND = TransactionKind(
     on_message=pledge_had_activity,
     feedback=PLEDGE_FEEDBACK,
     money=money.MONEY,
+    # The member disputes a pledge paid or delivered (goods not received, not as described);
+    # the organizer answers; a moderator divides what the member paid, or they agree.
+    disputes=DisputeRules(
+        opens={states.PAID: "report_problem", states.DELIVERED: "report_problem"},
+        stake=money.dispute_stake,
+        carry_out=money.decide_dispute,
+        follow_up=money.follow_up,
+        settles=frozenset({states.PAID, states.DELIVERED}),
+    ),
     completed_count=lambda user_id: count_where(
         Pledge,
         Pledge.member_id == user_id,

@@ -15,6 +15,9 @@ shipping, less the platform fee on card payments) and the organizer (the fee) ar
     record_payment  received in person (record_in_person) -> pledges held -> payable at once
   both
     a payment that lands for a pledge dropped or released meanwhile is refunded in full
+    a dispute or an agreed refund between the member and the organizer, once the deal's money
+                    was released: taken back from supplier and organizer (their payouts not
+                    sent yet, or transfer reversals), then refunded (payments.take_back)
 
 Registered at app start (`init_app`): the invariant `flask ledger verify` checks (pledges held
 against the deals' states) and the statement's words.
@@ -22,12 +25,15 @@ against the deals' states) and the statement's words.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from flask import Flask
 from sqlalchemy import select
 
 from app.clubs import states
 from app.clubs.models import GroupDeal, Pledge
 from app.clubs.steps import PLEDGE, hold_pledge, step_now
+from app.errors import InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
 from app.money import format_money
 from app.payments import ledger, operations
@@ -35,7 +41,7 @@ from app.payments import money as payments
 from app.payments.models import Payment
 from app.payments.statement import Seen, register_statement_label
 from app.transactions.machine import Step, step
-from app.transactions.registry import MoneyRules, get_kind
+from app.transactions.registry import MoneyRules, Stake, get_kind
 
 # The deal states in which its paid pledges' money has been released to supplier and organizer.
 RELEASED_DEALS = frozenset({states.SETTLED, states.FULFILLED, states.COMPLETED})
@@ -108,6 +114,78 @@ def run_operations() -> None:
     """Run the provider operations committed by this session (payouts)."""
     while operations.run_ready():
         pass
+
+
+# -- disputes and agreed refunds (app/disputes, through the pledges' registry entry) ------------
+
+# The pledge states from which its money can be divided (the member disputes or they agree).
+DIVIDABLE = frozenset({states.PAID, states.DELIVERED, states.DISPUTED})
+
+
+def payee_role(deal: GroupDeal) -> str:
+    """Who answers a member's dispute: the organizer (the supplier when they are one person,
+    as the pledge's parties name them then)."""
+    return "supplier" if deal.organizer_id == deal.supplier_id else "organizer"
+
+
+def dispute_stake(pledge: Pledge) -> Stake:
+    """What a dispute about a pledge divides: what the member paid and did not get back, once
+    the deal's money was released (while the deal is still being charged, nothing yet)."""
+    deal = db.session.get(GroupDeal, pledge.deal_id)
+    held = sum(p.held_cents for p in pledge_payments(pledge.id))
+    released = pledge.state in DIVIDABLE and deal.state in RELEASED_DEALS
+    return Stake(
+        amount_cents=held if released else 0,
+        currency=deal.currency,
+        payer_role="member",
+        payee_role=payee_role(deal),
+        what="the member's payment for the pledge",
+    )
+
+
+def decide_dispute(pledge_id: int, awarded_cents: int, note: str | None, now: datetime) -> None:
+    """Carry out a moderator's decision (or a refund the member and the organizer agreed on)
+    without committing: what is not awarded is taken back from what the pledge paid supplier
+    and organizer and refunded to the member (payments.take_back; operations staged), and the
+    pledge is resolved. Raises NotFound, InvalidTransition, ValidationFailed."""
+    from app.transactions.machine import MAX_NOTE_LENGTH
+
+    pledge = hold_pledge(pledge_id)
+    if pledge is None:
+        raise NotFound("We could not find that pledge.")
+    action = {
+        states.DISPUTED: "resolve",
+        states.PAID: "settle",
+        states.DELIVERED: "settle",
+    }.get(pledge.state)
+    if action is None:
+        raise InvalidTransition(states.PLEDGE_MACHINE.refusal_message(pledge.state, "resolve"))
+    deal = db.session.get(GroupDeal, pledge.deal_id)
+    if deal.state not in RELEASED_DEALS:
+        raise InvalidTransition("The deal is still being charged: decide once it has settled.")
+    held_by = [p for p in pledge_payments(pledge.id) if p.held_cents > 0]
+    held = sum(p.held_cents for p in held_by)
+    if isinstance(awarded_cents, bool) or not isinstance(awarded_cents, int):
+        raise ValidationFailed(fields={"awarded": ["Enter the amount for the organizer."]})
+    if not 0 <= awarded_cents <= held:
+        message = f"From nothing up to the {format_money(held, deal.currency)} paid."
+        raise ValidationFailed(message, fields={"awarded": [message]})
+    back = held - awarded_cents
+    for payment in held_by:
+        part = min(back, payment.held_cents)
+        if part > 0 and payments.is_released(payment):
+            payments.take_back(payment, part, reason="Pledge refund", at=now)
+        elif part > 0:
+            payments.decide_refund(payment, part, reason="Pledge refund", at=now)
+        back -= max(part, 0)
+    note = (note or "").strip()[:MAX_NOTE_LENGTH] or None
+    step(get_kind(PLEDGE), pledge, action, None, note=note, now=now)
+
+
+def follow_up(_pledge_id: int) -> None:
+    """After a decision commits: run the reversals and refunds it decided (a provider outage
+    leaves them to the due job)."""
+    run_operations()
 
 
 # -- a card payment's news (MoneyRules) ----------------------------------------------------------

@@ -197,6 +197,10 @@ PLEDGE_MACHINE = Machine(
         (PAID, "report_problem"): rule(DISPUTED, "member"),
         (DELIVERED, "report_problem"): rule(DISPUTED, "member"),
         (DISPUTED, "resolve"): rule(RESOLVED, SYSTEM),
+        # Or the member and the organizer agree on a refund (app/disputes): carried out like a
+        # decision, from the money released to supplier and organizer (a transfer reversal).
+        (PAID, "settle"): rule(RESOLVED, SYSTEM),
+        (DELIVERED, "settle"): rule(RESOLVED, SYSTEM),
     },
     final=frozenset({RECEIVED, DROPPED, RELEASED, RESOLVED}),
     action_labels={
@@ -225,6 +229,7 @@ PLEDGE_MACHINE = Machine(
         "auto_confirm": "Receipt confirmed automatically",
         "report_problem": "Problem reported",
         "resolve": "Resolved by a moderator",
+        "settle": "Settled by an agreed refund",
     },
     action_phrases={
         "change_quantity": "changed",
@@ -242,6 +247,7 @@ PLEDGE_MACHINE = Machine(
         "auto_confirm": "confirmed as received",
         "report_problem": "reported",
         "resolve": "resolved",
+        "settle": "settled by an agreed refund",
     },
     actions_with_note=frozenset({"withdraw", "mark_no_show", "report_problem"}),
     danger_actions=frozenset({"withdraw", "mark_no_show"}),

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 
 from app.db import utcnow
 from app.disputes.models import RefundOffer
-from app.disputes.services import dispute_about
+from app.disputes.services import WindowClosed, dispute_about, window_closed
 from app.errors import Conflict, Forbidden, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
 from app.money import format_money
@@ -90,6 +90,7 @@ def can_offer(kind: str, instance, user_id: int | None) -> bool:
         rules is not None
         and instance is not None
         and instance.state in rules.settles
+        and not window_closed(rules, instance)
         and registered.role_of(instance, user_id) is not None
         and registered.role_of(instance, user_id) in _roles(rules.stake(instance))
     )
@@ -120,7 +121,8 @@ def propose_refund(
     """Propose that `refund_cents` of the stake go back to the payer (the rest to the payee);
     it replaces the open offer, the other side's (a counter-offer) or one's own. Raises
     NotFound, Forbidden, InvalidTransition (not while the money cannot be divided), Conflict
-    (a dispute is open: a moderator decides), ValidationFailed."""
+    (a dispute is open: a moderator decides), WindowClosed (too long after completion),
+    ValidationFailed."""
     now = now or utcnow()
     registered, rules, instance, role = _party_view(kind, subject_id, user_id)
     stake = rules.stake(instance)
@@ -130,6 +132,8 @@ def propose_refund(
         raise Conflict("A dispute is open about this: a moderator decides.")
     if instance.state not in rules.settles:
         raise InvalidTransition(registered.machine.refusal_message(instance.state, "settle"))
+    if window_closed(rules, instance, now):
+        raise WindowClosed()
     errors: dict[str, list[str]] = {}
     if isinstance(refund_cents, bool) or not isinstance(refund_cents, int):
         errors["amount"] = ["Enter the amount to give back."]

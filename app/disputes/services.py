@@ -62,6 +62,20 @@ class NothingAtStake(Conflict):
     )
 
 
+class WindowClosed(Conflict):
+    code, default_message = (
+        "refund_window_closed",
+        "It is too late to dispute this or propose a refund: the time for it after completion "
+        "has passed.",
+    )
+
+
+def window_closed(rules: DisputeRules, instance, now: datetime | None = None) -> bool:
+    """Whether the time to dispute the instance (or agree a refund) in its state has passed."""
+    ends = rules.window_ends(instance)
+    return ends is not None and (now or utcnow()) > ends
+
+
 class AlreadyAnswered(Conflict):
     code, default_message = "already_answered", "You have already answered this dispute."
 
@@ -136,8 +150,10 @@ def can_open(kind: str, instance, user_id: int | None) -> bool:
     role = registered.role_of(instance, user_id)
     if action is None or role is None:
         return False
-    return registered.machine.allows(registered.machine.rules[(instance.state, action)], role) and (
-        dispute_about(kind, instance.id) is None
+    return (
+        registered.machine.allows(registered.machine.rules[(instance.state, action)], role)
+        and not window_closed(registered.disputes, instance)
+        and dispute_about(kind, instance.id) is None
     )
 
 
@@ -280,7 +296,8 @@ def open_dispute(
     """A party opens a dispute about a transaction with a reason and up to PHOTOS_MAX photos;
     the kind's machine moves it into dispute (its own event tells the other side). Raises
     NotFound (no such transaction, or not a party), InvalidTransition (not now), Forbidden
-    (a role that cannot), AlreadyDisputed, NothingAtStake (a free order), ValidationFailed."""
+    (a role that cannot), WindowClosed (too long after completion), AlreadyDisputed,
+    NothingAtStake (a free order), ValidationFailed."""
     now = now or utcnow()
     registered, rules = _rules(kind)
     instance = registered.load(subject_id, False)
@@ -291,6 +308,8 @@ def open_dispute(
         raise AlreadyDisputed()
     action = _opening_action(registered, rules, instance.state)
     machine.decide(registered, instance.state, action, role)
+    if window_closed(rules, instance, now):
+        raise WindowClosed()
     if rules.stake(instance).amount_cents <= 0:
         raise NothingAtStake()
     text, errors = _clean(reason, "reason", REASON_MAX, "Say what went wrong.")

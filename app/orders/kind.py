@@ -48,12 +48,15 @@ ORDER_KIND = TransactionKind(
     feedback=FEEDBACK,
     money=MONEY,
     # Either side disputes while the money is held; a moderator divides what escrow holds.
+    # After completion the buyer may still, for a while: the refund is taken back from the
+    # seller (app/payments/money.take_back).
     disputes=DisputeRules(
-        opens={states.PAID: "dispute", states.SHIPPED: "dispute"},
+        opens={states.PAID: "dispute", states.SHIPPED: "dispute", states.COMPLETED: "dispute"},
         stake=money.dispute_stake,
         carry_out=money.decide_dispute,
         follow_up=money.follow_up,
-        settles=frozenset({states.PAID, states.SHIPPED}),  # a refund agreed while it is held
+        settles=frozenset({states.PAID, states.SHIPPED, states.COMPLETED}),
+        window_ends=money.refund_window_ends,
     ),
     completed_count=lambda user_id: count_where(
         Order,

@@ -9,12 +9,15 @@ Order money, step by step (every step is one balanced ledger transaction):
   cancelled  escrow -> refunds pending -> refunds paid  (refund operation at the provider)
   refund     escrow -> refunds pending -> refunds paid  (partial, by the seller, while held)
   completed  escrow -> payable to seller + platform fee -> payouts paid (transfer operation)
+  refund after completion (agreed or decided, within REFUND_WINDOW_DAYS): the fee in
+             proportion and the seller's share -> refunds pending (from the payout not sent
+             yet, or by a transfer reversal) -> refunds paid (payments.take_back)
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import click
 from flask import Flask, current_app
@@ -116,6 +119,8 @@ def _release_order(order: Order, *, at: datetime | None = None) -> None:
     """escrow -> payable to the seller (minus the platform fee), and a payout operation; a
     refund landing in between makes the step fail rather than pay out money given back."""
     for payment in _payments(order.id):
+        if payments.is_released(payment):
+            continue  # resolved after completion: it was released then
         payments.release_to(
             payment,
             order.seller_id,
@@ -274,23 +279,39 @@ def held_for(order: Order) -> int:
     return sum(p.held_cents for p in _payments(order.id))
 
 
+def is_released(order: Order) -> bool:
+    """Whether the order's money went to the seller (it completed, perhaps disputed since)."""
+    return order.completed_at is not None
+
+
+def refund_window_ends(order: Order) -> datetime | None:
+    """Until when a completed order may still be disputed or refunded (REFUND_WINDOW_DAYS after
+    it completed); None for an order in any other state."""
+    if order.state != "completed" or order.completed_at is None:
+        return None
+    return order.completed_at + timedelta(days=current_app.config["REFUND_WINDOW_DAYS"])
+
+
 def dispute_stake(order: Order) -> Stake:
-    """What a dispute about an order divides: the payment escrow holds for it."""
+    """What a dispute about an order divides: the payment escrow holds for it, or after
+    completion what was released to the seller and not given back yet."""
+    released = is_released(order)
     return Stake(
-        amount_cents=held_for(order) if order.state in HELD_STATES else 0,
+        amount_cents=held_for(order) if order.state in (*HELD_STATES, "completed") else 0,
         currency=order.currency,
         payer_role="buyer",
         payee_role="seller",
-        what="the payment held for the order",
+        what="the payment released to the seller" if released else "the payment held for the order",
     )
 
 
 def decide_dispute(order_id: int, awarded_cents: int, note: str | None, now: datetime) -> None:
     """Carry out a moderator's decision (or a refund both sides agreed on) without committing:
     what is not awarded to the seller is refunded to the buyer (refund operations staged), then
-    the settling step releases the rest to the seller (payout staged). Raises NotFound,
-    InvalidTransition, ValidationFailed."""
-    from app.orders.states import DISPUTED, MACHINE, PAID, SHIPPED
+    the settling step releases the rest to the seller (payout staged). After completion the
+    refund is taken back from what was released to the seller (payments.take_back: reversal
+    and refund operations staged). Raises NotFound, InvalidTransition, ValidationFailed."""
+    from app.orders.states import COMPLETED, DISPUTED, MACHINE, PAID, SHIPPED
     from app.transactions.machine import MAX_NOTE_LENGTH, step
     from app.transactions.registry import get_kind
 
@@ -298,7 +319,9 @@ def decide_dispute(order_id: int, awarded_cents: int, note: str | None, now: dat
     if order is None:
         raise NotFound("We could not find that order.")
     # A moderator's decision on a dispute, or a refund both sides agreed on while it is held.
-    action = {DISPUTED: "resolve", PAID: "settle", SHIPPED: "settle"}.get(order.state)
+    action = {DISPUTED: "resolve", PAID: "settle", SHIPPED: "settle", COMPLETED: "settle"}.get(
+        order.state
+    )
     if action is None:
         raise InvalidTransition(MACHINE.refusal_message(order.state, "resolve"))
     claim_order(order.id, in_state=order.state)
@@ -310,11 +333,14 @@ def decide_dispute(order_id: int, awarded_cents: int, note: str | None, now: dat
         message = f"From nothing up to the {format_money(held, order.currency)} held."
         raise ValidationFailed(message, fields={"awarded": [message]})
     back = held - awarded_cents
+    released = is_released(order)
     for payment in held_by:
         part = min(back, payment.held_cents)
-        if part > 0:
+        if part > 0 and released:
+            payments.take_back(payment, part, reason="Refund after completion", at=now)
+        elif part > 0:
             payments.decide_refund(payment, part, reason="Refund agreed or decided", at=now)
-            back -= part
+        back -= max(part, 0)
     note = (note or "").strip()[:MAX_NOTE_LENGTH] or None
     step(get_kind(KIND), order, action, None, note=note, now=now)
 
@@ -341,7 +367,9 @@ def order_money(order: Order) -> dict:
         "payments": made,
         "paid_cents": sum(p.captured_cents for p in succeeded),
         "refunded_cents": sum(p.refunded_cents for p in succeeded),
-        "held_cents": sum(p.held_cents for p in succeeded) if order.state in HELD_STATES else 0,
+        "held_cents": sum(p.held_cents for p in succeeded)
+        if order.state in HELD_STATES and not is_released(order)
+        else 0,
         "fee_cents": sum(p.fee_cents for p in succeeded),
         "operations": ops,
         "provider": get_provider().name,
@@ -367,6 +395,7 @@ def open_orders_held() -> dict[int, int]:
             Payment.subject_type == KIND,
             Payment.status == "succeeded",
             Order.state.in_(HELD_STATES),
+            Order.completed_at.is_(None),  # disputed after completion: released already
         )
     ):
         expected[order_id] = expected.get(order_id, 0) + captured - refunded

@@ -18,6 +18,7 @@ from app.orders import states
 from app.orders.conversation import KIND
 from app.orders.forms import NOTE_LABELS, MarkPaidForm, OrderActionForm
 from app.orders.kind import ORDER_KIND
+from app.orders.money import refund_window_ends
 from app.orders.money_views import RefundForm
 from app.orders.services import auto_complete_at, available_actions, get_order_for
 from app.payments.services import settles_in_person
@@ -101,6 +102,7 @@ def render_order_page(order_id: int):
         feedback=feedback,
         can_dispute="dispute" in available_actions(order, current_user.id),
         can_offer_refund=can_offer(KIND, order, current_user.id),
+        refund_until=refund_window_ends(order),
         dispute=dispute_about(KIND, order.id) if order.state in DISPUTE_STATES else None,
     )
     return page

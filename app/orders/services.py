@@ -249,6 +249,12 @@ def available_actions(order: Order, user_id: int | None) -> list[str]:
             actions.remove("mark_paid")
     if "dispute" in actions and order.is_free:
         actions.remove("dispute")  # nothing was paid: nothing to divide (report a member instead)
+    if "dispute" in actions and order.state == "completed":
+        from app.orders.money import refund_window_ends
+
+        ends = refund_window_ends(order)
+        if ends is not None and utcnow() > ends:
+            actions.remove("dispute")  # too long after completion (REFUND_WINDOW_DAYS)
     return actions
 
 

@@ -50,12 +50,17 @@ MACHINE = Machine(
         # reason and photos); a moderator's decision resolves it and moves the money.
         (PAID, "dispute"): rule(DISPUTED, "buyer", "seller"),
         (SHIPPED, "dispute"): rule(DISPUTED, "buyer", "seller"),
+        # After completion (the money released to the seller) the buyer may still dispute it
+        # for REFUND_WINDOW_DAYS: the refund is taken back from the seller's payout.
+        (COMPLETED, "dispute"): rule(DISPUTED, "buyer"),
         (DISPUTED, "resolve"): rule(RESOLVED, SYSTEM),
         # Or the two agree on a refund (app/disputes): carried out like a decision.
         (PAID, "settle"): rule(RESOLVED, SYSTEM),
         (SHIPPED, "settle"): rule(RESOLVED, SYSTEM),
+        (COMPLETED, "settle"): rule(RESOLVED, SYSTEM),
     },
-    final=frozenset({COMPLETED, CANCELLED, RESOLVED}),
+    # Completed is not final: a refund may still come within REFUND_WINDOW_DAYS.
+    final=frozenset({CANCELLED, RESOLVED}),
     # Buttons a party can press, in the order they are shown, with their labels.
     action_labels={
         "mark_paid": "Mark as paid",

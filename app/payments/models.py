@@ -156,12 +156,14 @@ class ProviderOperation(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     operation_key: Mapped[str] = mapped_column(String(120))
-    kind: Mapped[str] = mapped_column(String(20))  # refund, transfer, capture, cancel
+    # refund, transfer, reversal (of a transfer: a refund after release), capture, cancel
+    kind: Mapped[str] = mapped_column(String(20))
     payment_id: Mapped[int | None] = mapped_column(ForeignKey("payments.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # who receives it
     amount_cents: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))
-    # pending (to run or retry), succeeded, failed (needs a person; see reconcile)
+    # pending (to run or retry), succeeded, failed (needs a person; see reconcile), canceled (a
+    # payout all taken back for a refund before it was sent)
     status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
     provider_ref: Mapped[str | None] = mapped_column(String(120))
     attempts: Mapped[int] = mapped_column(default=0)

@@ -23,7 +23,9 @@ from app.payments.providers import get_provider
 from app.payments.providers.base import (
     PaymentDeclined,
     ProviderPayment,
+    ProviderRejected,
     ProviderSetup,
+    ProviderUnavailable,
     with_retries,
 )
 from app.payments.subjects import holding_account, hooks_for
@@ -326,6 +328,173 @@ def release_split(
         for payee, cents in owed
         if cents > 0
     ]
+
+
+def released_key(payment: Payment) -> str:
+    return f"{payment.subject_type}:{payment.subject_id}:released:{payment.id}"
+
+
+def is_released(payment: Payment) -> bool:
+    """Whether the payment's money left its holding account for its payees (release_split)."""
+    return ledger.transaction_for(released_key(payment)) is not None
+
+
+def _reversal_prefix(transfer: ProviderOperation) -> str:
+    return f"{transfer.operation_key}:reversal:"
+
+
+def _still_with(transfer: ProviderOperation) -> int:
+    """What a payout operation sent (or will send) that was not taken back yet."""
+    taken = db.session.scalar(
+        select(func.coalesce(func.sum(ProviderOperation.amount_cents), 0)).where(
+            ProviderOperation.kind == "reversal",
+            ProviderOperation.operation_key.like(_reversal_prefix(transfer) + "%"),
+        )
+    )
+    return transfer.amount_cents - int(taken or 0) if transfer.status != "canceled" else 0
+
+
+def _not_sent_yet(transfer: ProviderOperation) -> bool:
+    """Whether a payout operation certainly has not reached the provider: pending, and no
+    earlier attempt left a transfer there under its key (asked, as before any retry)."""
+    if transfer.status != "pending":
+        return False
+    if transfer.attempts == 0 or not get_provider().holds_funds:
+        return True
+    payment = transfer.payment
+    try:
+        found = retrying(
+            lambda: get_provider().find_transfer(
+                operation_key=transfer.operation_key,
+                transfer_group=f"{payment.subject_type}_{payment.subject_id}",
+            ),
+            "find transfer",
+        )
+    except (ProviderUnavailable, ProviderRejected):
+        return False  # cannot tell: the payout goes out and the refund is reversed from it
+    return found is None
+
+
+def _shrink_payout(transfer: ProviderOperation, cents: int) -> bool:
+    """Take `cents` off a payout not sent yet, guarded by its attempt count: an attempt that
+    starts meanwhile makes this fail (the money is then reversed after it lands) or, starting
+    after our commit, reads the smaller amount. Nothing left: the payout is canceled."""
+    left = transfer.amount_cents - cents
+    changed = db.session.execute(
+        update(ProviderOperation)
+        .where(
+            ProviderOperation.id == transfer.id,
+            ProviderOperation.status == "pending",
+            ProviderOperation.attempts == transfer.attempts,
+            ProviderOperation.amount_cents == transfer.amount_cents,
+        )
+        .values(
+            amount_cents=left,
+            status="pending" if left else "canceled",
+            last_error=None if left else "Taken back for a refund before it was paid out",
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(transfer)
+    return changed.rowcount == 1
+
+
+def take_back(
+    payment: Payment, amount_cents: int, *, reason: str, at: datetime | None = None
+) -> list[ProviderOperation]:
+    """A refund of `amount_cents` after the payment's money was released to its payees (an
+    order completed, then a refund agreed or decided): the platform gives back its fee in
+    proportion and the payees the rest, each from what still waits to be paid out to them
+    (their payable, the payout shrunk before it is sent) or else by a transfer reversal; the
+    payer's refund runs once every reversal landed (operations: NotReady until then). Guarded
+    like `decide_refund` (two at once cannot take back more than was released). Staged
+    operations run after the commit; every one has its own key, so a retry acts once. Does
+    not commit. Raises Conflict."""
+    held, fee = payment.held_cents, payment.fee_cents
+    if isinstance(amount_cents, bool) or not isinstance(amount_cents, int) or amount_cents < 1:
+        raise ValidationFailed("Enter an amount to refund.", fields={"amount": ["At least 1."]})
+    if amount_cents > held or not is_released(payment):
+        raise Conflict(f"That is more than was paid for this {payment.subject_type}.")
+    fee_back = fee * amount_cents // held
+    payees_back = amount_cents - fee_back
+    changed = db.session.execute(
+        update(Payment)
+        .where(
+            Payment.id == payment.id,
+            Payment.refunded_cents == payment.refunded_cents,
+            Payment.fee_cents == fee,
+            Payment.transferred_cents == payment.transferred_cents,
+            Payment.transferred_cents >= payees_back,
+        )
+        .values(
+            refunded_cents=Payment.refunded_cents + amount_cents,
+            fee_cents=fee - fee_back,
+            transferred_cents=Payment.transferred_cents - payees_back,
+            updated_at=utcnow(),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if changed.rowcount != 1:
+        raise Conflict(
+            f"The money of this {payment.subject_type} changed in the meantime. "
+            "Reload the page and try again."
+        )
+    db.session.expire(payment, ["refunded_cents", "fee_cents", "transferred_cents", "updated_at"])
+    count = db.session.scalar(
+        select(func.count(ProviderOperation.id)).where(
+            ProviderOperation.payment_id == payment.id, ProviderOperation.kind == "refund"
+        )
+    )
+    key = f"payment:{payment.id}:refund:{count + 1}"
+    transfers = list(
+        db.session.scalars(
+            select(ProviderOperation)
+            .where(ProviderOperation.payment_id == payment.id, ProviderOperation.kind == "transfer")
+            .order_by(ProviderOperation.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+    legs = [ledger.Leg(ledger.PLATFORM_FEES, -fee_back)]
+    reversals: list[ProviderOperation] = []
+    left = payees_back
+    for transfer in transfers:
+        part = min(left, _still_with(transfer))
+        if part <= 0:
+            continue
+        left -= part
+        if _not_sent_yet(transfer) and _shrink_payout(transfer, part):
+            legs.append(ledger.Leg(ledger.PAYABLE, -part, user_id=transfer.user_id))
+            continue
+        reversals.append(
+            new_operation(
+                f"{_reversal_prefix(transfer)}{key}",
+                "reversal",
+                payment,
+                part,
+                transfer.user_id,
+                at=at,
+            )
+        )
+    if left:
+        raise Conflict(f"The payouts of this {payment.subject_type} do not cover the refund.")
+    kept_here = amount_cents - sum(op.amount_cents for op in reversals)
+    if kept_here:
+        # What the platform still had (its fee, payouts not sent) is owed to the payer now;
+        # reversed money joins it when each reversal lands (operations.settle).
+        legs.append(ledger.Leg(ledger.REFUNDS_PENDING, kept_here))
+        ledger.post(
+            f"{key}:owed",
+            "refund_after_release",
+            payment.currency,
+            legs,
+            description=f"{reason}: {payment.subject_type} #{payment.subject_id}",
+            subject=_subject_of(payment),
+            payment_id=payment.id,
+            at=at,
+        )
+    refund = new_operation(key, "refund", payment, amount_cents, payment.payer_id, at=at)
+    return [*reversals, refund]
 
 
 def cancel_unpaid(subject: Subject) -> None:

@@ -1,9 +1,9 @@
-"""Provider operations as an outbox: the decision to refund, pay out, capture or release is
-recorded (with its ledger entry) in the caller's unit of work; the provider call runs after the
-commit, with the operation key as idempotency key, and is retried until it succeeds or fails
-for good. Before each attempt we ask the provider whether an earlier attempt already acted
-(its answer may have been lost, or we may have crashed before recording it), so an operation
-can never act twice even where a provider forgets idempotency keys.
+"""Provider operations as an outbox: the decision to refund, pay out, reverse a payout,
+capture or release is recorded (with its ledger entry) in the caller's unit of work; the
+provider call runs after the commit, with the operation key as idempotency key, and is retried
+until it succeeds or fails for good. Before each attempt we ask the provider whether an earlier
+attempt already acted (its answer may have been lost, or we may have crashed before recording
+it), so an operation can never act twice even where a provider forgets idempotency keys.
 """
 
 from __future__ import annotations
@@ -141,6 +141,7 @@ def _perform(provider, op: ProviderOperation) -> str:
     """One attempt: find what an earlier attempt did, or act now. Returns the provider ref."""
     payment = op.payment
     if op.kind == "refund":
+        _after_reversals(op)
         for refund in provider.list_refunds(payment.provider_ref) if provider.holds_funds else []:
             if refund.metadata.get("operation_key") == op.operation_key:
                 return refund.ref
@@ -169,6 +170,18 @@ def _perform(provider, op: ProviderOperation) -> str:
             metadata={"user_id": str(op.user_id)},
         )
         return transfer.ref
+    if op.kind == "reversal":
+        transfer = _reversed_transfer(op)
+        if provider.holds_funds:
+            found = provider.find_reversal(transfer.provider_ref, operation_key=op.operation_key)
+            if found is not None:
+                return found.ref
+        return provider.reverse_transfer(
+            transfer.provider_ref,
+            amount_cents=op.amount_cents,
+            idempotency_key=op.operation_key,
+            metadata={"payment_id": str(payment.id), "user_id": str(op.user_id)},
+        ).ref
     if op.kind in ("cancel", "capture") and not provider.holds_funds:
         # In person there is nothing to look up: the hold is collected or given back by hand.
         call = provider.cancel_payment if op.kind == "cancel" else provider.capture_payment
@@ -188,6 +201,35 @@ def _perform(provider, op: ProviderOperation) -> str:
             payment.provider_ref, idempotency_key=op.operation_key, amount_cents=op.amount_cents
         ).ref
     raise NotSupported(f"unknown operation kind {op.kind!r}")
+
+
+def _after_reversals(refund: ProviderOperation) -> None:
+    """A refund after release pays the payer once the money taken back by transfer reversals
+    decided with it (or before it) has come back."""
+    waiting = db.session.scalar(
+        select(ProviderOperation.id).where(
+            ProviderOperation.payment_id == refund.payment_id,
+            ProviderOperation.kind == "reversal",
+            ProviderOperation.status != "succeeded",
+            ProviderOperation.id < refund.id,
+        )
+    )
+    if waiting is not None:
+        raise NotReady("Waiting for the money to come back from the payout first.")
+
+
+def _reversed_transfer(op: ProviderOperation) -> ProviderOperation:
+    """The payout a reversal takes money back from (its key starts with the payout's)."""
+    transfer = db.session.scalar(
+        select(ProviderOperation).where(
+            ProviderOperation.operation_key == op.operation_key.split(":reversal:")[0]
+        )
+    )
+    if transfer is None:
+        raise NotSupported(f"no payout for {op.operation_key}")
+    if transfer.status != "succeeded":
+        raise NotReady("Waiting for the payout to be made before taking part of it back.")
+    return transfer
 
 
 def _payout_account(provider, user_id: int | None) -> str:
@@ -243,6 +285,26 @@ def settle(op: ProviderOperation, ref: str) -> None:
             description=_describe(
                 payment,
                 "Settled in person" if payment and payment.provider == "manual" else "Paid out",
+            ),
+            subject=subject,
+            payment_id=payment.id if payment else None,
+            at=at,
+        )
+    elif op.kind == "reversal":
+        # The money came back from the payee: it joins what is owed back to the payer.
+        ledger.post(
+            f"{op.operation_key}:paid",
+            "reversal_paid",
+            op.currency,
+            [
+                ledger.Leg(ledger.PAYOUTS_PAID, -op.amount_cents),
+                ledger.Leg(ledger.REFUNDS_PENDING, op.amount_cents),
+            ],
+            description=_describe(
+                payment,
+                "Handed back in person"
+                if payment and payment.provider == "manual"
+                else "Taken back from the payout",
             ),
             subject=subject,
             payment_id=payment.id if payment else None,

@@ -155,6 +155,9 @@ class DisputeRules:
     # States in which the parties may agree on a refund between themselves (app/disputes:
     # refund offers); `carry_out` then settles it from that state, as it does a decision.
     settles: frozenset[str] = frozenset()
+    # (instance) -> until when its parties may open a dispute or propose a refund in its
+    # current state (an order after completion: REFUND_WINDOW_DAYS); None: no limit.
+    window_ends: Callable[[Any], datetime | None] = lambda _instance: None
 
 
 @dataclass(frozen=True)

@@ -83,7 +83,7 @@ def test_sale_journey_through_the_api_alone(client):
     done = client.post(f"{order_url}/confirm_delivery", headers=buyer)
     assert done.status_code == 200, done.json
     assert done.json["state"] == "completed"
-    assert done.json["actions"] == []
+    assert done.json["actions"] == ["dispute"]  # within REFUND_WINDOW_DAYS, the buyer only
     assert [e["to_state"] for e in done.json["events"]][-2:] == ["delivered", "completed"]
 
     panel = client.get(f"{order_url}/feedback", headers=buyer).json

@@ -79,13 +79,14 @@ def count_queries(app):
 
 # (name, viewer, path, ceiling, lists the pledges): viewer "member" is the deal's first member.
 # The ceilings are the most any stage needs; a page marks the thread it shows read first, and
-# reads once which of its messages a moderator hid (app/moderation).
+# reads once which of its messages a moderator hid (app/moderation), and once the disputes about
+# its pledges once the deal's money moved (app/disputes).
 VIEWS = [
-    ("page as organizer", "organizer", "/deals/{deal}", 28, True),
-    ("page as organizer, a pledge", "organizer", "/deals/{deal}?pledge={pledge}", 31, True),
-    ("page as supplier", "supplier", "/deals/{deal}", 28, True),
-    ("page as member", "member", "/deals/{deal}", 25, False),
-    ("printable roster", "organizer", "/deals/{deal}/roster", 7, True),
+    ("page as organizer", "organizer", "/deals/{deal}", 29, True),
+    ("page as organizer, a pledge", "organizer", "/deals/{deal}?pledge={pledge}", 32, True),
+    ("page as supplier", "supplier", "/deals/{deal}", 29, True),
+    ("page as member", "member", "/deals/{deal}", 26, False),
+    ("printable roster", "organizer", "/deals/{deal}/roster", 8, True),
     # One statement more than before: which things a moderator hid (a hidden deal's members
     # see its `moderation`; app/visibility.py).
     ("api deal as organizer", "organizer", "/api/v1/deals/{deal}", 9, False),

@@ -1,4 +1,5 @@
-"""Our Stripe adapter's Connect calls (accounts, onboarding links, transfers), which localstripe
+"""Our Stripe adapter's Connect calls (accounts, onboarding links, transfers and their
+reversals), which localstripe
 does not implement, against recorded Stripe responses: the real SDK sends the real requests to
 a small recording server, and we check what was sent and how the answers are read."""
 
@@ -69,6 +70,34 @@ RECORDED = {
                     "amount": 3770,
                     "destination": "acct_1Rec",
                     "metadata": {"operation_key": "payment:7:payout"},
+                }
+            ],
+        },
+    ),
+    ("POST", "/v1/transfers/tr_1Rec/reversals"): (
+        200,
+        {
+            "id": "trr_1Rec",
+            "object": "transfer_reversal",
+            "amount": 1500,
+            "currency": "usd",
+            "transfer": "tr_1Rec",
+            "metadata": {"operation_key": "payment:7:payout:reversal:payment:7:refund:1"},
+        },
+    ),
+    ("GET", "/v1/transfers/tr_1Rec/reversals"): (
+        200,
+        {
+            "object": "list",
+            "has_more": False,
+            "url": "/v1/transfers/tr_1Rec/reversals",
+            "data": [
+                {
+                    "id": "trr_1Rec",
+                    "object": "transfer_reversal",
+                    "amount": 1500,
+                    "transfer": "tr_1Rec",
+                    "metadata": {"operation_key": "payment:7:payout:reversal:payment:7:refund:1"},
                 }
             ],
         },
@@ -189,6 +218,45 @@ def test_find_transfer_finds_ours_by_operation_key(recorded):
         provider.find_transfer(operation_key="payment:8:payout", transfer_group="order_8") is None
     )
     assert requests[-1]["params"]["transfer_group"] == ["order_8"]
+
+
+REVERSAL_KEY = "payment:7:payout:reversal:payment:7:refund:1"
+
+
+def test_reverse_transfer_takes_back_part_of_it_under_our_operation_key(recorded):
+    provider, requests, _ = recorded
+    reversal = provider.reverse_transfer(
+        "tr_1Rec", amount_cents=1500, idempotency_key=REVERSAL_KEY, metadata={"payment_id": "7"}
+    )
+
+    assert (reversal.ref, reversal.transfer_ref, reversal.amount_cents) == (
+        "trr_1Rec",
+        "tr_1Rec",
+        1500,
+    )
+    sent = requests[-1]
+    assert (sent["method"], sent["path"]) == ("POST", "/v1/transfers/tr_1Rec/reversals")
+    assert sent["params"]["amount"] == ["1500"]
+    assert sent["params"]["metadata[operation_key]"] == [REVERSAL_KEY]
+    assert sent["params"]["metadata[payment_id]"] == ["7"]
+    assert sent["idempotency_key"] == REVERSAL_KEY
+
+
+def test_find_reversal_finds_ours_by_operation_key(recorded):
+    provider, requests, _ = recorded
+    assert provider.find_reversal("tr_1Rec", operation_key=REVERSAL_KEY).ref == "trr_1Rec"
+    assert provider.find_reversal("tr_1Rec", operation_key="payment:7:payout:reversal:x") is None
+    assert requests[-1]["path"] == "/v1/transfers/tr_1Rec/reversals"
+
+
+def test_a_refused_reversal_is_final(recorded):
+    provider, _, overrides = recorded
+    overrides[("POST", "/v1/transfers/tr_1Rec/reversals")] = (
+        400,
+        {"error": {"type": "invalid_request_error", "message": "exceeds the transfer"}},
+    )
+    with pytest.raises(ProviderRejected):
+        provider.reverse_transfer("tr_1Rec", amount_cents=99999, idempotency_key="k", metadata={})
 
 
 @pytest.mark.parametrize(

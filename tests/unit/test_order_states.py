@@ -25,6 +25,9 @@ ALLOWED = {
     ("disputed", "resolve"): ("resolved", {"system"}),  # a moderator's decision
     ("paid", "settle"): ("resolved", {"system"}),  # a refund both sides agreed on
     ("shipped", "settle"): ("resolved", {"system"}),
+    # After completion, within REFUND_WINDOW_DAYS: the buyer disputes, or a refund is agreed.
+    ("completed", "dispute"): ("disputed", {"buyer"}),
+    ("completed", "settle"): ("resolved", {"system"}),
 }
 
 FORBIDDEN = sorted(set(itertools.product(states.STATES, states.ACTIONS)) - set(ALLOWED))
@@ -120,7 +123,7 @@ def test_actor_check(actor, role, allowed):
         ("shipped", "buyer", ["confirm_delivery", "dispute"]),
         ("shipped", "seller", ["dispute"]),
         ("delivered", "buyer", []),
-        ("completed", "buyer", []),
+        ("completed", "buyer", ["dispute"]),
         ("completed", "seller", []),
         ("cancelled", "seller", []),
         ("pending_payment", None, []),

@@ -105,6 +105,16 @@ class ProviderTransfer:
     metadata: dict = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class ProviderReversal:
+    """Money taken back from a transfer already paid out (a refund after completion)."""
+
+    ref: str
+    transfer_ref: str
+    amount_cents: int
+    metadata: dict = field(default_factory=dict)
+
+
 class PaymentProvider(ABC):
     """What a provider does. `holds_funds` is True when money passes through the platform (so
     refunds and payouts are provider calls) and False when payment is settled in person."""
@@ -213,6 +223,18 @@ class PaymentProvider(ABC):
         self, *, operation_key: str, transfer_group: str | None
     ) -> ProviderTransfer | None:
         """The transfer made under our operation key, if the provider has one."""
+
+    @abstractmethod
+    def reverse_transfer(
+        self, transfer_ref: str, *, amount_cents: int, idempotency_key: str, metadata: dict
+    ) -> ProviderReversal:
+        """Take `amount_cents` of a transfer back from the account it paid (a refund agreed or
+        decided after the money was released)."""
+
+    @abstractmethod
+    def find_reversal(self, transfer_ref: str, *, operation_key: str) -> ProviderReversal | None:
+        """The reversal of the transfer made under our operation key, if the provider has one
+        (asked before reversing again, like `find_transfer`)."""
 
     # -- webhooks --
     def parse_webhook(self, payload: bytes, signature: str | None) -> dict:

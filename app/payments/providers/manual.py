@@ -13,6 +13,7 @@ from app.payments.providers.base import (
     ProviderAccount,
     ProviderPayment,
     ProviderRefund,
+    ProviderReversal,
     ProviderSetup,
     ProviderTransfer,
 )
@@ -147,4 +148,18 @@ class ManualProvider(PaymentProvider):
     def find_transfer(
         self, *, operation_key: str, transfer_group: str | None
     ) -> ProviderTransfer | None:
+        return None
+
+    def reverse_transfer(
+        self, transfer_ref: str, *, amount_cents: int, idempotency_key: str, metadata: dict
+    ) -> ProviderReversal:
+        # The seller (lender, organizer) hands back in person what they were paid.
+        return ProviderReversal(
+            ref=f"manual:{idempotency_key}",
+            transfer_ref=transfer_ref,
+            amount_cents=amount_cents,
+            metadata=dict(metadata),
+        )
+
+    def find_reversal(self, transfer_ref: str, *, operation_key: str) -> ProviderReversal | None:
         return None

@@ -27,6 +27,7 @@ from app.payments.providers.base import (
     ProviderPayment,
     ProviderRefund,
     ProviderRejected,
+    ProviderReversal,
     ProviderSetup,
     ProviderTransfer,
     ProviderUnavailable,
@@ -428,6 +429,41 @@ class StripeProvider(PaymentProvider):
         page = _translate(lambda: self.client.v1.transfers.list(params=params))
         for transfer in page.data:
             found = self._transfer(transfer)
+            if found.metadata.get("operation_key") == operation_key:
+                return found
+        return None
+
+    def reverse_transfer(
+        self, transfer_ref: str, *, amount_cents: int, idempotency_key: str, metadata: dict
+    ) -> ProviderReversal:
+        """Stripe's transfer reversal (Transfer.create_reversal), with our operation key."""
+        reversal = _translate(
+            lambda: self.client.v1.transfers.reversals.create(
+                transfer_ref,
+                params={
+                    "amount": amount_cents,
+                    "metadata": {**metadata, "operation_key": idempotency_key},
+                },
+                options={"idempotency_key": idempotency_key},
+            )
+        )
+        return self._reversal(reversal, transfer_ref)
+
+    def _reversal(self, reversal: Any, transfer_ref: str) -> ProviderReversal:
+        data = _as_dict(reversal)
+        return ProviderReversal(
+            ref=data["id"],
+            transfer_ref=_ref(data.get("transfer")) or transfer_ref,
+            amount_cents=int(data.get("amount") or 0),
+            metadata=dict(data.get("metadata") or {}),
+        )
+
+    def find_reversal(self, transfer_ref: str, *, operation_key: str) -> ProviderReversal | None:
+        page = _translate(
+            lambda: self.client.v1.transfers.reversals.list(transfer_ref, params={"limit": 100})
+        )
+        for reversal in page.data:
+            found = self._reversal(reversal, transfer_ref)
             if found.metadata.get("operation_key") == operation_key:
                 return found
         return None
