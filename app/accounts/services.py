@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app import media
+from app import jobs, media
 from app.accounts import passwords, throttle, tokens
 from app.accounts.models import LoginSession, User
 from app.db import utcnow
@@ -476,10 +476,11 @@ def request_password_reset(email: str, *, address: str) -> None:
     throttle.before_account_mail(clean, address)
     user_id = db.session.scalar(select(User.id).where(func.lower(User.email) == clean))
     if user_id is not None:
-        after_response(lambda: _mail_reset_link(user_id))
+        after_response(lambda: jobs.later("accounts.mail_reset_link", user_id))
 
 
-def _mail_reset_link(user_id: int) -> None:
+def mail_reset_link(user_id: int) -> None:
+    """Make a reset link and mail it (deferred: on a Celery worker when there is one)."""
     user = _get_user(user_id)
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
     token = tokens.issue(user.id, RESET, timedelta(minutes=minutes))
