@@ -16,12 +16,13 @@ beat` (JOBS_INTERVAL_SECONDS=--beat-interval) on a queue of its own, and then:
 
 1. the bare task: --bare no-op tasks (`mutual.events.deliver` with no events: the same app
    context, broker and result round trip, no work) sent at once; its throughput is the baseline;
-2. the burst, sent at once from this process through the app's own code paths, as requests
-   would: every due job (order auto-complete, loans, deal settlement, feedback reveal, the
-   reputation pass, payment operations, sessions, digests, event delivery), --messages messages
-   in order conversations (each hands its events to a worker: notifications), --resets password
-   reset emails (deferred to a worker) and --refreshes reputation refreshes of two members
-   (deferred, as a revealed feedback does), while beat sends the due jobs every interval.
+2. the burst, handed to Celery at once from this process through the app's own code paths:
+   every due job (order auto-complete, loans, deal settlement, feedback reveal, the reputation
+   pass, payment operations, sessions, digests, event delivery), the events of --messages
+   messages in order conversations (notifications; the messages themselves are written first,
+   untimed, as web processes would have), --resets password reset requests (the mail is
+   deferred to a worker) and --refreshes reputation refreshes of two members (deferred, as a
+   revealed feedback does), while beat sends the due jobs every --beat-interval seconds.
 
 It samples the queue's length every 0.1 s until every task it sent has finished, and reads each
 task's wait (sent to started) and run time from the workers' log lines (app/jobs/celery_app.py).
@@ -223,20 +224,62 @@ def build_app(database_url: str, redis_url: str, queue: str, interval: int):
     )
 
 
-def send_burst(app, burst: Burst, seed: int) -> tuple[list[str], dict[str, int]]:
-    """Send the burst through the app's own code paths; the ids of the tasks it sent."""
+@dataclass
+class Prepared:
+    """What the requests of the burst did before handing work over (not timed)."""
+
+    message_events: list[list[int]]  # the events each message committed
+    reset_emails: list[str]
+    refresh_pairs: list[list[int]]
+
+
+def prepare_burst(app, burst: Burst, seed: int) -> Prepared:
+    """Do the requests' own part of the burst: messages sent in order conversations (their
+    events committed, not yet handed over), members who will ask for a reset, pairs of members
+    whose feedback will be revealed. Web processes do this in parallel, so it is not timed."""
     import random
 
-    from celery.signals import after_task_publish
     from sqlalchemy import select
 
     from app.accounts.models import User
+    from app.extensions import db
+    from app.messaging.services import send_message
+    from app.orders.models import Order
+    from app.transactions import events
+
+    rng = random.Random(seed)
+    with app.app_context():
+        orders = db.session.execute(
+            select(Order.id, Order.buyer_id).order_by(Order.id).limit(burst.messages)
+        ).all()
+        message_events = []
+        for i in range(burst.messages):
+            order_id, buyer_id = orders[i % len(orders)]
+            send_message("order", order_id, buyer_id, f"Is it still on? ({i})")
+            message_events.append(events.take_committed())
+        # Generated members live under .test, which the app refuses as an address: the members
+        # asking for a reset get deliverable-looking ones first.
+        members = db.session.scalars(select(User).order_by(User.id).limit(burst.resets)).all()
+        for member in members:
+            member.email = f"{member.handle}@example.com"
+        db.session.commit()
+        emails = [member.email for member in members]
+        user_ids = db.session.scalars(select(User.id)).all()
+        pairs = [rng.sample(user_ids, 2) for _ in range(burst.refreshes)]
+        db.session.remove()
+    return Prepared(message_events, emails, pairs)
+
+
+def send_burst(app, prepared: Prepared) -> tuple[list[str], dict[str, int]]:
+    """Hand the burst to Celery through the app's own code paths, as fast as they go: every
+    due job, each message's events, each reset request, each reputation refresh. The ids of
+    the tasks sent, and how many of each task."""
+    from celery.signals import after_task_publish
+
     from app.accounts.services import request_password_reset
     from app.extensions import db
     from app.jobs.celery_app import celery_of, job_task_name
     from app.jobs.runner import DUE_JOBS
-    from app.messaging.services import send_message
-    from app.orders.models import Order
     from app.reviews.reputation import refresh_after_reveal
     from app.transactions import events
 
@@ -251,7 +294,6 @@ def send_burst(app, burst: Burst, seed: int) -> tuple[list[str], dict[str, int]]
             kinds[name] = kinds.get(name, 0) + 1
 
     after_task_publish.connect(note, weak=False)
-    rng = random.Random(seed)
     try:
         with app.app_context():
             celery = celery_of(app)
@@ -260,24 +302,12 @@ def send_burst(app, burst: Burst, seed: int) -> tuple[list[str], dict[str, int]]
             # skipped; these must run, so the runs compare).
             for name in DUE_JOBS:
                 celery.send_task(job_task_name(name))
-            orders = db.session.execute(
-                select(Order.id, Order.buyer_id).order_by(Order.id).limit(burst.messages)
-            ).all()
-            for i in range(burst.messages):
-                order_id, buyer_id = orders[i % len(orders)]
-                send_message("order", order_id, buyer_id, f"Is it still on? ({i})")
-                hand_off(events.take_committed())
-            # Generated members live under .test, which sign-up refuses as an address: the
-            # members asking for a reset get deliverable-looking ones first.
-            members = db.session.scalars(select(User).order_by(User.id).limit(burst.resets)).all()
-            for member in members:
-                member.email = f"{member.handle}@example.com"
-            db.session.commit()
-            for email in [member.email for member in members]:
+            for event_ids in prepared.message_events:
+                hand_off(event_ids)
+            for email in prepared.reset_emails:
                 request_password_reset(email, address="127.0.0.1")
-            user_ids = db.session.scalars(select(User.id)).all()
-            for _ in range(burst.refreshes):
-                refresh_after_reveal(rng.sample(user_ids, 2))
+            for pair in prepared.refresh_pairs:
+                refresh_after_reveal(pair)
             db.session.remove()
     finally:
         after_task_publish.disconnect(note)
@@ -356,12 +386,13 @@ def measure(
         time.sleep(0.3)  # the last log lines
         seen = read_log(worker_log, Run(workers=workers), seen)
 
+        prepared = prepare_burst(app, burst, seed)
         schedule = workdir / f"beat-{queue}"
         beat = start(
             celery_command("beat", "--loglevel", "info", "-s", str(schedule)), env, beat_log
         )
         started = time.monotonic()
-        ids, run.sent = send_burst(app, burst, seed)
+        ids, run.sent = send_burst(app, prepared)
         run.send_seconds = time.monotonic() - started
         run.seconds = wait_done(celery, client, queue, ids, run, started)
         run.tasks = len(ids)
