@@ -103,30 +103,32 @@ def observe_payment(provider: str, kind: str, outcome: str) -> None:
 
 
 class QueueDepthCollector:
-    """The number of Celery messages waiting in the broker queue, read at scrape time."""
+    """The number of Celery messages waiting in each broker queue, read at scrape time."""
 
-    def __init__(self, redis_url: str, queue: str) -> None:
-        self.redis_url, self.queue = redis_url, queue
+    def __init__(self, redis_url: str, queues: list[str]) -> None:
+        self.redis_url, self.queues = redis_url, queues
 
     def collect(self):
         import redis
 
         gauge = GaugeMetricFamily(
-            "mutual_celery_queue_length", "Tasks waiting in the Celery queue", labels=["queue"]
+            "mutual_celery_queue_length", "Tasks waiting in each Celery queue", labels=["queue"]
         )
-        names = [self.queue] + [f"{self.queue}{_PRIORITY_SEP}{step}" for step in _PRIORITY_STEPS]
+        steps = ("", *(f"{_PRIORITY_SEP}{step}" for step in _PRIORITY_STEPS))
         try:
             client = redis.Redis.from_url(
                 self.redis_url, socket_connect_timeout=1, socket_timeout=1
             )
-            with client.pipeline(transaction=False) as pipe:
-                for name in names:
-                    pipe.llen(name)
-                depth = sum(pipe.execute())
+            with client.pipeline(transaction=False) as pipe:  # one round trip for all
+                for queue in self.queues:
+                    for step in steps:
+                        pipe.llen(queue + step)
+                lengths = pipe.execute()
         except redis.RedisError as error:  # no number beats a wrong one; the scrape goes on
             logger.warning("queue depth unavailable: %s", error)
             return
-        gauge.add_metric([self.queue], depth)
+        for k, queue in enumerate(self.queues):
+            gauge.add_metric([queue], sum(lengths[k * len(steps) : (k + 1) * len(steps)]))
         yield gauge
 
 
@@ -141,7 +143,9 @@ def exposition(app: Flask) -> bytes:
         body = generate_latest(REGISTRY)
     if app.config.get("REDIS_URL"):
         scraped = CollectorRegistry()
-        scraped.register(QueueDepthCollector(app.config["REDIS_URL"], app.config["CELERY_QUEUE"]))
+        queue = app.config["CELERY_QUEUE"]
+        # The due jobs' queue (app/jobs/celery_app.py due_queue), by name: no import of jobs.
+        scraped.register(QueueDepthCollector(app.config["REDIS_URL"], [queue, f"{queue}.due"]))
         body += generate_latest(scraped)
     return body
 

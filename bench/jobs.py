@@ -72,6 +72,7 @@ class Run:
     """What one worker count measured."""
 
     workers: int
+    split: bool = False  # one process on the due jobs' queue, the rest on the requests' queue
     bare_tasks: int = 0
     bare_seconds: float = 0.0
     tasks: int = 0
@@ -82,6 +83,12 @@ class Run:
     waits: dict[str, list[float]] = field(default_factory=dict)  # kind -> waits in ms
     runs: dict[str, list[float]] = field(default_factory=dict)  # kind -> run times in ms
     failed: int = 0
+
+    @property
+    def label(self) -> str:
+        if self.split:
+            return f"{self.workers} (1 due jobs, {self.workers - 1} requests)"
+        return str(self.workers)
 
     @property
     def bare_rate(self) -> float:
@@ -175,18 +182,25 @@ def celery_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "celery", "-A", "app.jobs.worker:celery", *args]
 
 
-def wait_for_worker(celery, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
+def wait_for_worker(
+    celery, process: subprocess.Popen, log: Path, timeout: float = 60, replies: int = 1
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the worker exited:\n{log.read_text()[-3000:]}")
-        if celery.control.ping(timeout=0.5):
+        if len(celery.control.ping(timeout=0.5)) >= replies:
             return
     raise RuntimeError(f"no worker answered within {timeout} s:\n{log.read_text()[-3000:]}")
 
 
 def queue_length(client, queue: str) -> int:
-    names = [queue] + [f"{queue}\x06\x16{step}" for step in ("3", "6", "9")]
+    """Tasks waiting in the requests' queue and the due jobs' (app/jobs/celery_app.py)."""
+    names = [
+        name + step
+        for name in (queue, f"{queue}.due")
+        for step in ("", *(f"\x06\x16{n}" for n in ("3", "6", "9")))
+    ]
     with client.pipeline(transaction=False) as pipe:
         for name in names:
             pipe.llen(name)
@@ -345,8 +359,10 @@ def measure(
     beat_interval: int = 30,
     workdir: Path,
     generate=None,
+    split: bool = False,
 ) -> Run:
-    """One run with `workers` worker processes on freshly generated data."""
+    """One run with `workers` worker processes on freshly generated data (`split`: one of
+    them on the due jobs' queue alone, the others on the requests' queue)."""
     import redis
 
     generate = generate or load_generate()
@@ -361,19 +377,27 @@ def measure(
 
     celery = celery_of(app)
     client = redis.Redis.from_url(redis_url)
-    worker_log, beat_log = workdir / f"worker{workers}.log", workdir / f"beat{workers}.log"
-    run = Run(workers=workers)
-    worker = beat = None
-    try:
-        worker = start(
-            celery_command(
-                "worker", "--concurrency", str(workers), "--pool", "prefork", "--loglevel",
-                "info", "--without-gossip", "--without-mingle", "-n", f"{queue}@%h",
-            ),
-            env,
-            worker_log,
+    split = split and workers >= 2
+    tag = f"{workers}{'s' if split else ''}"
+    worker_log, beat_log = workdir / f"worker{tag}.log", workdir / f"beat{tag}.log"
+    due_log = workdir / f"worker{tag}-due.log"
+    run = Run(workers=workers, split=split)
+    worker = due_worker = beat = None
+
+    def worker_command(name: str, concurrency: int, *queues: str) -> list[str]:
+        return celery_command(
+            "worker", "--concurrency", str(concurrency), "--pool", "prefork", "--loglevel",
+            "info", "--without-gossip", "--without-mingle", "-n", f"{name}@%h",
+            *(["-Q", ",".join(queues)] if queues else []),
         )  # fmt: skip
-        wait_for_worker(celery, worker, worker_log)
+
+    try:
+        if split:
+            due_worker = start(worker_command(f"due-{queue}", 1, f"{queue}.due"), env, due_log)
+            worker = start(worker_command(queue, workers - 1, queue), env, worker_log)
+        else:
+            worker = start(worker_command(queue, workers), env, worker_log)
+        wait_for_worker(celery, worker, worker_log, replies=2 if split else 1)
         # Warm every pool process (imports, connections) before anything is timed.
         for task_id in send_bare(app, workers * 4):
             celery.AsyncResult(task_id).get(timeout=60)
@@ -400,10 +424,13 @@ def measure(
         beat = None
         time.sleep(0.5)
         read_log(worker_log, run, seen)
+        if split:
+            read_log(due_log, run, 0)
     finally:
         stop(beat)
         stop(worker)
-        client.delete(queue)
+        stop(due_worker)
+        client.delete(queue, f"{queue}.due")
         client.close()
         with app.app_context():
             from app.extensions import db
@@ -429,7 +456,7 @@ def report(runs: list[Run]) -> str:
     for run in runs:
         waits = [w for values in run.waits.values() for w in values]
         lines.append(
-            f"| {run.workers} | {run.bare_rate:.1f} | {run.tasks} | {run.send_seconds:.1f} | "
+            f"| {run.label} | {run.bare_rate:.1f} | {run.tasks} | {run.send_seconds:.1f} | "
             f"{run.seconds:.1f} | "
             f"{run.rate:.1f} | {run.ratio:.3f} | {percentile(waits, 50):.0f} | "
             f"{percentile(waits, 95):.0f} | {run.failed} |"
@@ -437,7 +464,7 @@ def report(runs: list[Run]) -> str:
     for run in runs:
         lines += [
             "",
-            f"{run.workers} worker(s), by kind:",
+            f"{run.label} worker process(es), by kind:",
             "",
             "| kind | tasks | wait p50 ms | wait p95 ms | run p50 ms | run p95 ms |",
             "|---|---|---|---|---|---|",
@@ -458,6 +485,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--database-url", required=True, help="a migrated database: WIPED")
     parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/12")
     parser.add_argument("--workers", type=int, action="append", help="default: 1 and 2")
+    parser.add_argument(
+        "--split",
+        type=int,
+        action="append",
+        help="also N worker processes with one of them on the due jobs' queue alone",
+    )
     parser.add_argument("--users", type=int, default=2000)
     parser.add_argument("--listings", type=int, default=6000)
     parser.add_argument("--orders", type=int, default=14000)
@@ -480,8 +513,10 @@ def main(argv: list[str] | None = None) -> int:
     burst = Burst(args.messages, args.resets, args.refreshes, args.bare)
     runs = []
     with tempfile.TemporaryDirectory(prefix="jobbench-") as tmp:
-        for workers in args.workers or [1, 2]:
-            print(f"{workers} worker(s): generating and measuring ...", flush=True)
+        plans = [(n, False) for n in args.workers or [1, 2]]
+        plans += [(n, True) for n in args.split or []]
+        for workers, split in plans:
+            print(f"{workers} worker(s), split {split}: generating and measuring", flush=True)
             runs.append(
                 measure(
                     args.database_url,
@@ -493,6 +528,7 @@ def main(argv: list[str] | None = None) -> int:
                     beat_interval=args.beat_interval,
                     workdir=Path(tmp),
                     generate=generate,
+                    split=split,
                 )
             )
     print(f"load average: {os.getloadavg()[0]:.2f}")

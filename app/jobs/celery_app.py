@@ -35,6 +35,7 @@ import redis
 from celery import Celery, Task
 from celery.signals import before_task_publish, worker_process_init, worker_ready
 from flask import Flask
+from kombu import Exchange, Queue
 from redis.exceptions import LockError
 
 from app import logs, metrics
@@ -57,6 +58,12 @@ SENT_AT_HEADER = "mutual_sent_at"
 def job_task_name(job: str) -> str:
     """The Celery task that runs the due job `job` ("orders.auto_complete")."""
     return JOB_TASK_PREFIX + job
+
+
+def due_queue(queue: str) -> str:
+    """The queue of the due jobs, beside CELERY_QUEUE (a request's work): a long catch-up job
+    must not hold up the work requests hand over, so each can have workers of its own."""
+    return f"{queue}.due"
 
 
 def job_kind(task: str) -> str:
@@ -146,6 +153,13 @@ def make_celery(app: Flask) -> Celery:
         result_backend=url,
         result_expires=3600,
         task_default_queue=queue,
+        # Due jobs on a queue of their own; a worker consumes both unless told `-Q` (README,
+        # "Background work").
+        task_queues=tuple(
+            Queue(name, Exchange(name, type="direct"), routing_key=name)
+            for name in (queue, due_queue(queue))
+        ),
+        task_routes={JOB_TASK_PREFIX + "*": {"queue": due_queue(queue)}},
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],

@@ -19,7 +19,10 @@ def bench():
     return load_bench("generate"), load_bench("jobs")
 
 
-def test_the_job_benchmark_runs_every_kind_of_work_on_a_worker(app, bench, tmp_path):
+@pytest.mark.parametrize("workers, split", [(1, False), (2, True)])
+def test_the_job_benchmark_runs_every_kind_of_work_on_a_worker(
+    app, bench, tmp_path, workers, split
+):
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=1).ping()
     except redis.exceptions.ConnectionError as error:
@@ -37,15 +40,16 @@ def test_the_job_benchmark_runs_every_kind_of_work_on_a_worker(app, bench, tmp_p
     run = jobs.measure(
         app.config["SQLALCHEMY_DATABASE_URI"],
         REDIS_URL,
-        1,
+        workers,
         sizes,
         burst,
         seed=3,
         beat_interval=60,
         workdir=tmp_path,
         generate=generate,
+        split=split,
     )
-    assert run.failed == 0
+    assert run.failed == 0 and run.split == split
     assert run.bare_tasks == 10 and run.bare_seconds > 0
     # Every due job, one delivery per message, one deferred mail per reset and refresh.
     from app.jobs.runner import DUE_JOBS
@@ -63,4 +67,4 @@ def test_the_job_benchmark_runs_every_kind_of_work_on_a_worker(app, bench, tmp_p
     assert run.depth and run.depth[-1][1] == 0  # sampled until the queue was empty
     assert run.rate > 0 and run.ratio > 0
     table = jobs.report([run])
-    assert "| 1 |" in table and "reputation.refresh" in table
+    assert f"| {run.label} |" in table and "reputation.refresh" in table

@@ -92,7 +92,9 @@ def celery(app, monkeypatch) -> Iterator[Celery]:
         events.CONSUMERS.pop("test.ticked", None)
         client = _redis()
         bindings = [f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
-        client.delete(queue, *bindings, *client.keys(f"{queue}:*"))
+        due = celery_app.due_queue(queue)
+        bindings += [f"_kombu.binding.{due}", f"_kombu.binding_permanent.{due}"]
+        client.delete(queue, due, *bindings, *client.keys(f"{queue}:*"))
 
 
 @pytest.fixture
@@ -299,20 +301,21 @@ def test_the_worker_logs_a_requests_events_with_its_request_id_and_a_job_with_it
 
 def test_metrics_show_the_celery_queue_depth_read_at_scrape_time(app, celery, client):
     queue = app.config["CELERY_QUEUE"]
+    due = celery_app.due_queue(queue)
 
-    def depth() -> float:
+    def depth() -> dict[str, float]:
         text = client.get("/metrics").get_data(as_text=True)
         for family in text_string_to_metric_families(text):
-            for found in family.samples:
-                if found.name == "mutual_celery_queue_length":
-                    assert found.labels == {"queue": queue}
-                    return found.value
+            if family.name == "mutual_celery_queue_length":
+                return {found.labels["queue"]: found.value for found in family.samples}
         raise AssertionError("no queue depth on /metrics")
 
-    assert depth() == 0
+    assert depth() == {queue: 0, due: 0}
     celery.send_task("mutual.jobs.test.tick")  # no worker runs: it waits in the queue
     celery.send_task("mutual.jobs.test.tick", priority=9)
-    assert depth() == 2
+    celery.send_task(celery_app.DELIVER_EVENTS_TASK, args=[[]])  # a request's work
+    # Due jobs wait on their own queue, behind no request's work and holding none up.
+    assert depth() == {queue: 1, due: 2}
 
 
 def _sample(client, name: str, **labels: str) -> float:
