@@ -372,7 +372,9 @@ def measure(
     queue = f"bench-jobs-{uuid.uuid4().hex[:8]}"
     env = worker_env(database_url, redis_url, queue, beat_interval)
     app = build_app(database_url, redis_url, queue, beat_interval)
-    logging.getLogger("app").setLevel(logging.WARNING)  # the burst's own lines: not measured
+    app_logger = logging.getLogger("app")
+    level = app_logger.level
+    app_logger.setLevel(logging.WARNING)  # the burst's own lines: not measured
     from app.jobs.celery_app import celery_of
 
     celery = celery_of(app)
@@ -430,6 +432,7 @@ def measure(
         stop(beat)
         stop(worker)
         stop(due_worker)
+        app_logger.setLevel(level)
         client.delete(queue, f"{queue}.due")
         client.close()
         with app.app_context():

@@ -4,6 +4,7 @@ local Redis (TEST_REDIS_URL, default db 13); it uses a queue of its own there.""
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -37,6 +38,7 @@ def test_the_job_benchmark_runs_every_kind_of_work_on_a_worker(
 
     db.session.remove()
     db.engine.dispose()
+    level = logging.getLogger("app").level
     run = jobs.measure(
         app.config["SQLALCHEMY_DATABASE_URI"],
         REDIS_URL,
@@ -49,6 +51,7 @@ def test_the_job_benchmark_runs_every_kind_of_work_on_a_worker(
         generate=generate,
         split=split,
     )
+    assert logging.getLogger("app").level == level  # the bench quiets the app only meanwhile
     assert run.failed == 0 and run.split == split
     assert run.bare_tasks == 10 and run.bare_seconds > 0
     # Every due job, one delivery per message, one deferred mail per reset and refresh.
