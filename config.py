@@ -31,6 +31,16 @@ class Config:
         "DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'mutual.sqlite3'}"
     )
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # PostgreSQL connections, per process (every gunicorn worker and every Celery worker
+    # process has its own pool; app/__init__.py applies these to PostgreSQL URLs only): the pool
+    # keeps up to DB_POOL_SIZE open, opens up to DB_MAX_OVERFLOW more under a burst, waits at
+    # most DB_POOL_TIMEOUT_SECONDS for a free one, and replaces a connection older than
+    # DB_POOL_RECYCLE_SECONDS. A sync worker uses one at a time; keep processes x (size +
+    # overflow) under the server's max_connections (100 by default).
+    DB_POOL_SIZE = _int("DB_POOL_SIZE", 5)
+    DB_MAX_OVERFLOW = _int("DB_MAX_OVERFLOW", 10)
+    DB_POOL_TIMEOUT_SECONDS = _int("DB_POOL_TIMEOUT_SECONDS", 30)
+    DB_POOL_RECYCLE_SECONDS = _int("DB_POOL_RECYCLE_SECONDS", 1800)
     SITE_NAME = os.environ.get("SITE_NAME", "Mutual")
     SITE_CURRENCY = os.environ.get("SITE_CURRENCY", "USD").upper()
     # Where the site is reached from outside: the links in emails start with it.

@@ -62,6 +62,7 @@ def create_app(config: type[Config] | None = None, **overrides) -> Flask:
 
     for module in MODEL_MODULES:
         importlib.import_module(module)
+    _pool_options(app)
     db.init_app(app)
     migrate.init_app(
         app,
@@ -193,3 +194,15 @@ def _configure_sqlite(app: Flask) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA busy_timeout=10000")
         cursor.close()
+
+
+def _pool_options(app: Flask) -> None:
+    """PostgreSQL's connection pool sized from DB_POOL_* (config.py); SQLite keeps its own."""
+    if not str(app.config["SQLALCHEMY_DATABASE_URI"]).startswith("postgresql"):
+        return
+    options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+    options.setdefault("pool_size", app.config["DB_POOL_SIZE"])
+    options.setdefault("max_overflow", app.config["DB_MAX_OVERFLOW"])
+    options.setdefault("pool_timeout", app.config["DB_POOL_TIMEOUT_SECONDS"])
+    options.setdefault("pool_recycle", app.config["DB_POOL_RECYCLE_SECONDS"])
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from app.accounts import services as accounts
 from app.accounts.models import User
+from app.accounts.passwords import hash_password
 from app.clubs.models import Club
 from app.db import utcnow
 from app.demo_clubs import seed_clubs
@@ -475,6 +476,9 @@ def seed_demo(
     rng = random.Random(seed)
     people: list[User] = []
     existing = set(db.session.scalars(select(User.handle)))
+    # Argon2 is slow on purpose (about half a second here): every member shares the demo
+    # password, so it is hashed once.
+    demo_hash = hash_password(DEMO_PASSWORD)
     for i in range(users):
         handle, name = PEOPLE[i % len(PEOPLE)]
         if i >= len(PEOPLE):
@@ -485,7 +489,11 @@ def seed_demo(
                 people.append(known)
             continue
         user = accounts.register(
-            f"{handle}@example.com", handle, DEMO_PASSWORD, email_confirmed=True
+            f"{handle}@example.com",
+            handle,
+            DEMO_PASSWORD,
+            email_confirmed=True,
+            password_hash=demo_hash,
         )
         place = rng.choice(PLACES)
         accounts.update_profile(

@@ -1,5 +1,6 @@
-"""Prometheus metrics (prometheus_client): requests, latency, due jobs, payments and the Celery
-queue's depth, served at /metrics in the text format.
+"""Prometheus metrics (prometheus_client): requests, latency, background jobs (runs, failures,
+run time and time waited in the queue, by kind), payments (by provider and outcome), provider
+operations and the Celery queue's depth, served at /metrics in the text format.
 
 Counting is in memory (no database, no network) so a request pays a dictionary lookup and two
 increments. The queue depth is read from Redis only when Prometheus scrapes. Under gunicorn with
@@ -49,11 +50,23 @@ JOB_SECONDS = Histogram(
     ["job"],
     buckets=(0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0),
 )
+JOB_WAIT_SECONDS = Histogram(
+    "mutual_job_wait_seconds",
+    "Time a Celery task waited in the queue, from being sent to starting on a worker",
+    ["job"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 15.0, 60.0, 300.0),
+)
 PAYMENT_OPERATIONS = Counter(
     "mutual_payment_operations",
-    "Provider operation attempts (refund, transfer, capture, cancel), by what came of them: "
-    "succeeded, failed (for good) or pending (will be retried)",
-    ["kind", "status"],
+    "Provider operation attempts (refund, transfer, capture, cancel), by provider and by what "
+    "came of them: succeeded, failed (for good) or pending (will be retried)",
+    ["provider", "kind", "status"],
+)
+PAYMENTS = Counter(
+    "mutual_payments",
+    "Payments that reached an outcome (succeeded, failed, canceled), by provider and kind "
+    "(charge or hold), counted when the outcome was committed",
+    ["provider", "kind", "outcome"],
 )
 
 # kombu's Redis transport keeps a queue as one list per priority step: the name, then the name
@@ -74,36 +87,48 @@ def observe_job(job: str, *, failed: bool, seconds: float) -> None:
     JOB_SECONDS.labels(job).observe(seconds)
 
 
-def observe_payment_operation(kind: str, status: str) -> None:
+def observe_job_wait(job: str, seconds: float) -> None:
+    """Count how long a task waited in the broker queue before a worker started it."""
+    JOB_WAIT_SECONDS.labels(job).observe(max(seconds, 0.0))
+
+
+def observe_payment_operation(provider: str, kind: str, status: str) -> None:
     """Count one attempt of a provider operation by what came of it."""
-    PAYMENT_OPERATIONS.labels(kind, status).inc()
+    PAYMENT_OPERATIONS.labels(provider, kind, status).inc()
+
+
+def observe_payment(provider: str, kind: str, outcome: str) -> None:
+    """Count one payment that reached an outcome (committed)."""
+    PAYMENTS.labels(provider, kind, outcome).inc()
 
 
 class QueueDepthCollector:
-    """The number of Celery messages waiting in the broker queue, read at scrape time."""
+    """The number of Celery messages waiting in each broker queue, read at scrape time."""
 
-    def __init__(self, redis_url: str, queue: str) -> None:
-        self.redis_url, self.queue = redis_url, queue
+    def __init__(self, redis_url: str, queues: list[str]) -> None:
+        self.redis_url, self.queues = redis_url, queues
 
     def collect(self):
         import redis
 
         gauge = GaugeMetricFamily(
-            "mutual_celery_queue_length", "Tasks waiting in the Celery queue", labels=["queue"]
+            "mutual_celery_queue_length", "Tasks waiting in each Celery queue", labels=["queue"]
         )
-        names = [self.queue] + [f"{self.queue}{_PRIORITY_SEP}{step}" for step in _PRIORITY_STEPS]
+        steps = ("", *(f"{_PRIORITY_SEP}{step}" for step in _PRIORITY_STEPS))
         try:
             client = redis.Redis.from_url(
                 self.redis_url, socket_connect_timeout=1, socket_timeout=1
             )
-            with client.pipeline(transaction=False) as pipe:
-                for name in names:
-                    pipe.llen(name)
-                depth = sum(pipe.execute())
+            with client.pipeline(transaction=False) as pipe:  # one round trip for all
+                for queue in self.queues:
+                    for step in steps:
+                        pipe.llen(queue + step)
+                lengths = pipe.execute()
         except redis.RedisError as error:  # no number beats a wrong one; the scrape goes on
             logger.warning("queue depth unavailable: %s", error)
             return
-        gauge.add_metric([self.queue], depth)
+        for k, queue in enumerate(self.queues):
+            gauge.add_metric([queue], sum(lengths[k * len(steps) : (k + 1) * len(steps)]))
         yield gauge
 
 
@@ -118,7 +143,9 @@ def exposition(app: Flask) -> bytes:
         body = generate_latest(REGISTRY)
     if app.config.get("REDIS_URL"):
         scraped = CollectorRegistry()
-        scraped.register(QueueDepthCollector(app.config["REDIS_URL"], app.config["CELERY_QUEUE"]))
+        queue = app.config["CELERY_QUEUE"]
+        # The due jobs' queue (app/jobs/celery_app.py due_queue), by name: no import of jobs.
+        scraped.register(QueueDepthCollector(app.config["REDIS_URL"], [queue, f"{queue}.due"]))
         body += generate_latest(scraped)
     return body
 

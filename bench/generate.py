@@ -288,6 +288,8 @@ class Sizes:
     deals: int
     pledges: int
     busy_feedback: int
+    # Order conversations (None: one for 30 % of the orders), 1 to 7 messages each.
+    conversations: int | None = None
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> Sizes:
@@ -307,7 +309,8 @@ class Sizes:
         busy = args.busy_feedback if args.busy_feedback is not None else round(feedback * 0.011)
         if users < 20:
             raise SystemExit("--users must be at least 20")
-        return cls(users, listings, orders, feedback, loans, clubs, deals, pledges, busy)
+        talks = getattr(args, "conversations", None)
+        return cls(users, listings, orders, feedback, loans, clubs, deals, pledges, busy, talks)
 
 
 # -- writing rows -----------------------------------------------------------------------------
@@ -684,6 +687,7 @@ class Marketplace:
         ship_after = rng.integers(3600, 3 * DAY, n)
         deliver_after = rng.integers(DAY, 5 * DAY, n)
         self.completed_orders = []
+        self.order_parties: list[tuple[int, int, int, str, int, int]] = []
         names = ("completed", "cancelled", "pending_payment", "paid", "shipped")
 
         def rows():
@@ -706,6 +710,7 @@ class Marketplace:
                 last = max(x for x in (c, paid, shipped, completed, cancelled) if x is not None)
                 oid = i + 1
                 title = self.titles[li]
+                self.order_parties.append((oid, int(buyer[i]), int(seller[i]), title, c, last))
                 if st == 0:
                     self.completed_orders.append(
                         (oid, int(buyer[i]), int(seller[i]), title, unit * qty, completed)
@@ -1367,6 +1372,61 @@ class Marketplace:
 
     # finishing ------------------------------------------------------------------------------
 
+    # conversations ---------------------------------------------------------------------------
+
+    def conversations(self) -> None:
+        """Buyer and seller talk on a share of the orders (the busiest sellers' inboxes hold
+        hundreds): 1 to 7 messages from the order's day on, taking turns, the buyer first;
+        each has read up to their own last message (the last one is unread by the other)."""
+        rng, orders = self.rng, self.order_parties
+        n = self.n.conversations
+        n = round(len(orders) * 0.3) if n is None else min(n, len(orders))
+        picked = np.sort(rng.choice(len(orders), n, replace=False)) if n else np.array([], int)
+        counts = rng.integers(1, 8, n)
+        gaps = rng.integers(60, DAY, int(counts.sum()))
+        talks, members, messages = [], [], []
+        message_id = 0
+        for k, index in enumerate(picked):
+            oid, buyer, seller, title, created, _last = orders[int(index)]
+            conversation_id = k + 1
+            at = created + 60
+            last_by = {buyer: None, seller: None}
+            for m in range(int(counts[k])):
+                at = min(at + int(gaps[message_id]), self.now_s - 1)
+                message_id += 1
+                sender = buyer if m % 2 == 0 else seller
+                body = MESSAGE_LINES[(oid + m) % len(MESSAGE_LINES)]
+                messages.append((message_id, conversation_id, sender, body, self.ts(at)))
+                last_by[sender] = (message_id, at)
+            talks.append(
+                (conversation_id, "order", oid, f"Order #{oid}: {title}"[:120],
+                 self.ts(created), self.ts(at))
+            )  # fmt: skip
+            for user in (buyer, seller):
+                read = last_by[user]
+                members.append(
+                    (conversation_id, user, self.ts(created),
+                     read[0] if read else None, self.ts(read[1]) if read else None)
+                )  # fmt: skip
+        self.w.insert(
+            "conversations",
+            ["id", "subject_kind", "subject_id", "title", "created_at", "last_message_at"],
+            talks,
+            len(talks),
+        )
+        self.w.insert(
+            "conversation_participants",
+            ["conversation_id", "user_id", "joined_at", "last_read_message_id", "last_read_at"],
+            members,
+            len(members),
+        )
+        self.w.insert(
+            "messages",
+            ["id", "conversation_id", "sender_id", "body", "created_at"],
+            messages,
+            len(messages),
+        )
+
     def finish(self) -> None:
         """Search index, sequences and statistics, as the app expects them after its own
         inserts."""
@@ -1423,6 +1483,19 @@ GENERATED_TABLES = (
     "deal_tiers",
     "pledges",
     "feedback",
+    "conversations",
+    "messages",
+)
+
+MESSAGE_LINES = (
+    "Hi! Is it still available?",
+    "Yes, it is. When would suit you?",
+    "Could you send it by tracked post?",
+    "Sent this morning, here is the tracking number.",
+    "Arrived today, thank you!",
+    "Does it come with the original box?",
+    "I can meet you on Saturday near the station.",
+    "Thanks, a pleasure dealing with you.",
 )
 
 
@@ -1453,7 +1526,8 @@ def generate(
     try:
         market = Marketplace(writer, sizes, seed, now)
         market.prepare()
-        for name in ("users", "listings", "orders", "loans", "clubs", "deals", "feedback"):
+        steps = ("users", "listings", "orders", "loans", "clubs", "deals", "feedback")
+        for name in (*steps, "conversations"):
             market.timed(name, getattr(market, name))
         market.timed("index and analyze", market.finish)
     finally:
@@ -1484,6 +1558,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--clubs", type=int, help="default: users / 500")
     parser.add_argument("--deals", type=int, help="default: 10 per club")
     parser.add_argument("--pledges", type=int, help="default: 15 per deal")
+    parser.add_argument(
+        "--conversations", type=int, help="order conversations (default: 30 %% of the orders)"
+    )
     parser.add_argument(
         "--busy-feedback", type=int, help="feedback the busiest seller receives (1.1 %%)"
     )

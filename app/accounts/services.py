@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app import media
+from app import jobs, media
 from app.accounts import passwords, throttle, tokens
 from app.accounts.models import LoginSession, User
 from app.db import utcnow
@@ -154,10 +154,18 @@ def get_user_by_handle(handle: str) -> User:
     return user
 
 
-def register(email: str, handle: str, password: str, *, email_confirmed: bool = False) -> User:
+def register(
+    email: str,
+    handle: str,
+    password: str,
+    *,
+    email_confirmed: bool = False,
+    password_hash: str | None = None,
+) -> User:
     """Open a new account and mail it a link to confirm its address. Raises ValidationFailed
     with per-field messages. `email_confirmed` is for accounts the operator vouches for (demo
-    data): no link is mailed, the address counts as confirmed."""
+    data): no link is mailed, the address counts as confirmed. `password_hash`: a hash of
+    `password` made already (the demo hashes its one shared password once, not per member)."""
     errors: dict[str, list[str]] = {}
     clean: dict[str, str] = {}
     for field, check, raw in (("email", _check_email, email), ("handle", _check_handle, handle)):
@@ -184,7 +192,7 @@ def register(email: str, handle: str, password: str, *, email_confirmed: bool = 
     user = User(
         email=clean["email"],
         handle=clean["handle"],
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash or passwords.hash_password(password),
         email_confirmed_at=utcnow() if email_confirmed else None,
     )
     db.session.add(user)
@@ -476,10 +484,11 @@ def request_password_reset(email: str, *, address: str) -> None:
     throttle.before_account_mail(clean, address)
     user_id = db.session.scalar(select(User.id).where(func.lower(User.email) == clean))
     if user_id is not None:
-        after_response(lambda: _mail_reset_link(user_id))
+        after_response(lambda: jobs.later("accounts.mail_reset_link", user_id))
 
 
-def _mail_reset_link(user_id: int) -> None:
+def mail_reset_link(user_id: int) -> None:
+    """Make a reset link and mail it (deferred: on a Celery worker when there is one)."""
     user = _get_user(user_id)
     minutes = current_app.config["PASSWORD_RESET_MINUTES"]
     token = tokens.issue(user.id, RESET, timedelta(minutes=minutes))

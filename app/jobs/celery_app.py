@@ -25,17 +25,21 @@ Commands: `celery -A app.jobs.worker:celery worker` and `... beat` (README, "Bac
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import time
 from typing import Any
 
 import redis
 from celery import Celery, Task
-from celery.signals import worker_process_init, worker_ready
+from celery.signals import before_task_publish, worker_process_init, worker_ready
 from flask import Flask
+from kombu import Exchange, Queue
 from redis.exceptions import LockError
 
-from app import logs
+from app import logs, metrics
+from app.jobs import DEFER, DEFERRED
 from app.jobs.runner import DUE_JOBS, run_job
 from app.transactions import events
 
@@ -44,12 +48,30 @@ logger = logging.getLogger(__name__)
 EXTENSION = "celery"
 JOB_TASK_PREFIX = "mutual.jobs."
 DELIVER_EVENTS_TASK = "mutual.events.deliver"
+DEFERRED_TASK_PREFIX = "mutual.later."
 REQUEST_ID_HEADER = "mutual_request_id"
+# When the task was sent (Unix time, set on every message this process publishes): a worker
+# measures from it how long the task waited in the queue.
+SENT_AT_HEADER = "mutual_sent_at"
 
 
 def job_task_name(job: str) -> str:
     """The Celery task that runs the due job `job` ("orders.auto_complete")."""
     return JOB_TASK_PREFIX + job
+
+
+def due_queue(queue: str) -> str:
+    """The queue of the due jobs, beside CELERY_QUEUE (a request's work): a long catch-up job
+    must not hold up the work requests hand over, so each can have workers of its own."""
+    return f"{queue}.due"
+
+
+def job_kind(task: str) -> str:
+    """The kind of work a task does, as logs and metrics name it: the due job's or the
+    deferred work's name, "events.handed_off" for a request's events."""
+    if task == DELIVER_EVENTS_TASK:
+        return "events.handed_off"
+    return task.removeprefix(JOB_TASK_PREFIX).removeprefix(DEFERRED_TASK_PREFIX)
 
 
 def celery_of(app: Flask) -> Celery:
@@ -77,8 +99,13 @@ def init_app(app: Flask) -> Celery | None:
             origin = {REQUEST_ID_HEADER: logs.current_request_id()}
             deliver_events.apply_async(args=[event_ids], headers=origin)
 
+    def later(name: str, args: list) -> None:
+        origin = {REQUEST_ID_HEADER: logs.current_request_id()}
+        celery.tasks[DEFERRED_TASK_PREFIX + name].apply_async(args=[args], headers=origin)
+
     app.extensions[EXTENSION] = celery
     app.extensions[events.HAND_OFF] = hand_off
+    app.extensions[DEFER] = later
     return celery
 
 
@@ -96,9 +123,29 @@ def make_celery(app: Flask) -> Celery:
             origin = getattr(self.request, REQUEST_ID_HEADER, None)
             if not origin or origin == logs.NO_ID:
                 origin = self.request.id or logs.NO_ID
-            job = self.name.removeprefix(JOB_TASK_PREFIX)
+            job = job_kind(self.name)
+            sent_at = getattr(self.request, SENT_AT_HEADER, None)
+            waited = time.time() - float(sent_at) if sent_at else None
+            if waited is not None:
+                metrics.observe_job_wait(job, waited)
+            started = time.perf_counter()
+            failed = True
             with logs.log_context(request_id=origin, job=job), app.app_context():
-                return self.run(*args, **kwargs)
+                try:
+                    result = self.run(*args, **kwargs)
+                    failed = False
+                    return result
+                finally:
+                    ran = time.perf_counter() - started
+                    if not self.name.startswith(JOB_TASK_PREFIX):  # run_job counts due jobs
+                        metrics.observe_job(job, failed=failed, seconds=ran)
+                    logger.info(
+                        "task %s %s waited_ms=%s ran_ms=%.1f",
+                        job,
+                        "failed" if failed else "done",
+                        None if waited is None else round(waited * 1000, 1),
+                        ran * 1000,
+                    )
 
     celery = Celery(app.import_name, task_cls=AppContextTask, set_as_current=False)
     celery.conf.update(
@@ -106,6 +153,13 @@ def make_celery(app: Flask) -> Celery:
         result_backend=url,
         result_expires=3600,
         task_default_queue=queue,
+        # Due jobs on a queue of their own; a worker consumes both unless told `-Q` (README,
+        # "Background work").
+        task_queues=tuple(
+            Queue(name, Exchange(name, type="direct"), routing_key=name)
+            for name in (queue, due_queue(queue))
+        ),
+        task_routes={JOB_TASK_PREFIX + "*": {"queue": due_queue(queue)}},
         task_serializer="json",
         result_serializer="json",
         accept_content=["json"],
@@ -174,7 +228,21 @@ def make_celery(app: Flask) -> Celery:
         """Run the consumers of these committed events (and of the events they record)."""
         return events.deliver(event_ids) + _deliver_committed()
 
+    for name, path in DEFERRED.items():
+        _add_deferred_task(celery, name, path)
+
     return celery
+
+
+def _add_deferred_task(celery: Celery, name: str, path: str) -> None:
+    module, _, function = path.partition(":")
+
+    def run(args: list) -> None:
+        getattr(importlib.import_module(module), function)(*args)
+
+    run.__name__ = run.__qualname__ = "later_" + name.replace(".", "_")
+    run.__doc__ = f"Run {path} on a worker, for the request that deferred it."
+    celery.task(name=DEFERRED_TASK_PREFIX + name, shared=False)(run)
 
 
 def _add_job_task(celery: Celery, name: str, run_locked) -> None:
@@ -205,6 +273,13 @@ def send_due_jobs(celery: Celery) -> list[str]:
         for name in DUE_JOBS
         if job_task_name(name) in celery.tasks
     ]
+
+
+@before_task_publish.connect
+def _stamp_sent_at(headers: dict | None = None, **_: Any) -> None:
+    """Every task message carries when it was sent, for the time it waits in the queue."""
+    if headers is not None:
+        headers.setdefault(SENT_AT_HEADER, time.time())
 
 
 @worker_ready.connect

@@ -11,8 +11,10 @@ import logging
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
 
+from app import metrics
 from app.db import utcnow
 from app.errors import Conflict, InvalidTransition, NotFound, ValidationFailed
 from app.extensions import db
@@ -33,6 +35,26 @@ from app.payments.subjects import holding_account, hooks_for
 logger = logging.getLogger(__name__)
 
 Subject = tuple[str, int]
+
+
+# Payment outcomes decided in a unit of work, counted (app/metrics.py) once it commits.
+_OUTCOMES = "mutual.payment_outcomes"
+
+
+def _count_outcome(payment: Payment, outcome: str) -> None:
+    """Count this payment's outcome (succeeded, failed, canceled) when the session commits."""
+    db.session.info.setdefault(_OUTCOMES, []).append((payment.provider, payment.kind, outcome))
+
+
+@event.listens_for(Session, "after_commit")
+def _outcomes_committed(session: Session) -> None:
+    for labels in session.info.pop(_OUTCOMES, ()):
+        metrics.observe_payment(*labels)
+
+
+@event.listens_for(Session, "after_rollback")
+def _outcomes_rolled_back(session: Session) -> None:
+    session.info.pop(_OUTCOMES, None)
 
 
 def settles_in_person() -> bool:
@@ -195,6 +217,7 @@ def record_in_person(
         )
         db.session.add(payment)
         db.session.flush()
+        _count_outcome(payment, "succeeded")
     post_funding(payment, at=at)
     return payment
 
@@ -503,6 +526,7 @@ def cancel_unpaid(subject: Subject) -> None:
         if payment.status in ("created", "requires_action", "processing", "authorized"):
             if payment.provider_ref and payment.provider != "manual":
                 new_operation(f"payment:{payment.id}:cancel", "cancel", payment, 0)
+            _count_outcome(payment, "canceled")
             payment.status = "canceled"
 
 
@@ -615,6 +639,7 @@ def apply_remote_payment(payment: Payment, remote: ProviderPayment) -> None:
         payment.captured_cents = remote.captured_cents or remote.amount_cents
         payment.status = "succeeded"
         payment.failure_message = None
+        _count_outcome(payment, "succeeded")
         db.session.flush()
         if hooks is not None and hooks.on_payment_succeeded is not None:
             hooks.on_payment_succeeded(payment)
@@ -626,6 +651,8 @@ def apply_remote_payment(payment: Payment, remote: ProviderPayment) -> None:
         return
     if status == "created" and payment.status == "failed":
         return
+    if status in ("failed", "canceled") and payment.status != status:
+        _count_outcome(payment, status)
     payment.status = status
     payment.failure_message = (remote.failure_message or "")[:300] or payment.failure_message
 
@@ -801,6 +828,7 @@ def post_capture(payment: Payment, captured_cents: int, *, at: datetime | None =
     payer; the payment now holds what was captured (refunds and release work on it)."""
     payment.status = "succeeded"
     payment.captured_cents = captured_cents
+    _count_outcome(payment, "succeeded")
     _move(
         payment,
         _funding_key(payment),
@@ -925,6 +953,7 @@ def charge_saved_card(
     if remote.status == "succeeded":
         payment.status = "succeeded"
         payment.captured_cents = remote.captured_cents or payment.amount_cents
+        _count_outcome(payment, "succeeded")
         db.session.flush()
         post_funding(payment)
         # The kind hears of it as of any card payment that succeeded, in the same unit of work

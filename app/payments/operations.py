@@ -104,7 +104,7 @@ def run(op_id: int) -> ProviderOperation:
         op = db.session.get(ProviderOperation, op_id)
         op.last_error = _message(error)
         db.session.commit()
-        metrics.observe_payment_operation(op.kind, "pending")
+        metrics.observe_payment_operation(provider.name, op.kind, "pending")
         return op
     except (PaymentDeclined, ProviderRejected, NotSupported) as error:
         db.session.rollback()
@@ -113,11 +113,11 @@ def run(op_id: int) -> ProviderOperation:
         op.last_error = _message(error)
         db.session.commit()
         logger.error("operation %s failed for good: %s", op.operation_key, op.last_error)
-        metrics.observe_payment_operation(op.kind, "failed")
+        metrics.observe_payment_operation(provider.name, op.kind, "failed")
         return op
     settle(op, ref)
     db.session.commit()
-    metrics.observe_payment_operation(op.kind, "succeeded")
+    metrics.observe_payment_operation(provider.name, op.kind, "succeeded")
     return op
 
 

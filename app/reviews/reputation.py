@@ -20,6 +20,7 @@ import numpy as np
 from flask import current_app
 from sqlalchemy import delete, exists, func, insert, select, text
 
+from app import jobs
 from app.accounts.models import User
 from app.db import utcnow
 from app.extensions import db
@@ -256,6 +257,14 @@ def revealed_count(at_most: int | None = None) -> int:
 
 
 def refresh_after_reveal(user_ids: Iterable[int], now: datetime | None = None) -> None:
+    """Have the scores of users whose feedback was just revealed refreshed: on a Celery worker
+    when there is one (REDIS_URL), else here and now (refresh_now)."""
+    ids = sorted(set(user_ids))
+    if ids:
+        jobs.later("reputation.refresh", ids, now.isoformat() if now else None)
+
+
+def refresh_now(user_ids: Iterable[int], now: datetime | str | None = None) -> None:
     """Make the scores of users whose feedback was just revealed fresh at once.
 
     Up to REPUTATION_SYNC_LIMIT revealed ratings the engine scores everybody and these users'
@@ -266,6 +275,8 @@ def refresh_after_reveal(user_ids: Iterable[int], now: datetime | None = None) -
     ids = sorted(set(user_ids))
     if not ids:
         return
+    if isinstance(now, str):
+        now = datetime.fromisoformat(now)
     try:
         limit = current_app.config["REPUTATION_SYNC_LIMIT"]
         if revealed_count(at_most=limit) <= limit:

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.lending.models import Loan
 from app.listings.models import Listing
 from app.listings.services import search_listings
+from app.messaging.models import Conversation, ConversationParticipant, Message
 from app.orders.models import Order
 from app.payments import ledger
 from app.reviews.models import Feedback
@@ -110,3 +111,34 @@ def test_generate_refuses_a_database_with_members(generated, app, bench_generate
     with pytest.raises(SystemExit):
         bench_generate.generate(app.config["SQLALCHEMY_DATABASE_URI"], sizes)
     assert db.session.execute(text("SELECT count(*) FROM users")).scalar() == sizes.users
+
+
+def test_generated_conversations_fill_the_inbox_of_the_busiest_seller(generated, make_client):
+    sizes, result = generated
+    talks = db.session.scalars(select(Conversation)).all()
+    assert len(talks) == round(sizes.orders * 0.3) == result.counts["conversations"]
+    assert result.counts["messages"] == db.session.scalar(select(func.count(Message.id)))
+    # Only the order's buyer and seller talk, after the order was placed.
+    strays = db.session.scalar(
+        select(func.count(Message.id))
+        .join(Conversation, Conversation.id == Message.conversation_id)
+        .join(Order, Order.id == Conversation.subject_id)
+        .where(
+            ~Message.sender_id.in_([Order.buyer_id, Order.seller_id])
+            | (Message.created_at < Order.created_at)
+        )
+    )
+    assert strays == 0
+    seller = db.session.scalar(select(User).where(User.handle == "member1"))
+    per_member = dict(
+        db.session.execute(
+            select(ConversationParticipant.user_id, func.count()).group_by(
+                ConversationParticipant.user_id
+            )
+        ).all()
+    )
+    # The busiest seller's inbox is the fullest (hundreds at the benchmark's sizes).
+    assert per_member[seller.id] == max(per_member.values()) >= 10
+    page = make_client(seller).get("/messages")
+    assert page.status_code == 200
+    assert b"Order #" in page.data

@@ -25,7 +25,7 @@ from flask import current_app
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
-from app import logs
+from app import jobs, logs
 from app.db import utcnow
 from app.extensions import db
 from app.jobs import celery_app
@@ -86,12 +86,15 @@ def celery(app, monkeypatch) -> Iterator[Celery]:
     finally:
         app.extensions.pop(celery_app.EXTENSION, None)
         app.extensions.pop(events.HAND_OFF, None)
+        app.extensions.pop(jobs.DEFER, None)
         for name in ("test.ticked", "order.placed"):
             events.unregister_consumer(name, f"{HERE}:seen")
         events.CONSUMERS.pop("test.ticked", None)
         client = _redis()
         bindings = [f"_kombu.binding.{queue}", f"_kombu.binding_permanent.{queue}"]
-        client.delete(queue, *bindings, *client.keys(f"{queue}:*"))
+        due = celery_app.due_queue(queue)
+        bindings += [f"_kombu.binding.{due}", f"_kombu.binding_permanent.{due}"]
+        client.delete(queue, due, *bindings, *client.keys(f"{queue}:*"))
 
 
 @pytest.fixture
@@ -298,17 +301,56 @@ def test_the_worker_logs_a_requests_events_with_its_request_id_and_a_job_with_it
 
 def test_metrics_show_the_celery_queue_depth_read_at_scrape_time(app, celery, client):
     queue = app.config["CELERY_QUEUE"]
+    due = celery_app.due_queue(queue)
 
-    def depth() -> float:
+    def depth() -> dict[str, float]:
         text = client.get("/metrics").get_data(as_text=True)
         for family in text_string_to_metric_families(text):
-            for found in family.samples:
-                if found.name == "mutual_celery_queue_length":
-                    assert found.labels == {"queue": queue}
-                    return found.value
+            if family.name == "mutual_celery_queue_length":
+                return {found.labels["queue"]: found.value for found in family.samples}
         raise AssertionError("no queue depth on /metrics")
 
-    assert depth() == 0
+    assert depth() == {queue: 0, due: 0}
     celery.send_task("mutual.jobs.test.tick")  # no worker runs: it waits in the queue
     celery.send_task("mutual.jobs.test.tick", priority=9)
-    assert depth() == 2
+    celery.send_task(celery_app.DELIVER_EVENTS_TASK, args=[[]])  # a request's work
+    # Due jobs wait on their own queue, behind no request's work and holding none up.
+    assert depth() == {queue: 1, due: 2}
+
+
+def _sample(client, name: str, **labels: str) -> float:
+    text = client.get("/metrics").get_data(as_text=True)
+    for family in text_string_to_metric_families(text):
+        for found in family.samples:
+            if found.name == name and all(found.labels.get(k) == v for k, v in labels.items()):
+                return found.value
+    return 0.0
+
+
+def test_a_password_reset_mail_and_a_reputation_refresh_run_on_the_worker(
+    app, celery, worker, buyer, seller, client, outbox
+):
+    from app.reviews import reputation
+
+    waited = "mutual_job_wait_seconds_count"
+    before = {
+        kind: (_sample(client, waited, job=kind), _sample(client, "mutual_jobs_total", job=kind))
+        for kind in ("accounts.mail_reset_link", "reputation.refresh")
+    }
+    assert {"mutual.later.accounts.mail_reset_link", "mutual.later.reputation.refresh"} <= set(
+        celery.tasks
+    )
+    response = client.post("/forgot-password", data={"email": buyer.email})
+    assert response.status_code == 200
+    assert outbox == []
+    response.close()  # delivered: the link is sent to a worker
+    _eventually(lambda: len(outbox) == 1, "the reset link mailed by the worker")
+    assert outbox[0].to == [buyer.email] and "Reset your password" in outbox[0].subject
+
+    reputation.refresh_after_reveal([buyer.id, seller.id])
+    for kind, (waits, runs) in before.items():
+        _eventually(
+            lambda kind=kind, runs=runs: _sample(client, "mutual_jobs_total", job=kind) == runs + 1,
+            f"{kind} ran on the worker and was counted",
+        )
+        assert _sample(client, waited, job=kind) == waits + 1  # its time in the queue too

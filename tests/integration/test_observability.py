@@ -12,12 +12,13 @@ import pytest
 from flask import current_app
 from flask.testing import FlaskClient
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from app import logs
 from app.extensions import db
 from app.jobs import runner
 from app.payments import operations
-from app.payments.models import ProviderOperation
+from app.payments.models import Payment, ProviderOperation
 from config import Config, ProductionConfig, TestConfig
 
 REMOTE = {"REMOTE_ADDR": "203.0.113.9"}
@@ -170,3 +171,40 @@ def test_metrics_refuse_a_remote_caller_without_the_token(app, client):
     finally:
         current_app.config["METRICS_TOKEN"] = ""
     assert client.get("/metrics").status_code == 200  # this machine needs no token
+
+
+def test_a_payment_is_counted_by_provider_and_outcome_once_committed(app, client, listing, buyer):
+    from app.orders.services import place_order, transition
+
+    labels = dict(provider="manual", kind="charge", outcome="succeeded")
+    before = sample(client, "mutual_payments_total", **labels)
+    order = place_order(buyer.id, listing.id, 1)
+    transition(order.id, "mark_paid", listing.seller_id)  # received in person, recorded
+    assert sample(client, "mutual_payments_total", **labels) == before + 1
+
+    # An outcome decided in a unit of work that rolls back is not counted.
+    from app.payments import money
+
+    payment = db.session.scalars(select(Payment).where(Payment.subject_id == order.id)).one()
+    money._count_outcome(payment, "succeeded")
+    db.session.rollback()
+    db.session.commit()
+    assert sample(client, "mutual_payments_total", **labels) == before + 1
+
+
+def test_deferred_work_runs_at_once_without_a_worker(app, monkeypatch):
+    from app import jobs
+
+    ran = []
+    monkeypatch.setitem(jobs.DEFERRED, "test.note", f"{HERE}:note")
+    monkeypatch.setattr(f"{HERE}.NOTED", ran)
+    assert jobs.later("test.note", 7, "x") is False  # no REDIS_URL: here and now
+    assert ran == [(7, "x")]
+    assert set(jobs.DEFERRED) >= {"accounts.mail_reset_link", "reputation.refresh"}
+
+
+NOTED: list = []
+
+
+def note(number, text) -> None:
+    NOTED.append((number, text))
