@@ -120,6 +120,14 @@ def percentile(values: list[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
+def _looks_disposable(database_url: str) -> bool:
+    """A database named for benchmarks or tests (bench_jobs, test_ops, /tmp/bench.sqlite3)."""
+    from sqlalchemy.engine import make_url
+
+    name = (make_url(database_url).database or "").lower()
+    return "bench" in name or "test" in name
+
+
 def wipe(database_url: str) -> None:
     """Delete every row of every table the app has (the schema stays)."""
     from sqlalchemy import create_engine, text
@@ -505,7 +513,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bare", type=int, default=Burst.bare)
     parser.add_argument("--beat-interval", type=int, default=30)
     parser.add_argument("--json", help="write every run to this file")
+    parser.add_argument(
+        "--wipe-any-database",
+        action="store_true",
+        help="wipe a database whose name says neither bench nor test (refused without it)",
+    )
     args = parser.parse_args(argv)
+    if not (args.wipe_any_database or _looks_disposable(args.database_url)):
+        parser.error(
+            "the database is wiped before each run, and its name says neither 'bench' nor "
+            "'test': pass --wipe-any-database if you mean it"
+        )
     generate = load_generate()
     sizes = generate.Sizes.from_args(
         argparse.Namespace(

@@ -71,3 +71,13 @@ def test_the_job_benchmark_runs_every_kind_of_work_on_a_worker(
     assert run.rate > 0 and run.ratio > 0
     table = jobs.report([run])
     assert f"| {run.label} |" in table and "reputation.refresh" in table
+
+
+def test_the_jobs_bench_refuses_to_wipe_a_database_not_named_for_it(capsys):
+    jobs = load_bench("jobs")
+    with pytest.raises(SystemExit) as refused:
+        jobs.main(["--database-url", "postgresql+psycopg://postgres@127.0.0.1:5432/mutual"])
+    assert refused.value.code == 2
+    assert "--wipe-any-database" in capsys.readouterr().err
+    assert jobs._looks_disposable("sqlite:////tmp/x/bench.sqlite3")
+    assert jobs._looks_disposable("postgresql+psycopg://postgres@127.0.0.1/test_ops")
