@@ -211,7 +211,9 @@ PAGES = [
     ("public profile", None, lambda m: "/u/bob", NEW, 9),
     ("purchases", "alice", lambda m: "/orders?tab=purchases", NEW, 5),
     ("sales", "alice", lambda m: "/orders?tab=sales", NEW, 5),
-    ("order detail", "alice", lambda m: f"/orders/{m.first_order_id}", "batch 2", 12),
+    # The order's payments twice: for the money panel, and for the stake that decides whether
+    # a dispute or refund is offered (also after completion).
+    ("order detail", "alice", lambda m: f"/orders/{m.first_order_id}", "batch 2", 13),
     # One statement lists the hidden messages (a hidden latest message is not quoted).
     ("inbox", "alice", lambda m: "/messages", NEW, 5),
     # The page's ids are chosen on listings alone, then read with photos, categories and loan
