@@ -10,6 +10,8 @@ changes a loan's state; the same table answers which buttons a party sees.
                 system when its last day passed and nobody confirmed the handover)
     returned -> damage claimed -> completed (claim accepted or withdrawn)
                                -> disputed -> resolved (a moderator decides)
+    returned | completed (within REFUND_WINDOW_DAYS) -> disputed (the fee: the borrower, or a
+                chargeback) -> resolved; completed -> resolved (a fee refund agreed)
 
 Lateness is not a state: a loan on loan past its due day is overdue (reminders; `late_days`
 and the late fee are recorded when it comes back).
@@ -82,7 +84,14 @@ MACHINE = Machine(
         (DAMAGE_CLAIMED, "dispute_claim"): rule(DISPUTED, "borrower"),
         # The two agree on another amount (a counter-offer accepted, app/disputes).
         (DAMAGE_CLAIMED, "settle_claim"): rule(COMPLETED, SYSTEM),
-        # A moderator's decision on the deposit (app/moderation, next issue).
+        # The fee disputed: by the borrower once the thing is back, or after completion within
+        # REFUND_WINDOW_DAYS (taken back from the lender), or by the borrower's card issuer (a
+        # chargeback, app/disputes); the deposit stays held as it is until the decision.
+        (RETURNED, "dispute_fee"): rule(DISPUTED, "borrower"),
+        (COMPLETED, "dispute_fee"): rule(DISPUTED, "borrower"),
+        # A refund of the fee the two agree on after completion (app/disputes).
+        (COMPLETED, "settle_fee"): rule(RESOLVED, SYSTEM),
+        # A moderator's decision on the deposit or the fee (app/disputes).
         (DISPUTED, "resolve"): rule(RESOLVED, SYSTEM),
     },
     final=frozenset({COMPLETED, RESOLVED, DECLINED, CANCELLED, EXPIRED}),
@@ -117,6 +126,8 @@ MACHINE = Machine(
         "withdraw_claim": "Claim withdrawn",
         "auto_accept": "Claim accepted: no answer within the answer window",
         "dispute_claim": "Claim disputed",
+        "dispute_fee": "Fee disputed",
+        "settle_fee": "Fee refund agreed",
         "resolve": "Resolved by a moderator",
         "settle_claim": "Claim settled at an agreed amount",
     },
@@ -138,10 +149,14 @@ MACHINE = Machine(
         "withdraw_claim": "settled by withdrawing the claim",
         "auto_accept": "settled automatically",
         "dispute_claim": "disputed",
+        "dispute_fee": "disputed",
+        "settle_fee": "settled with a fee refund",
         "resolve": "resolved",
         "settle_claim": "settled at an agreed amount",
     },
-    actions_with_note=frozenset({"decline", "cancel", "mark_returned", "dispute_claim"}),
+    actions_with_note=frozenset(
+        {"decline", "cancel", "mark_returned", "dispute_claim", "dispute_fee"}
+    ),
     danger_actions=frozenset({"decline", "cancel"}),
     confirm_labels={"decline": "Yes, decline", "cancel": "Yes, cancel this loan"},
     note_columns={
