@@ -61,8 +61,8 @@ STATE_GROUPS: dict[str, frozenset[str]] = {
     "upcoming": frozenset({states.APPROVED}),
     "on_loan": frozenset({states.ACTIVE}),
     "returned": frozenset({states.RETURNED, states.DAMAGE_CLAIMED, states.DISPUTED}),
-    "open": frozenset(states.MACHINE.state_names) - states.MACHINE.final,
-    "closed": states.MACHINE.final,
+    "open": frozenset(states.MACHINE.state_names) - states.OVER,
+    "closed": states.OVER,
 }
 
 

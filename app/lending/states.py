@@ -40,6 +40,9 @@ BEFORE_HANDOVER = frozenset({REQUESTED, APPROVED})
 # States in which money of the loan may still be held (deposit, fee): `flask ledger verify`.
 OPEN = frozenset({APPROVED, ACTIVE, RETURNED, DAMAGE_CLAIMED, DISPUTED})
 
+# States of loans that are over (the "closed" list): the final ones and completed.
+OVER = frozenset({COMPLETED, RESOLVED, DECLINED, CANCELLED, EXPIRED})
+
 MACHINE = Machine(
     noun="loan",
     roles=("lender", "borrower"),
@@ -94,7 +97,9 @@ MACHINE = Machine(
         # A moderator's decision on the deposit or the fee (app/disputes).
         (DISPUTED, "resolve"): rule(RESOLVED, SYSTEM),
     },
-    final=frozenset({COMPLETED, RESOLVED, DECLINED, CANCELLED, EXPIRED}),
+    # Completed is not final: its fee may still be disputed or refunded within
+    # REFUND_WINDOW_DAYS (OVER below counts it among the loans that are over).
+    final=frozenset({RESOLVED, DECLINED, CANCELLED, EXPIRED}),
     action_labels={
         "approve": "Approve request",
         "decline": "Decline",
@@ -105,6 +110,7 @@ MACHINE = Machine(
         "claim_damage": "Claim for damage",
         "accept_claim": "Accept the claim",
         "dispute_claim": "Dispute the claim",
+        "dispute_fee": "Dispute the fee",
         "withdraw_claim": "Withdraw the claim",
         "cancel": "Cancel loan",
     },

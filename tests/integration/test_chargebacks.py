@@ -21,7 +21,7 @@ from app.extensions import db
 from app.lending import services as lending
 from app.payments import ledger
 from app.payments import services as payment_services
-from app.payments.models import Payment, ProviderOperation
+from app.payments.models import Payment
 from app.payments.providers import set_provider
 from app.transactions.events import deliver
 from tests.factories import UserFactory
@@ -156,7 +156,7 @@ def test_a_chargeback_after_completion_takes_the_payout_back_without_refunding(c
 
 
 def test_a_chargeback_on_a_returned_loan_opens_a_fee_dispute_decided_once(stripe_app):
-    loan, lender, borrower = returned_loan("stripe")
+    loan, lender, _borrower = returned_loan("stripe")
     fee = fee_payment(loan.id)
     charge_back(fee, "dp_loan")
     charge_back(fee, "dp_loan")  # delivered twice: one dispute
@@ -223,7 +223,7 @@ def test_a_chargeback_during_a_damage_claim_still_only_flags_the_fee(stripe_app)
 
 
 def test_the_borrower_disputes_the_fee_after_completion_and_it_is_taken_back(provider):
-    loan, lender, borrower = completed_loan(provider)
+    loan, _lender, borrower = completed_loan(provider)
     lending.act(loan.id, "dispute_fee", borrower.id, note="It leaked from the first night.")
     dispute = the_dispute()
     assert (dispute.source, dispute.stake_cents, fresh(loan.id).state) == (
