@@ -57,7 +57,8 @@ ERRORS = {
     403: "`forbidden`: your side of the loan may not take that step",
     404: "`not_found`: no such loan, or you are not one of its two parties",
     409: "`invalid_transition`: not possible in the loan's state; `conflict`: the days are "
-    "taken, or the thing cannot be borrowed",
+    "taken, or the thing cannot be borrowed; `already_disputed`, `nothing_at_stake`, "
+    "`refund_window_closed`: a dispute_claim or dispute_fee that cannot be opened",
     422: "`validation_failed`: a field is wrong (`fields` says which)",
 }
 

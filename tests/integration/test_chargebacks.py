@@ -274,3 +274,62 @@ def test_the_fee_can_be_disputed_once_back_but_not_after_the_refund_window(app):
     with pytest.raises((InvalidTransition, disputes.WindowClosed)):
         refunds.propose_refund("loan", loan.id, borrower.id, 100, "late", now=late)
     assert fresh(loan.id).state == "completed"
+
+
+# -- through the API and the loan page ----------------------------------------------------------
+
+
+def test_the_api_disputes_a_completed_loan_fee_and_refuses_after_the_window(app, client):
+    from tests.integration.api_support import bearer
+
+    loan, lender, borrower = completed_loan("manual")
+    listed = client.get(f"/api/v1/loans/{loan.id}", headers=bearer(borrower)).get_json()
+    assert "dispute_fee" in listed["actions"]
+    assert (
+        "dispute_fee"
+        not in client.get(f"/api/v1/loans/{loan.id}", headers=bearer(lender)).get_json()["actions"]
+    )
+
+    refused = client.post(
+        f"/api/v1/loans/{loan.id}/dispute_fee", headers=bearer(lender), json={"note": "x"}
+    )
+    assert refused.status_code == 403
+    assert refused.get_json()["error"]["code"] == "forbidden"
+    opened = client.post(
+        f"/api/v1/loans/{loan.id}/dispute_fee",
+        headers=bearer(borrower),
+        json={"note": "The stove never lit."},
+    )
+    assert opened.status_code == 200, opened.get_json()
+    assert opened.get_json()["state"] == "disputed"
+    assert the_dispute().stake_cents == FEE
+
+    other, _lender2, borrower2 = completed_loan("manual")
+    # It completed on its last day (tomorrow's evening): a window that closed before now.
+    app.config["REFUND_WINDOW_DAYS"] = -3
+    late = client.post(
+        f"/api/v1/loans/{other.id}/dispute_fee",
+        headers=bearer(borrower2),
+        json={"note": "Too late now."},
+    )
+    assert late.status_code == 409
+    assert late.get_json()["error"]["code"] == "refund_window_closed"
+    assert fresh(other.id).state == "completed"
+
+
+def test_the_loan_page_offers_the_fee_dispute_and_shows_a_chargeback(stripe_app, make_client):
+    loan, lender, borrower = returned_loan("stripe")
+    page = make_client(borrower).get(f"/loans/{loan.id}").get_data(as_text=True)
+    assert "Dispute the fee…" in page
+    assert "Dispute the fee…" not in make_client(lender).get(f"/loans/{loan.id}").get_data(
+        as_text=True
+    )
+
+    charge_back(fee_payment(loan.id), "dp_page")
+    page = make_client(lender).get(f"/loans/{loan.id}").get_data(as_text=True)
+    assert "Fee disputed: $10.00" in page
+    assert "card issuer opened a chargeback on the fee" in page
+    assert f"/disputes/{the_dispute().id}" in page
+    assert "Dispute the fee…" not in make_client(borrower).get(f"/loans/{loan.id}").get_data(
+        as_text=True
+    )
