@@ -64,6 +64,19 @@ def charge_back(payment: Payment, ref: str = "dp_1") -> None:
     deliver()
 
 
+def notes_of(user_id: int, event_name: str) -> list:
+    from app.notifications.models import Notification
+
+    db.session.expire_all()
+    return list(
+        db.session.scalars(
+            select(Notification).where(
+                Notification.user_id == user_id, Notification.event_name == event_name
+            )
+        )
+    )
+
+
 def the_dispute() -> Dispute:
     db.session.expire_all()
     return db.session.scalar(select(Dispute))
@@ -168,6 +181,8 @@ def test_a_chargeback_on_a_returned_loan_opens_a_fee_dispute_decided_once(stripe
         lender.id,
     )
     assert fresh(loan.id).state == "disputed"
+    told = [n.text for n in notes_of(lender.id, "loan.dispute_fee")]
+    assert len(told) == 1 and "card issuer opened a chargeback on the fee" in told[0]
     disputes.answer_dispute(dispute.id, lender.id, "They had it for two days as agreed.")
     decided = disputes.decide_dispute(dispute.id, moderator().id, 400, 4, "Partly used.")
 
@@ -185,6 +200,9 @@ def test_a_chargeback_on_a_returned_loan_opens_a_fee_dispute_decided_once(stripe
     with pytest.raises(disputes.DisputeDecided):
         disputes.decide_dispute(dispute.id, moderator().id, 0, 4, "All back after all.")
     assert ledger.balance(ledger.CHARGEBACKS, "USD") == FEE - 400
+    deliver()
+    decided_words = [n.text for n in notes_of(lender.id, "loan.resolve")]
+    assert decided_words == [f"A moderator decided the dispute about the fee for “{loan.title}”."]
 
 
 def test_a_chargeback_on_a_completed_loan_takes_the_fee_back_from_the_lender(connect):
@@ -231,6 +249,9 @@ def test_the_borrower_disputes_the_fee_after_completion_and_it_is_taken_back(pro
         FEE,
         "disputed",
     )
+    deliver()
+    told = [n.text for n in notes_of(loan.lender_id, "loan.dispute_fee")]
+    assert len(told) == 1 and "disputes the fee" in told[0]
 
     disputes.decide_dispute(dispute.id, moderator().id, 300, 4, "It leaked; some use.")
     payment_services.run_pending_operations()
