@@ -209,10 +209,12 @@ def _settle(loan: Loan, *, at: datetime) -> None:
 FEE_DISPUTES = frozenset({states.RETURNED, states.COMPLETED})
 
 
-def fee_held(loan: Loan) -> int:
-    """The fee the borrower paid and did not get back: held until the loan completes, then
-    released to the lender (and still takeable back within REFUND_WINDOW_DAYS)."""
-    return sum(p.held_cents for p in _payments(loan.id) if part_of(p) == "fee")
+def paid_held(loan: Loan) -> int:
+    """What the borrower paid and did not get back: the fee (held until the loan completes,
+    then released to the lender) and any part of the deposit taken for the lender (a captured
+    hold, a kept charge); takeable back within REFUND_WINDOW_DAYS after completion. A deposit
+    only held on the card (not taken) is not paid: it goes back as the loan settles."""
+    return sum(p.held_cents for p in _payments(loan.id))
 
 
 def refund_window_ends(loan: Loan) -> datetime | None:
@@ -224,7 +226,8 @@ def refund_window_ends(loan: Loan) -> datetime | None:
 
 
 def decide_fee(loan: Loan, awarded_cents: int, now: datetime) -> None:
-    """Divide the fee (a moderator's decision, or an agreed refund), without committing:
+    """Divide what the borrower paid (`paid_held`: the fee, and a deposit part taken) by a
+    moderator's decision or an agreed refund, without committing:
     `awarded_cents` stays with the lender, the rest goes back to the borrower: refunded while
     it is held, taken back from the lender once it was released (payments.take_back: from the
     payout not sent yet, or by a transfer reversal). A fee its payer's card issuer charged back
@@ -232,10 +235,14 @@ def decide_fee(loan: Loan, awarded_cents: int, now: datetime) -> None:
     settling step then releases what is left to the lender. Raises ValidationFailed."""
     from app.errors import ValidationFailed
 
-    held_by = [p for p in _payments(loan.id) if part_of(p) == "fee" and p.held_cents > 0]
+    # A charged-back payment first: its issuer gave back its money already.
+    held_by = sorted(
+        (p for p in _payments(loan.id) if p.held_cents > 0),
+        key=lambda p: (not p.is_disputed, p.id),
+    )
     held = sum(p.held_cents for p in held_by)
     if not 0 <= awarded_cents <= held:
-        message = f"Award from nothing up to the {format_money(held, loan.currency)} fee paid."
+        message = f"Award from nothing up to the {format_money(held, loan.currency)} paid."
         raise ValidationFailed(message, fields={"awarded": [message]})
     back = held - awarded_cents
     for payment in held_by:

@@ -621,17 +621,17 @@ def decide_claim(loan_id: int, awarded_cents: int, note: str | None, now: dateti
 
 def dispute_stake(loan: Loan) -> Stake:
     """What a dispute about a loan divides: the amount the lender claimed of the deposit while
-    a claim is open; otherwise the fee the borrower paid and did not get back (held until the
-    loan completes, then released to the lender)."""
+    a claim is open; otherwise what the borrower paid and did not get back (the fee, and a
+    part of the deposit taken: money.paid_held)."""
     if loan.state in money.FEE_DISPUTES or (
         loan.state == states.DISPUTED and not disputes_claim(loan)
     ):
         return Stake(
-            amount_cents=money.fee_held(loan),
+            amount_cents=money.paid_held(loan),
             currency=loan.currency,
             payer_role="borrower",
             payee_role="lender",
-            what="the fee paid to the lender"
+            what="what the borrower paid, released to the lender"
             if loan.completed_at is not None
             else "the fee held for the loan",
         )

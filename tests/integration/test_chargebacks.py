@@ -229,6 +229,39 @@ def test_a_chargeback_on_a_completed_loan_takes_the_fee_back_from_the_lender(con
     assert_ledger_clean()
 
 
+def test_a_chargeback_on_a_kept_deposit_part_divides_all_the_borrower_paid(connect):
+    """A claim accepted: 1200 of the deposit hold captured and paid to the lender; then the
+    borrower's issuer charges that capture back. The stake is the fee and the kept part; all
+    back: the kept part is the issuer's (no refund), the fee is refunded by the provider."""
+    lender, borrower = UserFactory(), UserFactory()
+    save_card(borrower)
+    onboard(lender.id, connect)
+    loan = returned(ask(lendable(lender), borrower, first=0, days=2))
+    lending.claim_damage(loan.id, lender.id, 1200, "Torn.", [], now=at(loan.ends_on, 22))
+    lending.act(loan.id, "accept_claim", borrower.id, now=at(loan.ends_on, 23))
+    payment_services.run_pending_operations()
+    assert fresh(loan.id).state == "completed"
+    deposit = db.session.scalar(
+        select(Payment).where(Payment.operation_key == f"loan:{loan.id}:deposit")
+    )
+    assert deposit.captured_cents == 1200
+
+    charge_back(deposit, "dp_kept")
+    dispute = the_dispute()
+    assert (dispute.source, dispute.stake_cents) == ("chargeback", FEE + 1200)
+    disputes.decide_dispute(dispute.id, moderator().id, 0, 4, "The tear was old.")
+    payment_services.run_pending_operations()
+
+    assert fresh(loan.id).state == "resolved"
+    assert ledger.balance(ledger.CHARGEBACKS, "USD") == 1200
+    assert [(op.amount_cents, op.status) for op in ops("refund")] == [(FEE, "succeeded")]
+    assert ledger.balance(ledger.REFUNDS_PAID, "USD") == FEE
+    assert all(op.status == "succeeded" for op in ops("reversal"))
+    assert ledger.balance(ledger.PLATFORM_FEES, "USD") == 0
+    assert ledger.balance(ledger.REFUNDS_PENDING, "USD") == 0
+    assert_ledger_clean()
+
+
 def test_a_chargeback_during_a_damage_claim_still_only_flags_the_fee(stripe_app):
     loan, lender, _borrower = returned_loan("stripe")
     lending.claim_damage(loan.id, lender.id, 1000, "Torn.", [], now=at(loan.ends_on, 22))
