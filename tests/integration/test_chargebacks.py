@@ -387,3 +387,32 @@ def test_the_loan_page_offers_the_fee_dispute_and_shows_a_chargeback(stripe_app,
     assert "Dispute the fee…" not in make_client(borrower).get(f"/loans/{loan.id}").get_data(
         as_text=True
     )
+
+
+def test_a_chargeback_during_a_member_dispute_turns_its_refund_into_the_issuer_s(stripe_app):
+    order = paid_order("stripe")
+    payment = db.session.scalar(select(Payment))
+    dispute = disputes.open_dispute("order", order.id, order.buyer_id, "It never came.")
+    charge_back(payment, "dp_late")
+    assert the_dispute().id == dispute.id  # no second dispute: the member's stands
+
+    disputes.decide_dispute(dispute.id, moderator().id, 0, 4, "Never shipped.")
+
+    assert state(order) == "resolved"
+    assert ops("refund") == []
+    assert ledger.balance(ledger.CHARGEBACKS, "USD") == PRICE
+    assert_ledger_clean()
+
+
+def test_the_seller_cannot_refund_a_charged_back_payment_by_hand(stripe_app):
+    from app.orders import money as order_money
+
+    order = paid_order("stripe")
+    payment = db.session.scalar(select(Payment))
+    payment.is_disputed = True  # flagged by a chargeback that opened no dispute
+    db.session.commit()
+    with pytest.raises(order_money.NotRefundable) as refused:
+        order_money.refund_order(order.id, order.seller_id, 1000, "Sorry")
+    assert refused.value.code == "not_refundable"
+    assert ops("refund") == [] and ledger.balance(ledger.CHARGEBACKS, "USD") == 0
+    assert_ledger_clean()
