@@ -120,7 +120,9 @@ def completed_loan(provider: str):
 # -- orders ------------------------------------------------------------------------------------
 
 
-def test_a_chargeback_dispute_on_a_paid_order_books_the_buyer_part_as_charged_back(stripe_app):
+def test_a_chargeback_dispute_on_a_paid_order_books_the_buyer_part_as_charged_back(
+    stripe_app, make_client
+):
     order = paid_order("stripe")
     payment = db.session.scalar(select(Payment))
     charge_back(payment)
@@ -143,6 +145,12 @@ def test_a_chargeback_dispute_on_a_paid_order_books_the_buyer_part_as_charged_ba
         disputes.decide_dispute(dispute.id, moderator().id, 0, 4, "Once more, all back.")
     assert ledger.balance(ledger.CHARGEBACKS, "USD") == PRICE - 1500
     assert ops("refund") == []
+    from app.accounts.models import User
+
+    buyer = make_client(db.session.get(User, order.buyer_id))
+    statement = buyer.get("/me/statement").get_data(as_text=True)
+    assert "Returned to you by your card issuer (a chargeback)" in statement
+    assert "$25.00" in statement
 
 
 def test_a_chargeback_after_completion_takes_the_payout_back_without_refunding(connect):
