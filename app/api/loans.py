@@ -57,7 +57,8 @@ ERRORS = {
     403: "`forbidden`: your side of the loan may not take that step",
     404: "`not_found`: no such loan, or you are not one of its two parties",
     409: "`invalid_transition`: not possible in the loan's state; `conflict`: the days are "
-    "taken, or the thing cannot be borrowed",
+    "taken, or the thing cannot be borrowed; `already_disputed`, `nothing_at_stake`, "
+    "`refund_window_closed`: a dispute_claim or dispute_fee that cannot be opened",
     422: "`validation_failed`: a field is wrong (`fields` says which)",
 }
 
@@ -238,7 +239,9 @@ def act(data, loan_id: int, action: str):
     (in good condition: the deposit goes back); withdraw_claim. Borrower: cancel a request (or,
     either party, an approved loan before the handover: the fee is refunded in full and the
     deposit released); confirm_handover, or confirm_with_code with the lender's `code`;
-    accept_claim or dispute_claim (optional `note`; a moderator decides). Either:
+    accept_claim or dispute_claim (optional `note`; a moderator decides); dispute_fee once the
+    thing is back, or within the refund window after completion (the `note` is the reason; a
+    moderator decides how much of the fee goes back). Either:
     mark_returned. Claims for damage: POST /loans/{id}/claim."""
     loan = loans.act(loan_id, action, api_user_id(), note=data.get("note"), code=data.get("code"))
     return loan_view(loan, api_user_id())

@@ -821,7 +821,7 @@ class LoanActionIn(ma.Schema):
         allow_none=True,
         validate=validate.Length(max=LONG_TEXT),
         metadata={
-            "description": "for decline, cancel, mark_returned and dispute_claim",
+            "description": "for decline, cancel, mark_returned, dispute_claim and dispute_fee",
             "maxLength": MAX_NOTE_LENGTH,
         },
     )

@@ -544,6 +544,10 @@ def open_chargeback(event: DomainEvent) -> None:
         rules = None
     instance = registered.load(event.subject_id, True) if rules is not None else None
     action = rules.opens.get(instance.state) if instance is not None else None
+    if isinstance(rules.chargebacks if rules else None, frozenset) and (
+        instance.state not in rules.chargebacks
+    ):
+        action = None
     if action is None or dispute_about(event.subject_kind, event.subject_id) is not None:
         db.session.rollback()
         logger.warning(

@@ -43,14 +43,23 @@ LOAN_KIND = TransactionKind(
     on_message=loan_had_activity,
     feedback=FEEDBACK,
     money=money.MONEY,
-    # The borrower disputes a damage claim; a moderator divides the amount claimed.
+    # The borrower disputes a damage claim (a moderator divides the amount claimed), or the
+    # fee once the thing is back or within REFUND_WINDOW_DAYS after completion (taken back
+    # from the lender then). A chargeback on the loan's fee opens a fee dispute from those
+    # states; during a claim it stays a flag on the payment for a person.
     disputes=DisputeRules(
-        opens={states.DAMAGE_CLAIMED: "dispute_claim"},
+        opens={
+            states.RETURNED: "dispute_fee",
+            states.DAMAGE_CLAIMED: "dispute_claim",
+            states.COMPLETED: "dispute_fee",
+        },
         stake=services.dispute_stake,
         carry_out=services.decide_claim,
         follow_up=money.follow_up,
-        chargebacks=False,
-        settles=frozenset({states.DAMAGE_CLAIMED}),  # a counter-offer to the claim accepted
+        chargebacks=money.FEE_DISPUTES,
+        # A counter-offer to the claim accepted; a fee refund agreed after completion.
+        settles=frozenset({states.DAMAGE_CLAIMED, states.COMPLETED}),
+        window_ends=money.refund_window_ends,
     ),
     completed_count=lambda user_id: count_where(
         Loan,

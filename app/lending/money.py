@@ -186,7 +186,8 @@ def _settle(loan: Loan, *, at: datetime) -> None:
     what the lender keeps (late fee, claim) is taken and the rest given back."""
     kept = kept_cents(loan)
     for payment in _payments(loan.id):
-        if part_of(payment) == "fee":
+        if part_of(payment) == "fee" and not payments.is_released(payment):
+            # (resolved after completion: the fee was released then)
             payments.release_to(
                 payment,
                 loan.lender_id,
@@ -200,6 +201,57 @@ def _settle(loan: Loan, *, at: datetime) -> None:
         else:
             payments.capture(payment.id, min(kept, payment.amount_cents), at=at)
     # deposit_method "saved_card": the kept part is charged off-session once this commits.
+
+
+# -- disputes and agreed refunds of the fee (app/disputes, through the loan kind) ---------------
+
+# States from which a dispute (or an agreed refund) divides the fee rather than a claim.
+FEE_DISPUTES = frozenset({states.RETURNED, states.COMPLETED})
+
+
+def paid_held(loan: Loan) -> int:
+    """What the borrower paid and did not get back: the fee (held until the loan completes,
+    then released to the lender) and any part of the deposit taken for the lender (a captured
+    hold, a kept charge); takeable back within REFUND_WINDOW_DAYS after completion. A deposit
+    only held on the card (not taken) is not paid: it goes back as the loan settles."""
+    return sum(p.held_cents for p in _payments(loan.id))
+
+
+def refund_window_ends(loan: Loan) -> datetime | None:
+    """Until when a completed loan's fee may still be disputed or refunded (REFUND_WINDOW_DAYS
+    after it completed); None in any other state."""
+    if loan.state != states.COMPLETED or loan.completed_at is None:
+        return None
+    return loan.completed_at + timedelta(days=current_app.config["REFUND_WINDOW_DAYS"])
+
+
+def decide_fee(loan: Loan, awarded_cents: int, now: datetime) -> None:
+    """Divide what the borrower paid (`paid_held`: the fee, and a deposit part taken) by a
+    moderator's decision or an agreed refund, without committing:
+    `awarded_cents` stays with the lender, the rest goes back to the borrower: refunded while
+    it is held, taken back from the lender once it was released (payments.take_back: from the
+    payout not sent yet, or by a transfer reversal). A fee its payer's card issuer charged back
+    is given back by the issuer: booked to chargebacks returned, never refunded as well. The
+    settling step then releases what is left to the lender. Raises ValidationFailed."""
+    from app.errors import ValidationFailed
+
+    # A charged-back payment first: its issuer gave back its money already.
+    held_by = sorted(
+        (p for p in _payments(loan.id) if p.held_cents > 0),
+        key=lambda p: (not p.is_disputed, p.id),
+    )
+    held = sum(p.held_cents for p in held_by)
+    if not 0 <= awarded_cents <= held:
+        message = f"Award from nothing up to the {format_money(held, loan.currency)} paid."
+        raise ValidationFailed(message, fields={"awarded": [message]})
+    back = held - awarded_cents
+    for payment in held_by:
+        part = min(back, payment.held_cents)
+        if part > 0 and payments.is_released(payment):
+            payments.take_back(payment, part, reason="Loan fee refunded after completion", at=now)
+        elif part > 0:
+            payments.decide_refund(payment, part, reason="Loan fee refund decided", at=now)
+        back -= max(part, 0)
 
 
 # -- after the step commits: the provider's part ------------------------------------------------

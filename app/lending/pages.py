@@ -15,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from app.db import utcnow
 from app.disputes.refunds import can_offer
-from app.disputes.services import dispute_about
+from app.disputes.services import can_open, dispute_about
 from app.extensions import db
 from app.form_drafts import refilled_form
 from app.lending import services, states
@@ -39,7 +39,8 @@ KIND = "loan"
 # Actions with a form of their own on the page instead of a plain button.
 # States in which a loan may have a dispute to link to (a claim disputed, then decided).
 DISPUTE_STATES = frozenset({states.DISPUTED, states.RESOLVED})
-OWN_FORMS = {"claim_damage", "confirm_with_code", "dispute_claim"}  # their own forms
+# Actions with forms of their own (disputes: app/disputes, with reasons and photos).
+OWN_FORMS = {"claim_damage", "confirm_with_code", "dispute_claim", "dispute_fee"}
 OTHER = {"lender": "borrower", "borrower": "lender"}
 
 
@@ -268,6 +269,11 @@ def next_step(loan: Loan, role: str | None, today: date | None = None) -> str:
             f"{lender} claims {amount} of your deposit for damage. Accept it, or dispute it "
             f"and a moderator decides. Unanswered by {moment(due)}, the claim is accepted."
         )
+    if state == states.DISPUTED and not services.disputes_claim(loan):
+        return (
+            "The fee is disputed: a moderator decides how much of it goes back. You can both "
+            "still write in the messages below."
+        )
     if state == states.DISPUTED:
         return (
             "Disputed: a moderator decides how the deposit is split. The deposit stays held "
@@ -276,6 +282,8 @@ def next_step(loan: Loan, role: str | None, today: date | None = None) -> str:
     if state == states.COMPLETED:
         other = borrower if is_lender else lender
         return f"This loan is complete. Tell others how it went with {other}."
+    if state == states.RESOLVED and (loan.claim is None or loan.claim.answer != "disputed"):
+        return "This loan's fee was settled by a decision or an agreed refund."
     if state == states.RESOLVED:
         return "A moderator decided this loan's claim. The deposit has been settled."
     if state == states.DECLINED:
@@ -594,6 +602,8 @@ def render_loan_page(loan_id: int):
     role = loan.role_of(current_user.id)
     actions = services.available_actions(loan, current_user.id)
     money = loan_money(loan)
+    # A dispute about the claim, or about the fee (disputed once back, or after completion).
+    dispute = dispute_about(KIND, loan.id) if loan.state in DISPUTE_STATES else None
     feedback = None
     if get_kind(KIND).feedback_opens(loan):
         from app.reviews.services import feedback_view
@@ -616,10 +626,14 @@ def render_loan_page(loan_id: int):
             code_form_key(loan.id), lambda data: HandoverCodeForm(formdata=data)
         ),
         can_claim="claim_damage" in actions,
-        can_dispute="dispute_claim" in actions,
-        can_offer_refund=loan.state == states.DAMAGE_CLAIMED
-        and can_offer(KIND, loan, current_user.id),
-        dispute=dispute_about(KIND, loan.id) if loan.state in DISPUTE_STATES else None,
+        can_dispute="dispute_claim" in actions and can_open(KIND, loan, current_user.id),
+        can_dispute_fee="dispute_fee" in actions and can_open(KIND, loan, current_user.id),
+        can_offer_refund=can_offer(KIND, loan, current_user.id),
+        refund_window_ends=get_kind(KIND).disputes.window_ends(loan),
+        dispute=dispute,
+        fee_dispute=dispute
+        if dispute is not None and not (loan.claim and loan.claim.answer == "disputed")
+        else None,
         claim_form=refilled_form(claim_form_key(loan.id), lambda data: ClaimForm(formdata=data)),
         claim_limit_cents=claimable_cents(loan),
         claim_closes_at=claim_window_closes_at(loan),

@@ -61,8 +61,8 @@ STATE_GROUPS: dict[str, frozenset[str]] = {
     "upcoming": frozenset({states.APPROVED}),
     "on_loan": frozenset({states.ACTIVE}),
     "returned": frozenset({states.RETURNED, states.DAMAGE_CLAIMED, states.DISPUTED}),
-    "open": frozenset(states.MACHINE.state_names) - states.MACHINE.final,
-    "closed": states.MACHINE.final,
+    "open": frozenset(states.MACHINE.state_names) - states.OVER,
+    "closed": states.OVER,
 }
 
 
@@ -413,7 +413,7 @@ def act(
         raise _invalid(
             {"amount": ["A claim needs an amount and a description: use the claim form."]}
         )
-    if action == "dispute_claim":  # a dispute, with its reason (the note) and evidence
+    if action in ("dispute_claim", "dispute_fee"):  # a dispute, its reason (the note), photos
         from app.disputes.services import open_dispute
 
         open_dispute(KIND, loan_id, actor_id, note or "", now=now)
@@ -571,7 +571,18 @@ def resolve_claim(
 
 # The step that settles a claim at an amount: a moderator's decision on a disputed claim, or
 # an amount both sides agreed on (app/disputes: a refund offer accepted).
-SETTLING = {states.DISPUTED: "resolve", states.DAMAGE_CLAIMED: "settle_claim"}
+SETTLING = {
+    states.DISPUTED: "resolve",
+    states.DAMAGE_CLAIMED: "settle_claim",
+    states.COMPLETED: "settle_fee",
+}
+
+
+def disputes_claim(loan: Loan) -> bool:
+    """Whether a dispute about the loan (or an agreement) divides its damage claim, rather than
+    its fee: a claim is open (not settled yet)."""
+    claim = db.session.scalar(select(DamageClaim).where(DamageClaim.loan_id == loan.id))
+    return claim is not None and claim.awarded_cents is None
 
 
 def decide_claim(loan_id: int, awarded_cents: int, note: str | None, now: datetime) -> None:
@@ -588,6 +599,11 @@ def decide_claim(loan_id: int, awarded_cents: int, note: str | None, now: dateti
     if action is None:
         raise InvalidTransition(states.MACHINE.refusal_message(loan.state, "resolve"))
     claim_loan(loan_id, in_state=loan.state)
+    if loan.state == states.COMPLETED or not disputes_claim(loan):
+        money.decide_fee(loan, awarded_cents, now)
+        note = (note or "").strip()[: machine.MAX_NOTE_LENGTH] or None
+        machine.step(get_kind(KIND), loan, action, None, note=note, now=now)
+        return
     claim = db.session.scalar(select(DamageClaim).where(DamageClaim.loan_id == loan_id))
     most = claim.amount_cents if claim is not None else 0
     if not 0 <= awarded_cents <= most:
@@ -604,7 +620,21 @@ def decide_claim(loan_id: int, awarded_cents: int, note: str | None, now: dateti
 
 
 def dispute_stake(loan: Loan) -> Stake:
-    """What a dispute about a loan divides: the amount the lender claimed of the deposit."""
+    """What a dispute about a loan divides: the amount the lender claimed of the deposit while
+    a claim is open; otherwise what the borrower paid and did not get back (the fee, and a
+    part of the deposit taken: money.paid_held)."""
+    if loan.state in money.FEE_DISPUTES or (
+        loan.state == states.DISPUTED and not disputes_claim(loan)
+    ):
+        return Stake(
+            amount_cents=money.paid_held(loan),
+            currency=loan.currency,
+            payer_role="borrower",
+            payee_role="lender",
+            what="what the borrower paid, released to the lender"
+            if loan.completed_at is not None
+            else "the fee held for the loan",
+        )
     claim = loan.claim
     return Stake(
         amount_cents=claim.amount_cents if claim is not None else 0,

@@ -10,6 +10,8 @@ changes a loan's state; the same table answers which buttons a party sees.
                 system when its last day passed and nobody confirmed the handover)
     returned -> damage claimed -> completed (claim accepted or withdrawn)
                                -> disputed -> resolved (a moderator decides)
+    returned | completed (within REFUND_WINDOW_DAYS) -> disputed (the fee: the borrower, or a
+                chargeback) -> resolved; completed -> resolved (a fee refund agreed)
 
 Lateness is not a state: a loan on loan past its due day is overdue (reminders; `late_days`
 and the late fee are recorded when it comes back).
@@ -37,6 +39,9 @@ BOOKED = frozenset({APPROVED, ACTIVE})
 BEFORE_HANDOVER = frozenset({REQUESTED, APPROVED})
 # States in which money of the loan may still be held (deposit, fee): `flask ledger verify`.
 OPEN = frozenset({APPROVED, ACTIVE, RETURNED, DAMAGE_CLAIMED, DISPUTED})
+
+# States of loans that are over (the "closed" list): the final ones and completed.
+OVER = frozenset({COMPLETED, RESOLVED, DECLINED, CANCELLED, EXPIRED})
 
 MACHINE = Machine(
     noun="loan",
@@ -82,10 +87,19 @@ MACHINE = Machine(
         (DAMAGE_CLAIMED, "dispute_claim"): rule(DISPUTED, "borrower"),
         # The two agree on another amount (a counter-offer accepted, app/disputes).
         (DAMAGE_CLAIMED, "settle_claim"): rule(COMPLETED, SYSTEM),
-        # A moderator's decision on the deposit (app/moderation, next issue).
+        # The fee disputed: by the borrower once the thing is back, or after completion within
+        # REFUND_WINDOW_DAYS (taken back from the lender), or by the borrower's card issuer (a
+        # chargeback, app/disputes); the deposit stays held as it is until the decision.
+        (RETURNED, "dispute_fee"): rule(DISPUTED, "borrower"),
+        (COMPLETED, "dispute_fee"): rule(DISPUTED, "borrower"),
+        # A refund of the fee the two agree on after completion (app/disputes).
+        (COMPLETED, "settle_fee"): rule(RESOLVED, SYSTEM),
+        # A moderator's decision on the deposit or the fee (app/disputes).
         (DISPUTED, "resolve"): rule(RESOLVED, SYSTEM),
     },
-    final=frozenset({COMPLETED, RESOLVED, DECLINED, CANCELLED, EXPIRED}),
+    # Completed is not final: its fee may still be disputed or refunded within
+    # REFUND_WINDOW_DAYS (OVER below counts it among the loans that are over).
+    final=frozenset({RESOLVED, DECLINED, CANCELLED, EXPIRED}),
     action_labels={
         "approve": "Approve request",
         "decline": "Decline",
@@ -96,6 +110,7 @@ MACHINE = Machine(
         "claim_damage": "Claim for damage",
         "accept_claim": "Accept the claim",
         "dispute_claim": "Dispute the claim",
+        "dispute_fee": "Dispute the fee",
         "withdraw_claim": "Withdraw the claim",
         "cancel": "Cancel loan",
     },
@@ -117,6 +132,8 @@ MACHINE = Machine(
         "withdraw_claim": "Claim withdrawn",
         "auto_accept": "Claim accepted: no answer within the answer window",
         "dispute_claim": "Claim disputed",
+        "dispute_fee": "Fee disputed",
+        "settle_fee": "Fee refund agreed",
         "resolve": "Resolved by a moderator",
         "settle_claim": "Claim settled at an agreed amount",
     },
@@ -138,10 +155,14 @@ MACHINE = Machine(
         "withdraw_claim": "settled by withdrawing the claim",
         "auto_accept": "settled automatically",
         "dispute_claim": "disputed",
+        "dispute_fee": "disputed",
+        "settle_fee": "settled with a fee refund",
         "resolve": "resolved",
         "settle_claim": "settled at an agreed amount",
     },
-    actions_with_note=frozenset({"decline", "cancel", "mark_returned", "dispute_claim"}),
+    actions_with_note=frozenset(
+        {"decline", "cancel", "mark_returned", "dispute_claim", "dispute_fee"}
+    ),
     danger_actions=frozenset({"decline", "cancel"}),
     confirm_labels={"decline": "Yes, decline", "cancel": "Yes, cancel this loan"},
     note_columns={

@@ -96,6 +96,12 @@ def event_payload(loan: Loan) -> dict:
         if claim is not None:
             payload["claim_cents"] = claim.amount_cents
             payload["claim_awarded_cents"] = claim.awarded_cents
+    if loan.state in (states.DISPUTED, states.RESOLVED):
+        # What its dispute (or agreed refund) divides: a damage claim, or the fee.
+        claim = db.session.scalar(select(DamageClaim).where(DamageClaim.loan_id == loan.id))
+        payload["dispute_about"] = (
+            "claim" if claim is not None and claim.answer == "disputed" else "fee"
+        )
     return payload
 
 

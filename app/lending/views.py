@@ -268,6 +268,7 @@ def _done(loan, action: str) -> str:
         "confirm_return": "Thanks! The loan is complete. You can leave feedback now.",
         "accept_claim": "Claim accepted. The loan is complete; you can leave feedback now.",
         "dispute_claim": "Claim disputed. A moderator decides; the deposit stays held until then.",
+        "dispute_fee": "Fee disputed. A moderator decides how much of it goes back.",
         "withdraw_claim": "Claim withdrawn. The loan is complete; you can leave feedback now.",
     }
     return words.get(action, "Done.")

@@ -313,8 +313,17 @@ LOAN_RULES: dict[str, Rule] = {
          f"{handle(p['lender_id'])} withdrew the claim for “{p['title']}”. Your deposit is "
          "released." + _late_fee_kept(p)),
     ],
+    "loan.dispute_fee": lambda p, actor, handle: [
+        (p["lender_id"], "loan_claim",
+         f"{handle(p['borrower_id'])} disputes the fee for “{p['title']}”. A moderator "
+         "decides how much of it goes back." if actor else
+         f"{handle(p['borrower_id'])}'s card issuer opened a chargeback on the fee for "
+         f"“{p['title']}”. Answer the dispute: a moderator decides."),
+    ],
     "loan.resolve": lambda p, actor, handle: [
         (user_id, "loan_claim",
+         f"A moderator decided the dispute about the fee for “{p['title']}”."
+         if p.get("dispute_about") == "fee" else
          f"A moderator decided the claim for “{p['title']}”: "
          f"{_amount(p, 'claim_awarded_cents')} of the deposit goes to the lender.")
         for user_id in (p["lender_id"], p["borrower_id"])

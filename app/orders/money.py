@@ -259,6 +259,11 @@ def refund_order(
     if amount_cents > held:
         message = f"At most {format_money(held, order.currency)} is held for this order."
         raise ValidationFailed(message, fields={"amount": [message]})
+    if held_by[0].is_disputed:  # the provider refuses refunds of a charged-back payment
+        raise NotRefundable(
+            "The buyer's card issuer took this payment back (a chargeback): a moderator "
+            "decides what the seller keeps."
+        )
     op = payments.decide_refund(held_by[0], amount_cents, reason=reason or "Partial refund")
     record_event(
         "order.refunded",

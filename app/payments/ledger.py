@@ -31,6 +31,9 @@ PLATFORM_FEES = "platform_fees"  # the platform's earnings
 REFUNDS_PENDING = "refunds_pending"  # owed back to payers, refund not yet confirmed
 REFUNDS_PAID = "refunds_paid"  # money returned to payers
 PAYOUTS_PAID = "payouts_paid"  # money that left to users (transfers, or settled in person)
+# Money a payer's card issuer took back by a chargeback: the part of a charged-back payment a
+# decision gives back to the payer is booked here, never refunded by the provider as well.
+CHARGEBACKS = "chargebacks_returned"
 SYSTEM_ACCOUNTS = (
     CUSTOMER_FUNDING,
     ESCROW,
@@ -41,6 +44,7 @@ SYSTEM_ACCOUNTS = (
     REFUNDS_PENDING,
     REFUNDS_PAID,
     PAYOUTS_PAID,
+    CHARGEBACKS,
 )
 # A user's account: what the platform owes them (proceeds not yet paid out).
 PAYABLE = "payable"
@@ -55,6 +59,7 @@ ACCOUNT_LABELS = {
     REFUNDS_PENDING: "Refunds pending",
     REFUNDS_PAID: "Refunds paid",
     PAYOUTS_PAID: "Payouts paid",
+    CHARGEBACKS: "Returned by card issuers",
     PAYABLE: "Payable",
 }
 

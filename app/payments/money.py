@@ -222,6 +222,12 @@ def record_in_person(
     return payment
 
 
+def chargeback_key(payment: Payment) -> str:
+    """The key of a chargeback's booking, taken after the guarded UPDATE raised the payment's
+    refunded_cents: each booking of one payment has its own (the total it reaches)."""
+    return f"payment:{payment.id}:chargeback:{payment.refunded_cents}"
+
+
 def decide_refund(
     payment: Payment,
     amount_cents: int,
@@ -230,7 +236,9 @@ def decide_refund(
     at: datetime | None = None,
 ) -> ProviderOperation:
     """holding -> refunds pending, and a refund operation for the provider. The guarded UPDATE
-    makes two refunds at once unable to give back more than is held."""
+    makes two refunds at once unable to give back more than is held. A payment its payer's
+    card issuer charged back (`is_disputed`) is given back by the issuer: holding ->
+    chargebacks returned, and no refund operation (answers None)."""
     changed = db.session.execute(
         update(Payment)
         .where(
@@ -243,6 +251,19 @@ def decide_refund(
     if changed.rowcount != 1:
         raise Conflict(f"That is more than what is still held for this {payment.subject_type}.")
     db.session.expire(payment, ["refunded_cents", "updated_at"])
+    if payment.is_disputed:
+        _move(
+            payment,
+            f"{chargeback_key(payment)}:returned",
+            "chargeback_returned",
+            [
+                ledger.Leg(holding_account(payment.subject_type), -amount_cents),
+                ledger.Leg(ledger.CHARGEBACKS, amount_cents),
+            ],
+            f"{reason} (returned to the payer by the card issuer)",
+            at=at,
+        )
+        return None
     count = db.session.scalar(
         select(func.count(ProviderOperation.id)).where(
             ProviderOperation.payment_id == payment.id, ProviderOperation.kind == "refund"
@@ -431,7 +452,9 @@ def take_back(
     proportion and the payees the rest, each from what still waits to be paid out to them
     (their payable, the payout shrunk before it is sent) or else by a transfer reversal; the
     payer's refund runs once every reversal landed (operations: NotReady until then). Guarded
-    like `decide_refund` (two at once cannot take back more than was released). Staged
+    like `decide_refund` (two at once cannot take back more than was released). A payment
+    charged back (`is_disputed`): its card issuer gave the payer the money already, so what is
+    taken back is booked to chargebacks returned and no refund operation is made. Staged
     operations run after the commit; every one has its own key, so a retry acts once. Does
     not commit. Raises Conflict."""
     held, fee = payment.held_cents, payment.fee_cents
@@ -464,12 +487,16 @@ def take_back(
             "Reload the page and try again."
         )
     db.session.expire(payment, ["refunded_cents", "fee_cents", "transferred_cents", "updated_at"])
-    count = db.session.scalar(
-        select(func.count(ProviderOperation.id)).where(
-            ProviderOperation.payment_id == payment.id, ProviderOperation.kind == "refund"
+    charged_back = payment.is_disputed
+    if charged_back:
+        key = chargeback_key(payment)
+    else:
+        count = db.session.scalar(
+            select(func.count(ProviderOperation.id)).where(
+                ProviderOperation.payment_id == payment.id, ProviderOperation.kind == "refund"
+            )
         )
-    )
-    key = f"payment:{payment.id}:refund:{count + 1}"
+        key = f"payment:{payment.id}:refund:{count + 1}"
     transfers = list(
         db.session.scalars(
             select(ProviderOperation)
@@ -504,11 +531,14 @@ def take_back(
     kept_here = amount_cents - sum(op.amount_cents for op in reversals)
     if kept_here:
         # What the platform still had (its fee, payouts not sent) is owed to the payer now;
-        # reversed money joins it when each reversal lands (operations.settle).
-        legs.append(ledger.Leg(ledger.REFUNDS_PENDING, kept_here))
+        # reversed money joins it when each reversal lands (operations.settle). Charged back:
+        # the card issuer already gave it back to the payer (chargebacks returned).
+        legs.append(
+            ledger.Leg(ledger.CHARGEBACKS if charged_back else ledger.REFUNDS_PENDING, kept_here)
+        )
         ledger.post(
             f"{key}:owed",
-            "refund_after_release",
+            "chargeback_after_release" if charged_back else "refund_after_release",
             payment.currency,
             legs,
             description=f"{reason}: {payment.subject_type} #{payment.subject_id}",
@@ -516,6 +546,8 @@ def take_back(
             payment_id=payment.id,
             at=at,
         )
+    if charged_back:  # no refund: the reversals' money lands in chargebacks returned
+        return reversals
     refund = new_operation(key, "refund", payment, amount_cents, payment.payer_id, at=at)
     return [*reversals, refund]
 

@@ -291,14 +291,19 @@ def settle(op: ProviderOperation, ref: str) -> None:
             at=at,
         )
     elif op.kind == "reversal":
-        # The money came back from the payee: it joins what is owed back to the payer.
+        # The money came back from the payee: it joins what is owed back to the payer, or,
+        # for a chargeback (its key says so), what the card issuer already gave back.
+        charged_back = ":chargeback:" in op.operation_key
         ledger.post(
             f"{op.operation_key}:paid",
             "reversal_paid",
             op.currency,
             [
                 ledger.Leg(ledger.PAYOUTS_PAID, -op.amount_cents),
-                ledger.Leg(ledger.REFUNDS_PENDING, op.amount_cents),
+                ledger.Leg(
+                    ledger.CHARGEBACKS if charged_back else ledger.REFUNDS_PENDING,
+                    op.amount_cents,
+                ),
             ],
             description=_describe(
                 payment,

@@ -102,6 +102,16 @@ def _payout_label(seen: Seen) -> tuple[str, int]:
 register_statement_label("payout_paid", _payout_label)
 
 
+def _chargeback_label(seen: Seen) -> tuple[str, int]:
+    """A charged-back payment's part given back to the payer: by the card issuer, not by us."""
+    if seen.payment is not None and seen.payment.payer_id == seen.user_id:
+        return "Returned to you by your card issuer (a chargeback)", seen.moved_cents
+    return f"{seen.txn.description}", seen.own_cents
+
+
+register_statement_label("chargeback_returned", _chargeback_label, for_parties=True)
+
+
 def statement_for(user_id: int, page: int = 1, per_page: int = 50) -> Statement:
     """The user's statement, newest first, each entry dated when the money moved and signed from
     the user's side (+ came to them, - left them): the transactions of the payments they made

@@ -76,6 +76,7 @@ CONSUMERS: dict[str, list[str]] = {
     "loan.accept_claim": [NOTIFY],
     "loan.auto_accept": [NOTIFY],
     "loan.dispute_claim": [NOTIFY],
+    "loan.dispute_fee": [NOTIFY],
     "loan.withdraw_claim": [NOTIFY],
     "loan.resolve": [NOTIFY],
     "loan.kept_charge_failed": [NOTIFY],

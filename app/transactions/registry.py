@@ -149,9 +149,12 @@ class DisputeRules:
     carry_out: Callable[[int, int, str | None, datetime], None]
     follow_up: Callable[[int], None] = lambda _id: None
     # Whether a card network's chargeback on the kind's payment opens a dispute (its stake is
-    # that payment's money). A loan's stake is a damage claim, not the fee that was charged
-    # back: its chargebacks stay flags on the payment for a person to look at.
-    chargebacks: bool = True
+    # that payment's money): True from every state of `opens`, or only from the states named
+    # (a loan: while its stake is the fee, not during a damage claim); False: never, the
+    # payment stays flagged for a person to look at. The part of a chargeback's dispute that
+    # goes back to the payer is returned by the card issuer, never refunded as well
+    # (app/payments/money.py: a charged-back payment books it to chargebacks returned).
+    chargebacks: bool | frozenset[str] = True
     # States in which the parties may agree on a refund between themselves (app/disputes:
     # refund offers); `carry_out` then settles it from that state, as it does a decision.
     settles: frozenset[str] = frozenset()
