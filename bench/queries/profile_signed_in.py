@@ -3,7 +3,7 @@ statements per request, CPU ms per request (`time.process_time`, best of 3 x N) 
 --profile, cProfile's top functions by cumulative time (issue 14).
 
     PYTHONPATH=. .venv/bin/python bench/queries/profile_signed_in.py DATABASE_URL [--n 40]
-        [--only 'sales|loan'] [--profile 25]
+        [--only 'sales|loan'] [--statements] [--profile 25 [--filter 'app/']]
 
 The database must hold a marketplace from bench/generate.py, migrated; signing in writes a
 session row, so use a copy (createdb -T bench_full bench_x), never bench_full itself.
