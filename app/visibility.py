@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import true
+from sqlalchemy import false, true
 from sqlalchemy.sql.elements import ColumnElement
 
 VISIBLE, HIDDEN, REMOVED = "visible", "hidden", "removed"
@@ -29,6 +29,10 @@ class Provider:
     states: Callable[[str, Iterable[int]], dict[int, str]]
     # user id -> whether they moderate (they see hidden content, with its notice)
     is_moderator: Callable[[int | None], bool]
+    # a condition true while anything at all is hidden or removed, for a statement the
+    # request runs anyway (the signed-in user's), and what to do with its answer
+    anything_hidden: Callable[[], ColumnElement[bool]]
+    answered: Callable[[bool], None]
 
 
 _provider: Provider | None = None
@@ -57,6 +61,19 @@ def states(kind: str, target_ids: Iterable[int]) -> dict[int, str]:
     if _provider is None or not ids:
         return {}
     return _provider.states(kind, ids)
+
+
+def anything_hidden() -> ColumnElement[bool]:
+    """A column for a statement a request runs first anyway (accounts.user_for_session): is
+    anything hidden or removed? Hand its answer to `answered`."""
+    return _provider.anything_hidden() if _provider is not None else false()
+
+
+def answered(anything_is_hidden: bool) -> None:
+    """The answer of `anything_hidden`: when nothing is hidden, the request asks no more
+    (state/states answer "visible" without a statement of their own)."""
+    if _provider is not None:
+        _provider.answered(bool(anything_is_hidden))
 
 
 def is_moderator(user_id: int | None) -> bool:

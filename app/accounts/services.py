@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
-from app import jobs, media
+from app import jobs, media, visibility
 from app.accounts import passwords, throttle, tokens
 from app.accounts.models import LoginSession, User
 from app.db import utcnow
@@ -321,16 +321,18 @@ def open_session(user_id: int) -> User:
 
 def user_for_session(key: str | None) -> User | None:
     """The active account signed in with this session key, or None (unknown, ended, expired,
-    suspended). One query."""
+    suspended). One query, which also asks whether moderators hid anything at all (when
+    nothing is, the request reads no moderation states: app/visibility.py)."""
     if not key or len(key) > 100:
         return None
     row = db.session.execute(
-        select(LoginSession.expires_at, User)
+        select(LoginSession.expires_at, User, visibility.anything_hidden().label("hidden"))
         .join(User, User.id == LoginSession.user_id)
         .where(LoginSession.key_hash == _hash_session_key(key))
     ).first()
     if row is None or row.expires_at <= utcnow() or not row.User.is_active:
         return None
+    visibility.answered(row.hidden)
     user = row.User
     user.session_key = key
     return user

@@ -268,6 +268,8 @@ def get_loan_for(loan_id: int, user_id: int, *, for_page: bool = False) -> Loan:
             joinedload(Loan.borrower),
             joinedload(Loan.listing).selectinload(Listing.photos),
             selectinload(Loan.events),
+            # Its damage claim, if any (the page, its money lines and steps.claim_of read it).
+            joinedload(Loan.claim).selectinload(DamageClaim.photos),
         ]
         if for_page
         else []
@@ -512,7 +514,7 @@ def claim_damage(
     try:
         lock_loan(loan_id)
         claim_loan(loan_id, in_state=states.RETURNED)  # a second claim at once finds it taken
-        claim = DamageClaim(loan_id=loan_id, amount_cents=amount_cents, description=text)
+        claim = DamageClaim(loan=loan, amount_cents=amount_cents, description=text)
         for position, renditions in enumerate(processed):
             paths = media.store(current_app.config["UPLOAD_DIR"], f"claims/{loan_id}", renditions)
             written += paths.values()

@@ -10,7 +10,7 @@ after each step (app/lending/kind.py registers them).
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 
 from app.errors import Conflict, InvalidTransition
 from app.extensions import db
@@ -92,7 +92,7 @@ def event_payload(loan: Loan) -> dict:
         "borrower_confirmed_handover": loan.borrower_handover_at is not None,
     }
     if loan.state in CLAIM_STATES:
-        claim = db.session.scalar(select(DamageClaim).where(DamageClaim.loan_id == loan.id))
+        claim = claim_of(loan)
         if claim is not None:
             payload["claim_cents"] = claim.amount_cents
             payload["claim_awarded_cents"] = claim.awarded_cents
@@ -202,9 +202,18 @@ def _answer_claim(done: Step) -> None:
     # (services.decide_claim).
 
 
+def claim_of(loan: Loan) -> DamageClaim | None:
+    """The loan's damage claim: the one the loan was loaded with (the loan page's), else one
+    statement. A claim is only ever made with its loan set (services.claim_damage), so a
+    loaded relationship is never behind the table."""
+    if "claim" not in inspect(loan).unloaded:
+        return loan.claim
+    return db.session.scalar(select(DamageClaim).where(DamageClaim.loan_id == loan.id))
+
+
 def kept_cents(loan: Loan) -> int:
     """What the lender keeps of the deposit once the loan is settled: the late fee and what a
     claim was awarded."""
-    claim = db.session.scalar(select(DamageClaim).where(DamageClaim.loan_id == loan.id))
+    claim = claim_of(loan)
     awarded = (claim.awarded_cents or 0) if claim is not None else 0
     return loan.late_fee_cents + awarded

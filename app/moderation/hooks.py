@@ -150,6 +150,8 @@ def init_app(app: Flask) -> None:
             state=_state,
             states=_states,
             is_moderator=_is_moderator,
+            anything_hidden=services.anything_hidden,
+            answered=_answered,
         )
     )
     app.jinja_env.globals["content_state"] = _state
@@ -187,6 +189,16 @@ def _hidden_content() -> dict[tuple[str, int], str]:
     if "hidden_content" not in g:
         g.hidden_content = services.hidden_content()
     return g.hidden_content
+
+
+def _answered(anything_is_hidden: bool) -> None:
+    """The signed-in user's statement said whether anything is hidden (visibility.answered):
+    when nothing is, this request's hidden content is empty without reading it again. Only
+    this request: the next one asks afresh, so what a moderator hides is never shown after."""
+    from flask import g, has_request_context
+
+    if has_request_context() and not anything_is_hidden and "hidden_content" not in g:
+        g.hidden_content = {}
 
 
 def _state(kind: str, target_id: int) -> str:

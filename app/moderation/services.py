@@ -256,6 +256,11 @@ def hidden_content() -> dict[tuple[str, int], str]:
     return {(kind, target_id): state for kind, target_id, state in rows}
 
 
+def anything_hidden() -> ColumnElement[bool]:
+    """True while any thing is hidden or removed (visibility.anything_hidden)."""
+    return select(ModerationCase.id).where(ModerationCase.content_state != "visible").exists()
+
+
 def shown_condition(kind: str, id_column) -> ColumnElement[bool]:
     """For a query of `kind`: NOT EXISTS a case that hid or removed the row (the unique
     (target_kind, target_id) index answers it, whatever the number of rows)."""

@@ -22,12 +22,16 @@ class Order(db.Model):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("total_cents = unit_price_cents * quantity", name="total_matches"),
         Index("ix_orders_state_shipped", "state", "shipped_at"),
+        # A member's sales or purchases, latest activity first (orders_for), in index order;
+        # also every lookup by seller or buyer alone (migration 0019).
+        Index("ix_orders_seller_latest", "seller_id", "updated_at", "id"),
+        Index("ix_orders_buyer_latest", "buyer_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     listing_id: Mapped[int] = mapped_column(ForeignKey("listings.id"), index=True)
-    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
-    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    buyer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     # A snapshot of what was bought: the listing may change or disappear later.
     title: Mapped[str] = mapped_column(String(120))
     quantity: Mapped[int]

@@ -324,3 +324,40 @@ def test_a_hidden_profile_shows_a_neutral_notice_instead_of_the_about_text(make_
 
     moderation.act(case.id, moderator().id, "restore", 1, "The about text is fine now.")
     assert "I sell bikes." in make_client(UserFactory()).get(f"/u/{member.handle}").text
+
+
+def test_a_signed_in_page_reads_moderation_states_only_while_something_is_hidden(make_client):
+    """The signed-in user's statement also asks whether anything is hidden (app/visibility.py):
+    while nothing is, a page reads no moderation states; the request after a moderator hides a
+    message reads them and leaves the message out (no answer is kept between requests)."""
+    from sqlalchemy import event
+
+    club, _organizer, (writer, reader) = make_club(members=2)
+    message = send_message("club", club.id, writer.id, "Buy my quokka pills, cheap!")
+    reader_client = make_client(reader)
+    reader_client.get(f"/clubs/{club.id}")  # the first visit marks the messages read
+    ran: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args) -> None:
+        ran.append(statement)
+
+    def visit() -> str:
+        ran.clear()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            return reader_client.get(f"/clubs/{club.id}").text
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+
+    def states_read() -> list[str]:
+        return [s for s in ran if s.lstrip().startswith("SELECT moderation_cases.target_kind")]
+
+    assert "quokka pills" in visit()
+    assert states_read() == []
+    assert any("EXISTS (SELECT moderation_cases.id" in s for s in ran)
+
+    decide("message", message.id)
+    page = visit()
+    assert "quokka pills" not in page
+    assert "This message is hidden pending review by a moderator." in page
+    assert len(states_read()) == 1

@@ -152,3 +152,24 @@ def test_api_loans_runs_a_fixed_number_of_statements(market, client, count_queri
     second, after = _fetch(count_queries, client, "/api/v1/loans", headers)
     assert second.get_json()["total"] > first.get_json()["total"] > 0
     _assert_fixed_budget(before, after, 8)
+
+
+def test_a_loan_page_under_a_damage_claim_reads_the_claim_once(market, make_client, count_queries):
+    """The claim (and its photos) come with the loan; the money lines and the next step ask
+    steps.claim_of, which answers from it (it read the claim three times: twice by loan_id,
+    once more through the relationship)."""
+    from sqlalchemy import select
+
+    from app.lending.models import Loan
+
+    loan_id = db.session.scalar(
+        select(Loan.id).where(Loan.state == "damage_claimed", Loan.borrower_id == market.alice.id)
+    )
+    response, statements = count_queries(lambda: make_client(market.alice).get(f"/loans/{loan_id}"))
+    assert response.status_code == 200
+    assert "Damage claim" in response.text and "Bent pole." in response.text
+    # No statement of its own: the claim comes joined to the loan's row.
+    assert any("JOIN damage_claims" in s for s in statements)
+    own = [s for s in statements if s.lstrip().startswith("SELECT damage_claims.")]
+    assert own == [], "\n---\n".join(own)
+    assert len(statements) <= 17, "\n---\n".join(statements)
