@@ -170,14 +170,13 @@ def decide_dispute(pledge_id: int, awarded_cents: int, note: str | None, now: da
     if not 0 <= awarded_cents <= held:
         message = f"From nothing up to the {format_money(held, deal.currency)} paid."
         raise ValidationFailed(message, fields={"awarded": [message]})
-    back = held - awarded_cents
-    for payment in held_by:
-        part = min(back, payment.held_cents)
-        if part > 0 and payments.is_released(payment):
-            payments.take_back(payment, part, reason="Pledge refund", at=now)
-        elif part > 0:
-            payments.decide_refund(payment, part, reason="Pledge refund", at=now)
-        back -= max(part, 0)
+    payments.give_back(
+        held_by,
+        held - awarded_cents,
+        reason="Pledge refund",
+        reason_released="Pledge refund",
+        at=now,
+    )
     note = (note or "").strip()[:MAX_NOTE_LENGTH] or None
     step(get_kind(PLEDGE), pledge, action, None, note=note, now=now)
 

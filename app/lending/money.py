@@ -244,14 +244,13 @@ def decide_fee(loan: Loan, awarded_cents: int, now: datetime) -> None:
     if not 0 <= awarded_cents <= held:
         message = f"Award from nothing up to the {format_money(held, loan.currency)} paid."
         raise ValidationFailed(message, fields={"awarded": [message]})
-    back = held - awarded_cents
-    for payment in held_by:
-        part = min(back, payment.held_cents)
-        if part > 0 and payments.is_released(payment):
-            payments.take_back(payment, part, reason="Loan fee refunded after completion", at=now)
-        elif part > 0:
-            payments.decide_refund(payment, part, reason="Loan fee refund decided", at=now)
-        back -= max(part, 0)
+    payments.give_back(
+        held_by,
+        held - awarded_cents,
+        reason="Loan fee refund decided",
+        reason_released="Loan fee refunded after completion",
+        at=now,
+    )
 
 
 # -- after the step commits: the provider's part ------------------------------------------------

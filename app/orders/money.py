@@ -337,15 +337,13 @@ def decide_dispute(order_id: int, awarded_cents: int, note: str | None, now: dat
     if not 0 <= awarded_cents <= held:
         message = f"From nothing up to the {format_money(held, order.currency)} held."
         raise ValidationFailed(message, fields={"awarded": [message]})
-    back = held - awarded_cents
-    released = is_released(order)
-    for payment in held_by:
-        part = min(back, payment.held_cents)
-        if part > 0 and released:
-            payments.take_back(payment, part, reason="Refund after completion", at=now)
-        elif part > 0:
-            payments.decide_refund(payment, part, reason="Refund agreed or decided", at=now)
-        back -= max(part, 0)
+    payments.give_back(
+        held_by,
+        held - awarded_cents,
+        reason="Refund agreed or decided",
+        reason_released="Refund after completion",
+        at=now,
+    )
     note = (note or "").strip()[:MAX_NOTE_LENGTH] or None
     step(get_kind(KIND), order, action, None, note=note, now=now)
 

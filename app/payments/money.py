@@ -444,6 +444,30 @@ def _shrink_payout(transfer: ProviderOperation, cents: int) -> bool:
     return changed.rowcount == 1
 
 
+def give_back(
+    held_by: list[Payment],
+    amount_cents: int,
+    *,
+    reason: str,
+    reason_released: str,
+    at: datetime | None = None,
+) -> None:
+    """Give `amount_cents` back to the payer across `held_by`, in that order: from a payment
+    still held by a refund (`decide_refund`), from one released to its payees by taking it back
+    (`take_back`). What an agreed refund or a dispute decision returns, for every kind. Does
+    not commit. Raises Conflict."""
+    back = amount_cents
+    for payment in held_by:
+        part = min(back, payment.held_cents)
+        if part <= 0:
+            break
+        if is_released(payment):
+            take_back(payment, part, reason=reason_released, at=at)
+        else:
+            decide_refund(payment, part, reason=reason, at=at)
+        back -= part
+
+
 def take_back(
     payment: Payment, amount_cents: int, *, reason: str, at: datetime | None = None
 ) -> list[ProviderOperation]:
